@@ -1,0 +1,621 @@
+//! The document: a configuration file as sections of lines, each line keeping
+//! its exact bytes.
+//!
+//! A line is stored as a range of the parsed source until an edit replaces it
+//! with bytes of its own, so an unedited document costs one small record per
+//! line on top of the source, and printing is a concatenation. Words are not
+//! stored: [`LineRef::words`] splits a line when it is asked for.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::lexer::{self, Lexed, Word};
+use crate::section::SectionKind;
+
+/// How a line ends. Only the last line of a file can have no end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eol {
+    Lf,
+    CrLf,
+    None,
+}
+
+impl Eol {
+    pub fn as_bytes(self) -> &'static [u8] {
+        match self {
+            Eol::Lf => b"\n",
+            Eol::CrLf => b"\r\n",
+            Eol::None => b"",
+        }
+    }
+}
+
+/// What a line is, decided from its first word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// Empty or only spaces and tabs.
+    Blank,
+    /// A full-line comment.
+    Comment,
+    /// `# _version=N` on the first line of the file.
+    Version,
+    /// A conditional-block or message directive: `.if`, `.elif`, `.else`,
+    /// `.endif`, `.diag`, `.notice`, `.warning`, `.alert`.
+    Directive,
+    /// A section header such as `backend web`.
+    Header,
+    /// Any other line: a keyword and its arguments.
+    Keyword,
+}
+
+#[derive(Debug, Clone)]
+enum Text {
+    Source { start: usize, end: usize },
+    Owned(Box<[u8]>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Line {
+    text: Text,
+    pub(crate) eol: Eol,
+    pub(crate) kind: LineKind,
+}
+
+impl Line {
+    pub(crate) fn owned(text: &[u8], eol: Eol) -> Line {
+        Line {
+            text: Text::Owned(text.into()),
+            eol,
+            kind: classify_standalone(text),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Section {
+    pub(crate) kind: SectionKind,
+    pub(crate) header: Option<Line>,
+    pub(crate) lines: Vec<Line>,
+}
+
+/// Index of a section in its document; the preamble is never one of them.
+/// Valid until the next edit that inserts, moves or removes sections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SectionId(pub(crate) usize);
+
+/// Where a line of the file is: in which section, and which of its lines
+/// (`None` for the header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub section: SectionId,
+    pub index: Option<usize>,
+}
+
+/// A parsed configuration file.
+#[derive(Debug, Clone)]
+pub struct Document {
+    source: Arc<[u8]>,
+    /// `sections[0]` is the preamble: the lines before the first header.
+    pub(crate) sections: Vec<Section>,
+    /// The end of line new lines get: the one most lines of the source use.
+    pub(crate) eol: Eol,
+    diagnostics: Vec<Diagnostic>,
+}
+
+const DIRECTIVES: &[&str] = &[
+    ".if", ".elif", ".else", ".endif", ".diag", ".notice", ".warning", ".alert",
+];
+
+impl Document {
+    /// Parses a configuration. Never fails: problems become diagnostics.
+    pub fn parse(source: impl Into<Arc<[u8]>>) -> Document {
+        Parser::new(source.into()).run()
+    }
+
+    /// The problems found while parsing.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// The file as bytes: exactly the input when nothing was edited.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.source.len() + 64);
+        self.for_each_line(|bytes, eol| {
+            out.extend_from_slice(bytes);
+            out.extend_from_slice(eol.as_bytes());
+        });
+        out
+    }
+
+    /// The file as text; invalid UTF-8 is replaced (use `to_bytes` to keep it).
+    pub fn to_text(&self) -> String {
+        match String::from_utf8(self.to_bytes()) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }
+    }
+
+    fn for_each_line(&self, mut f: impl FnMut(&[u8], Eol)) {
+        for section in &self.sections {
+            for line in section.header.iter().chain(&section.lines) {
+                f(self.bytes(line), line.eol);
+            }
+        }
+    }
+
+    pub(crate) fn bytes<'a>(&'a self, line: &'a Line) -> &'a [u8] {
+        match &line.text {
+            Text::Source { start, end } => &self.source[*start..*end],
+            Text::Owned(bytes) => bytes,
+        }
+    }
+
+    pub(crate) fn line_ref<'a>(&'a self, line: &'a Line) -> LineRef<'a> {
+        LineRef {
+            bytes: self.bytes(line),
+            kind: line.kind,
+            eol: line.eol,
+        }
+    }
+
+    /// The lines before the first section header.
+    pub fn preamble(&self) -> impl Iterator<Item = LineRef<'_>> {
+        self.sections[0].lines.iter().map(|l| self.line_ref(l))
+    }
+
+    /// Every section, in file order.
+    pub fn sections(&self) -> impl Iterator<Item = SectionRef<'_>> {
+        (1..self.sections.len()).map(|i| SectionRef {
+            doc: self,
+            id: SectionId(i),
+        })
+    }
+
+    /// The section `id` names. Panics if `id` does not belong to this document.
+    pub fn section(&self, id: SectionId) -> SectionRef<'_> {
+        assert!(id.0 > 0 && id.0 < self.sections.len(), "no section {id:?}");
+        SectionRef { doc: self, id }
+    }
+
+    /// Sections of one kind, in file order.
+    pub fn sections_of(&self, kind: SectionKind) -> impl Iterator<Item = SectionRef<'_>> {
+        self.sections().filter(move |s| s.kind() == kind)
+    }
+
+    /// The first section of `kind` named `name`.
+    pub fn find_section(&self, kind: SectionKind, name: &str) -> Option<SectionId> {
+        self.sections_of(kind)
+            .find(|s| s.name().as_deref() == Some(name))
+            .map(|s| s.id())
+    }
+
+    /// The 1-based line number of a section's header or of one of its lines.
+    pub fn line_number(&self, location: Location) -> usize {
+        let before: usize = self.sections[..location.section.0]
+            .iter()
+            .map(|s| s.header.is_some() as usize + s.lines.len())
+            .sum();
+        let header = self.sections[location.section.0].header.is_some() as usize;
+        match location.index {
+            None => before + 1,
+            Some(i) => before + header + i + 1,
+        }
+    }
+
+    /// Where the 1-based line `number` is; `None` past the end or in the
+    /// preamble.
+    pub fn locate(&self, number: usize) -> Option<Location> {
+        let mut first = 1;
+        for (i, section) in self.sections.iter().enumerate() {
+            let count = section.header.is_some() as usize + section.lines.len();
+            if number < first + count {
+                if i == 0 {
+                    return None;
+                }
+                let offset = number - first;
+                let index = if offset == 0 { None } else { Some(offset - 1) };
+                return Some(Location {
+                    section: SectionId(i),
+                    index,
+                });
+            }
+            first += count;
+        }
+        None
+    }
+
+    /// The number `# _version=N` on the first line holds, if there is one.
+    pub fn version(&self) -> Option<u64> {
+        let first = self.sections[0].lines.first()?;
+        if first.kind != LineKind::Version {
+            return None;
+        }
+        parse_version_line(self.bytes(first))
+    }
+}
+
+fn parse_version_line(bytes: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let rest = text.trim_end().strip_prefix("# _version=")?;
+    rest.parse().ok()
+}
+
+/// Classifies a line on its own (no "first line" context).
+fn classify_standalone(bytes: &[u8]) -> LineKind {
+    classify(bytes, false).0
+}
+
+/// Classifies a line; also returns the header keyword's kind for headers.
+fn classify(bytes: &[u8], first_line: bool) -> (LineKind, Option<SectionKind>) {
+    let start = bytes.iter().position(|&b| b != b' ' && b != b'\t');
+    let Some(start) = start else {
+        return (LineKind::Blank, None);
+    };
+    match bytes[start] {
+        b'#' => {
+            if first_line && parse_version_line(bytes).is_some() {
+                (LineKind::Version, None)
+            } else {
+                (LineKind::Comment, None)
+            }
+        }
+        b'.' => (LineKind::Directive, None),
+        _ => {
+            let end = bytes[start..]
+                .iter()
+                .position(|&b| matches!(b, b' ' | b'\t' | b'#' | b'\'' | b'"' | b'\\'))
+                .map_or(bytes.len(), |p| start + p);
+            let first = if end < bytes.len() && matches!(bytes[end], b'\'' | b'"' | b'\\') {
+                // A quoted or escaped first word: let the lexer read it.
+                lexer::lex(bytes)
+                    .words
+                    .into_iter()
+                    .next()
+                    .map(|w| w.value.into_owned())
+            } else {
+                std::str::from_utf8(&bytes[start..end])
+                    .ok()
+                    .map(str::to_owned)
+            };
+            match first.as_deref().and_then(SectionKind::from_keyword) {
+                Some(kind) => (LineKind::Header, Some(kind)),
+                None => (LineKind::Keyword, None),
+            }
+        }
+    }
+}
+
+struct Parser {
+    source: Arc<[u8]>,
+    sections: Vec<Section>,
+    diagnostics: Vec<Diagnostic>,
+    /// Line numbers of the `.if` lines still open.
+    open_ifs: Vec<usize>,
+    lf: usize,
+    crlf: usize,
+}
+
+impl Parser {
+    fn new(source: Arc<[u8]>) -> Parser {
+        let preamble = Section {
+            kind: SectionKind::Preamble,
+            header: None,
+            lines: Vec::new(),
+        };
+        Parser {
+            source,
+            sections: vec![preamble],
+            diagnostics: Vec::new(),
+            open_ifs: Vec::new(),
+            lf: 0,
+            crlf: 0,
+        }
+    }
+
+    fn run(mut self) -> Document {
+        let source = Arc::clone(&self.source);
+        let mut start = 0;
+        let mut number = 0;
+        while start < source.len() {
+            number += 1;
+            let (end, next, eol) = match memchr::memchr(b'\n', &source[start..]) {
+                Some(p) if p > 0 && source[start + p - 1] == b'\r' => {
+                    (start + p - 1, start + p + 1, Eol::CrLf)
+                }
+                Some(p) => (start + p, start + p + 1, Eol::Lf),
+                None => (source.len(), source.len(), Eol::None),
+            };
+            self.line(number, start, end, eol);
+            start = next;
+        }
+        for line in std::mem::take(&mut self.open_ifs) {
+            self.error(line, 1, "this .if has no matching .endif");
+        }
+        let eol = if self.crlf > self.lf {
+            Eol::CrLf
+        } else {
+            Eol::Lf
+        };
+        Document {
+            source,
+            sections: self.sections,
+            eol,
+            diagnostics: self.diagnostics,
+        }
+    }
+
+    fn line(&mut self, number: usize, start: usize, end: usize, eol: Eol) {
+        match eol {
+            Eol::Lf => self.lf += 1,
+            Eol::CrLf => self.crlf += 1,
+            Eol::None => {}
+        }
+        let source = Arc::clone(&self.source);
+        let bytes = &source[start..end];
+        let (kind, header) = classify(bytes, number == 1);
+        if matches!(
+            kind,
+            LineKind::Keyword | LineKind::Header | LineKind::Directive
+        ) && memchr::memchr2(b'\'', b'"', bytes).is_some()
+        {
+            if let Some(error) = lexer::lex(bytes).error {
+                self.error(number, error.offset + 1, error.message);
+            }
+        }
+        if std::str::from_utf8(bytes).is_err() {
+            self.warning(number, 1, "this line is not valid UTF-8; it is kept as is");
+        }
+        if kind == LineKind::Directive {
+            self.directive(number, bytes);
+        }
+        let line = Line {
+            text: Text::Source { start, end },
+            eol,
+            kind,
+        };
+        match header {
+            Some(kind) => self.sections.push(Section {
+                kind,
+                header: Some(line),
+                lines: Vec::new(),
+            }),
+            None => {
+                if kind == LineKind::Keyword && self.sections.len() == 1 {
+                    let column = bytes
+                        .iter()
+                        .take_while(|&&b| b == b' ' || b == b'\t')
+                        .count();
+                    self.error(number, column + 1, "keyword outside of any section");
+                }
+                self.sections
+                    .last_mut()
+                    .expect("the preamble always exists")
+                    .lines
+                    .push(line);
+            }
+        }
+    }
+
+    fn directive(&mut self, number: usize, bytes: &[u8]) {
+        let lexed: Lexed<'_> = lexer::lex(bytes);
+        let Some(word) = lexed.words.first() else {
+            return;
+        };
+        let column = word.start + 1;
+        match &*word.value {
+            ".if" => self.open_ifs.push(number),
+            ".elif" | ".else" if self.open_ifs.is_empty() => {
+                self.error(number, column, "this directive is outside any .if block")
+            }
+            ".endif" => self.close_if(number, column),
+            name if !DIRECTIVES.contains(&name) => self.warning(
+                number,
+                column,
+                "unknown directive; expected one of .if, .elif, .else, .endif, .diag, .notice, .warning, .alert",
+            ),
+            _ => {}
+        }
+    }
+
+    fn close_if(&mut self, number: usize, column: usize) {
+        if self.open_ifs.pop().is_none() {
+            self.error(number, column, ".endif without a matching .if");
+        }
+    }
+
+    fn error(&mut self, line: usize, column: usize, message: &str) {
+        self.diagnostics.push(Diagnostic {
+            line,
+            column,
+            severity: Severity::Error,
+            message: message.to_owned(),
+        });
+    }
+
+    fn warning(&mut self, line: usize, column: usize, message: &str) {
+        self.diagnostics.push(Diagnostic {
+            line,
+            column,
+            severity: Severity::Warning,
+            message: message.to_owned(),
+        });
+    }
+}
+
+/// A read-only view of one section.
+#[derive(Debug, Clone, Copy)]
+pub struct SectionRef<'a> {
+    doc: &'a Document,
+    id: SectionId,
+}
+
+impl<'a> SectionRef<'a> {
+    fn raw(&self) -> &'a Section {
+        &self.doc.sections[self.id.0]
+    }
+
+    pub fn id(&self) -> SectionId {
+        self.id
+    }
+
+    pub fn kind(&self) -> SectionKind {
+        self.raw().kind
+    }
+
+    /// The header line.
+    pub fn header(&self) -> LineRef<'a> {
+        let header = self.raw().header.as_ref().expect("sections have headers");
+        self.doc.line_ref(header)
+    }
+
+    /// The header's words after the section keyword (`web` in `backend web`).
+    pub fn header_args(&self) -> Vec<String> {
+        self.header()
+            .words()
+            .into_iter()
+            .skip(1)
+            .map(|w| w.value.into_owned())
+            .collect()
+    }
+
+    /// The section's name: the first header argument, except for a
+    /// `defaults from X` header, which has none.
+    pub fn name(&self) -> Option<String> {
+        let args = self.header_args();
+        let first = args.into_iter().next()?;
+        (!(self.kind() == SectionKind::Defaults && first == "from")).then_some(first)
+    }
+
+    /// For `defaults [NAME] from PARENT` and proxies with `from PARENT`: PARENT.
+    pub fn from(&self) -> Option<String> {
+        let args = self.header_args();
+        let at = args.iter().position(|a| a == "from")?;
+        args.get(at + 1).cloned()
+    }
+
+    /// The lines after the header, up to the next header.
+    pub fn lines(&self) -> impl Iterator<Item = LineRef<'a>> + 'a {
+        let doc = self.doc;
+        self.raw().lines.iter().map(move |l| doc.line_ref(l))
+    }
+
+    /// The number of lines after the header.
+    pub fn len(&self) -> usize {
+        self.raw().lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.raw().lines.is_empty()
+    }
+
+    /// Line `index` after the header.
+    pub fn line(&self, index: usize) -> Option<LineRef<'a>> {
+        self.raw().lines.get(index).map(|l| self.doc.line_ref(l))
+    }
+
+    /// The keyword lines, with their index, in order.
+    pub fn keyword_lines(&self) -> impl Iterator<Item = (usize, LineRef<'a>)> + 'a {
+        self.lines()
+            .enumerate()
+            .filter(|(_, l)| l.kind() == LineKind::Keyword)
+    }
+
+    /// The indentation new lines of this section get: that of its first
+    /// keyword line, or four spaces.
+    pub fn indent(&self) -> &'a [u8] {
+        self.keyword_lines()
+            .next()
+            .map(|(_, l)| l.indent())
+            .unwrap_or(b"    ")
+    }
+}
+
+/// A read-only view of one line.
+#[derive(Debug, Clone, Copy)]
+pub struct LineRef<'a> {
+    bytes: &'a [u8],
+    kind: LineKind,
+    eol: Eol,
+}
+
+impl<'a> LineRef<'a> {
+    /// The line's bytes, without its end of line.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The line's text, without its end of line.
+    pub fn text(&self) -> Cow<'a, str> {
+        String::from_utf8_lossy(self.bytes)
+    }
+
+    pub fn kind(&self) -> LineKind {
+        self.kind
+    }
+
+    pub fn eol(&self) -> Eol {
+        self.eol
+    }
+
+    /// The leading spaces and tabs.
+    pub fn indent(&self) -> &'a [u8] {
+        let n = self
+            .bytes
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+        &self.bytes[..n]
+    }
+
+    /// The line split into words (comments excluded).
+    pub fn words(&self) -> Vec<Word<'a>> {
+        lexer::lex(self.bytes).words
+    }
+
+    /// The full split: indentation, words, comment and quoting error.
+    pub fn lexed(&self) -> Lexed<'a> {
+        lexer::lex(self.bytes)
+    }
+
+    /// The trailing comment, from its `#`, if the line has one.
+    pub fn comment(&self) -> Option<&'a [u8]> {
+        lexer::lex(self.bytes).comment.map(|c| &self.bytes[c..])
+    }
+}
+
+impl Document {
+    /// A human-readable outline: one line per section (line number, kind,
+    /// name, number of keyword lines), then the diagnostics.
+    pub fn outline(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        if let Some(v) = self.version() {
+            let _ = writeln!(out, "version {v}");
+        }
+        for section in self.sections() {
+            let line = self.line_number(Location {
+                section: section.id(),
+                index: None,
+            });
+            let keyword = section
+                .header()
+                .words()
+                .first()
+                .map(|w| w.value.to_string());
+            let mut head = keyword.unwrap_or_default();
+            if let Some(name) = section.name() {
+                head = format!("{head} {name}");
+            }
+            if let Some(from) = section.from() {
+                head = format!("{head} (from {from})");
+            }
+            let keywords = section.keyword_lines().count();
+            let _ = writeln!(out, "{line:>6}  {head}: {keywords} keyword lines");
+        }
+        for d in &self.diagnostics {
+            let _ = writeln!(out, "{d}");
+        }
+        out
+    }
+}

@@ -1,0 +1,300 @@
+//! Edits: insert, replace, move and remove lines and sections, and set the
+//! version line.
+//!
+//! Every edit touches only the lines it names (and the comments attached to
+//! them); all other lines keep their bytes. New lines take the indentation of
+//! their section and the document's end of line.
+//!
+//! # Which comments go with a removed or moved line
+//!
+//! A full-line comment is *attached* to the line directly below it when no
+//! blank line separates them and they have the same indentation; a run of such
+//! comments is attached as a whole. Such a run describes the block of lines
+//! below it, so it goes with a line only when that line is the last of its
+//! block: the next line is blank, a comment, of another indentation, or the
+//! end of the section. A comment above `server a` in
+//!
+//! ```text
+//!     # web servers
+//!     server a 10.0.0.1:80
+//!     server b 10.0.0.2:80
+//! ```
+//!
+//! stays when `server a` is removed. For a section, the attached run is the
+//! comments directly above its header at the header's indentation; they
+//! always go with the section.
+
+use crate::document::{Document, Eol, Line, LineKind, SectionId};
+use crate::lexer::quote;
+use crate::section::SectionKind;
+
+/// Renders words as one line: `indent` then the words, quoted where needed,
+/// separated by single spaces.
+pub fn render_line(indent: &[u8], words: &[&str]) -> Vec<u8> {
+    let mut out = indent.to_vec();
+    for (i, word) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(quote(word).as_bytes());
+    }
+    out
+}
+
+impl Document {
+    /// Sets the `# _version=N` first line, inserting it if the file has none.
+    pub fn set_version(&mut self, version: u64) {
+        let text = format!("# _version={version}");
+        let eol = self.eol;
+        let preamble = &mut self.sections[0].lines;
+        let mut line = Line::owned(text.as_bytes(), eol);
+        line.kind = LineKind::Version;
+        match preamble.first_mut() {
+            Some(first) if first.kind == LineKind::Version => {
+                line.eol = first.eol;
+                *first = line;
+            }
+            _ => preamble.insert(0, line),
+        }
+        self.terminate_inner_lines();
+    }
+
+    /// Inserts raw `text` (without end of line) before line `index` of a section.
+    pub fn insert_line(&mut self, id: SectionId, index: usize, text: &str) {
+        let line = Line::owned(text.as_bytes(), self.eol);
+        self.sections[id.0].lines.insert(index, line);
+        self.terminate_inner_lines();
+    }
+
+    /// Inserts a keyword line made of `words` before line `index`, indented
+    /// like the section.
+    pub fn insert_words(&mut self, id: SectionId, index: usize, words: &[&str]) {
+        let text = render_line(self.section(id).indent(), words);
+        let line = Line::owned(&text, self.eol);
+        self.sections[id.0].lines.insert(index, line);
+        self.terminate_inner_lines();
+    }
+
+    /// Appends a keyword line after the last keyword or directive line of the
+    /// section (before trailing blank lines and comments, which usually
+    /// introduce the next section). Returns the new line's index.
+    pub fn push_words(&mut self, id: SectionId, words: &[&str]) -> usize {
+        let index = self.sections[id.0]
+            .lines
+            .iter()
+            .rposition(|l| matches!(l.kind, LineKind::Keyword | LineKind::Directive))
+            .map_or(0, |i| i + 1);
+        self.insert_words(id, index, words);
+        index
+    }
+
+    /// Replaces line `index` with raw `text`.
+    pub fn replace_line(&mut self, id: SectionId, index: usize, text: &str) {
+        let line = &mut self.sections[id.0].lines[index];
+        *line = Line::owned(text.as_bytes(), line.eol);
+    }
+
+    /// Replaces the words of line `index`, keeping its indentation and its
+    /// trailing comment.
+    pub fn replace_words(&mut self, id: SectionId, index: usize, words: &[&str]) {
+        let old = self.section(id).line(index).expect("line index in range");
+        let lexed = old.lexed();
+        let mut text = render_line(old.indent(), words);
+        if let Some(comment) = lexed.comment {
+            let bytes = old.bytes();
+            let gap_start = lexed
+                .words
+                .last()
+                .map_or(lexed.indent, |w| w.start + w.raw.len());
+            let gap = &bytes[gap_start..comment];
+            text.extend_from_slice(if gap.is_empty() { b" " } else { gap });
+            text.extend_from_slice(&bytes[comment..]);
+        }
+        let line = &mut self.sections[id.0].lines[index];
+        *line = Line::owned(&text, line.eol);
+    }
+
+    /// Removes line `index` and the comments attached to it (see the module
+    /// documentation). Returns how many lines were removed.
+    pub fn remove_line(&mut self, id: SectionId, index: usize) -> usize {
+        let start = self.attached_start(id, index);
+        self.sections[id.0].lines.drain(start..=index);
+        self.terminate_inner_lines();
+        index + 1 - start
+    }
+
+    /// Moves line `from`, with its attached comments, before the line now at
+    /// index `to` (or to the end when `to` is the section's length). Returns
+    /// the line's new index.
+    pub fn move_line(&mut self, id: SectionId, from: usize, to: usize) -> usize {
+        let start = self.attached_start(id, from);
+        let lines = &mut self.sections[id.0].lines;
+        if (start..=from + 1).contains(&to) {
+            return from;
+        }
+        let block: Vec<Line> = lines.drain(start..=from).collect();
+        let count = block.len();
+        let at = if to > from { to - count } else { to };
+        lines.splice(at..at, block);
+        self.terminate_inner_lines();
+        at + count - 1
+    }
+
+    /// Where the run of comments attached to line `index` starts (`index`
+    /// itself when none is attached).
+    fn attached_start(&self, id: SectionId, index: usize) -> usize {
+        let section = self.section(id);
+        let Some(line) = section.line(index) else {
+            return index;
+        };
+        let indent = line.indent();
+        let ends_block = match section.line(index + 1) {
+            None => true,
+            Some(next) => next.kind() != line.kind() || next.indent() != indent,
+        };
+        if !ends_block {
+            return index;
+        }
+        let mut start = index;
+        while start > 0 {
+            let above = section.line(start - 1).expect("index in range");
+            if above.kind() != LineKind::Comment || above.indent() != indent {
+                break;
+            }
+            start -= 1;
+        }
+        start
+    }
+
+    /// Inserts a new section whose header is `header` (e.g. `["backend",
+    /// "web"]`) before section `before`, or at the end of the file. A blank
+    /// line separates it from what comes before. Returns its id.
+    pub fn insert_section(&mut self, before: Option<SectionId>, header: &[&str]) -> SectionId {
+        let at = before.map_or(self.sections.len(), |id| id.0);
+        let kind = header.first().and_then(|k| SectionKind::from_keyword(k));
+        let kind = kind.unwrap_or(SectionKind::Other);
+        let mut header_line = Line::owned(&render_line(b"", header), self.eol);
+        header_line.kind = LineKind::Header;
+        let mut section = crate::document::Section {
+            kind,
+            header: Some(header_line),
+            lines: vec![],
+        };
+        // The comments introducing the section we insert before stay with it.
+        let moved = match before {
+            Some(id) => self.take_section_comments(id),
+            None => Vec::new(),
+        };
+        if !moved.is_empty() {
+            section.lines.push(Line::owned(b"", self.eol));
+            section.lines.extend(moved);
+        }
+        let eol = self.eol;
+        let previous = &mut self.sections[at - 1];
+        let ends_blank = previous.lines.last().map(|l| l.kind == LineKind::Blank);
+        let needs_blank = match ends_blank {
+            Some(blank) => !blank,
+            None => previous.header.is_some(),
+        };
+        if needs_blank {
+            previous.lines.push(Line::owned(b"", eol));
+        }
+        self.sections.insert(at, section);
+        self.terminate_inner_lines();
+        SectionId(at)
+    }
+
+    /// Removes the run of comments attached to a section's header from the
+    /// end of the section before it, and returns them.
+    fn take_section_comments(&mut self, id: SectionId) -> Vec<Line> {
+        let indent = self.section(id).header().indent().to_vec();
+        let previous = id.0 - 1;
+        let lines = &self.sections[previous].lines;
+        let mut start = lines.len();
+        while start > 0 {
+            let line = self.line_ref(&lines[start - 1]);
+            if line.kind() != LineKind::Comment || line.indent() != indent.as_slice() {
+                break;
+            }
+            start -= 1;
+        }
+        self.sections[previous].lines.split_off(start)
+    }
+
+    /// Removes a section with the comments attached to its header.
+    pub fn remove_section(&mut self, id: SectionId) {
+        self.take_section_comments(id);
+        self.sections.remove(id.0);
+        if id.0 == self.sections.len() {
+            // The last section went: drop the blank lines that separated it.
+            let last = self
+                .sections
+                .last_mut()
+                .expect("the preamble always exists");
+            while last.lines.last().is_some_and(|l| l.kind == LineKind::Blank) {
+                last.lines.pop();
+            }
+        }
+        self.terminate_inner_lines();
+    }
+
+    /// Moves a section, with its attached comments, before section `before`
+    /// (or to the end). Returns its new id.
+    pub fn move_section(&mut self, id: SectionId, before: Option<SectionId>) -> SectionId {
+        if before == Some(id) {
+            return id;
+        }
+        let comments = self.take_section_comments(id);
+        let mut section = self.sections.remove(id.0);
+        let at = match before {
+            Some(b) if b.0 > id.0 => b.0 - 1,
+            Some(b) => b.0,
+            None => self.sections.len(),
+        };
+        let eol = self.eol;
+        // The comments introducing the section we move before stay with it,
+        // after the moved section, which keeps a blank line to separate them.
+        if at < self.sections.len() {
+            let next_comments = self.take_section_comments(SectionId(at));
+            if section
+                .lines
+                .last()
+                .is_some_and(|l| l.kind != LineKind::Blank)
+            {
+                section.lines.push(Line::owned(b"", eol));
+            }
+            section.lines.extend(next_comments);
+        }
+        let previous = &mut self.sections[at - 1];
+        if previous
+            .lines
+            .last()
+            .is_some_and(|l| l.kind != LineKind::Blank)
+        {
+            previous.lines.push(Line::owned(b"", eol));
+        }
+        previous.lines.extend(comments);
+        self.sections.insert(at, section);
+        self.terminate_inner_lines();
+        SectionId(at)
+    }
+
+    /// Gives an end of line to every line that has none but is no longer the
+    /// last one (the file had no final newline and an edit added after it).
+    fn terminate_inner_lines(&mut self) {
+        let eol = self.eol;
+        let mut last: Option<&mut Line> = None;
+        for section in &mut self.sections {
+            for line in section.header.iter_mut().chain(section.lines.iter_mut()) {
+                if let Some(previous) = last.take() {
+                    if previous.eol == Eol::None {
+                        previous.eol = eol;
+                    }
+                }
+                if line.eol == Eol::None {
+                    last = Some(line);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! Splits one configuration line into words with HAProxy's quoting rules.
+//!
+//! The rules are those of configuration.txt section 2.2: spaces and tabs
+//! separate words; `'...'` quotes strongly (nothing is interpreted inside);
+//! `"..."` quotes weakly (backslash escapes work, `$VAR` would be expanded by
+//! HAProxy); a backslash outside single quotes escapes the next character
+//! (`\ `, `\#`, `\\`, `\'`, `\"`, `\$`, `\n`, `\r`, `\t`, `\xNN`); an unquoted,
+//! unescaped `#` starts a comment that runs to the end of the line.
+//!
+//! Environment variables are *not* expanded: a word's value keeps `${NAME}` as
+//! written, because the configuration is edited, not executed. This module
+//! only reads; it never changes a byte of the line.
+
+use std::borrow::Cow;
+
+/// One word of a line: where it stands and what HAProxy reads from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word<'a> {
+    /// Byte offset of the word's first byte in the line.
+    pub start: usize,
+    /// The word as written, quotes and backslashes included.
+    pub raw: &'a [u8],
+    /// The word with quotes removed and escapes resolved (lossy UTF-8).
+    pub value: Cow<'a, str>,
+}
+
+/// A quoting error found while splitting a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LexError {
+    /// Byte offset of the opening quote that is never closed.
+    pub offset: usize,
+    pub message: &'static str,
+}
+
+/// A line split into words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lexed<'a> {
+    /// Length in bytes of the leading spaces and tabs.
+    pub indent: usize,
+    pub words: Vec<Word<'a>>,
+    /// Byte offset where a trailing or full-line comment starts (at its `#`).
+    pub comment: Option<usize>,
+    pub error: Option<LexError>,
+}
+
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// Splits `line` (without its end of line) into words.
+pub fn lex(line: &[u8]) -> Lexed<'_> {
+    let mut out = Lexed::default();
+    let mut pos = 0;
+    while pos < line.len() && is_blank(line[pos]) {
+        pos += 1;
+    }
+    out.indent = pos;
+    while pos < line.len() {
+        if is_blank(line[pos]) {
+            pos += 1;
+            continue;
+        }
+        if line[pos] == b'#' {
+            out.comment = Some(pos);
+            break;
+        }
+        let (word, end, error) = lex_word(line, pos);
+        out.words.push(word);
+        if error.is_some() {
+            out.error = error;
+        }
+        pos = end;
+        if pos < line.len() && line[pos] == b'#' {
+            out.comment = Some(pos);
+            break;
+        }
+    }
+    out
+}
+
+/// Reads one word starting at `start`; returns it, the offset after it and a
+/// quoting error if a quote is left open.
+fn lex_word(line: &[u8], start: usize) -> (Word<'_>, usize, Option<LexError>) {
+    // Fast path: a word without quotes or backslashes is its own value.
+    let mut pos = start;
+    while pos < line.len() {
+        match line[pos] {
+            b' ' | b'\t' | b'#' => break,
+            b'\'' | b'"' | b'\\' => return lex_quoted_word(line, start),
+            _ => pos += 1,
+        }
+    }
+    let raw = &line[start..pos];
+    let word = Word {
+        start,
+        raw,
+        value: String::from_utf8_lossy(raw),
+    };
+    (word, pos, None)
+}
+
+fn lex_quoted_word(line: &[u8], start: usize) -> (Word<'_>, usize, Option<LexError>) {
+    #[derive(PartialEq)]
+    enum Quote {
+        None,
+        Single(usize),
+        Double(usize),
+    }
+    let mut value = Vec::new();
+    let mut quote = Quote::None;
+    let mut pos = start;
+    while pos < line.len() {
+        let c = line[pos];
+        match quote {
+            Quote::Single(_) => {
+                if c == b'\'' {
+                    quote = Quote::None;
+                } else {
+                    value.push(c);
+                }
+                pos += 1;
+            }
+            Quote::Double(_) if c == b'"' => {
+                quote = Quote::None;
+                pos += 1;
+            }
+            Quote::Double(_) | Quote::None if c == b'\\' => {
+                pos = unescape(line, pos, &mut value);
+            }
+            Quote::Double(_) => {
+                value.push(c);
+                pos += 1;
+            }
+            Quote::None => match c {
+                b' ' | b'\t' | b'#' => break,
+                b'\'' => {
+                    quote = Quote::Single(pos);
+                    pos += 1;
+                }
+                b'"' => {
+                    quote = Quote::Double(pos);
+                    pos += 1;
+                }
+                _ => {
+                    value.push(c);
+                    pos += 1;
+                }
+            },
+        }
+    }
+    let error = match quote {
+        Quote::None => None,
+        Quote::Single(offset) => Some(LexError {
+            offset,
+            message: "unterminated single quote (') in this word",
+        }),
+        Quote::Double(offset) => Some(LexError {
+            offset,
+            message: "unterminated double quote (\") in this word",
+        }),
+    };
+    let value = match String::from_utf8(value) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    };
+    (
+        Word {
+            start,
+            raw: &line[start..pos],
+            value,
+        },
+        pos,
+        error,
+    )
+}
+
+/// Resolves the escape sequence whose backslash is at `pos`; returns the
+/// offset after it.
+fn unescape(line: &[u8], pos: usize, value: &mut Vec<u8>) -> usize {
+    let Some(&next) = line.get(pos + 1) else {
+        value.push(b'\\');
+        return pos + 1;
+    };
+    let resolved = match next {
+        b' ' | b'\t' | b'#' | b'\\' | b'\'' | b'"' | b'$' => next,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        b'x' => {
+            let hex = line
+                .get(pos + 2..pos + 4)
+                .and_then(|h| std::str::from_utf8(h).ok());
+            if let Some(byte) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                value.push(byte);
+                return pos + 4;
+            }
+            value.extend_from_slice(b"\\x");
+            return pos + 2;
+        }
+        // HAProxy keeps unknown escapes as written.
+        _ => {
+            value.push(b'\\');
+            value.push(next);
+            return pos + 2;
+        }
+    };
+    value.push(resolved);
+    pos + 2
+}
+
+/// Writes `value` as one configuration word, quoting only when it must.
+///
+/// Plain words stay bare. Words with spaces, tabs, `#` or quotes are put in
+/// double quotes with `"` and `\` escaped; `$` is left as is so that `${VAR}`
+/// keeps meaning what the user meant. An empty value becomes `""`.
+pub fn quote(value: &str) -> Cow<'_, str> {
+    let needs_quotes = value.is_empty()
+        || value
+            .bytes()
+            .any(|b| matches!(b, b' ' | b'\t' | b'#' | b'\'' | b'"' | b'\\'));
+    let has_control = value.bytes().any(|b| matches!(b, b'\n' | b'\r'));
+    if !needs_quotes && !has_control {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{expect, Expect};
+
+    fn check(line: &str, expect: Expect) {
+        let lexed = lex(line.as_bytes());
+        let mut out = String::new();
+        for w in &lexed.words {
+            out.push_str(&format!("[{}]", w.value));
+        }
+        if let Some(c) = lexed.comment {
+            out.push_str(&format!(" comment@{c}"));
+        }
+        if let Some(e) = lexed.error {
+            out.push_str(&format!(" error@{}: {}", e.offset, e.message));
+        }
+        expect.assert_eq(&out);
+    }
+
+    #[test]
+    fn words_and_comments() {
+        check(
+            "  server s1 127.0.0.1:80 check",
+            expect!["[server][s1][127.0.0.1:80][check]"],
+        );
+        check("\tmode http # trailing", expect!["[mode][http] comment@11"]);
+        check("# full line", expect![" comment@0"]);
+        check(
+            "acl a path_beg /x#y",
+            expect!["[acl][a][path_beg][/x] comment@17"],
+        );
+        check("", expect![""]);
+    }
+
+    #[test]
+    fn quoting_and_escapes() {
+        check(r#"log-format "%ci %t""#, expect!["[log-format][%ci %t]"]);
+        check(r"log-format %ci\ %t", expect!["[log-format][%ci %t]"]);
+        check(r#"x '%[a] "b"' c"#, expect![[r#"[x][%[a] "b"][c]"#]]);
+        check(r#"x "a"'b'\ c"#, expect!["[x][ab c]"]);
+        check(r"x \# \\ \x41 \q", expect![r"[x][#][\][A][\q]"]);
+        check(r#"x "${HOME}/y" ${A}"#, expect!["[x][${HOME}/y][${A}]"]);
+        check(
+            r#"x "open"#,
+            expect![r#"[x][open] error@2: unterminated double quote (") in this word"#],
+        );
+        check(
+            "x 'open",
+            expect!["[x][open] error@2: unterminated single quote (') in this word"],
+        );
+        check("x \"#\" y", expect!["[x][#][y]"]);
+    }
+
+    #[test]
+    fn quote_round_trips_through_lex() {
+        for v in [
+            "plain",
+            "two words",
+            "",
+            "a\"b",
+            "back\\slash",
+            "#hash",
+            "it's",
+            "${VAR}",
+        ] {
+            let q = quote(v);
+            let lexed = lex(q.as_bytes());
+            assert_eq!(lexed.words.len(), 1, "{q}");
+            assert_eq!(lexed.words[0].value, v, "{q}");
+        }
+    }
+}

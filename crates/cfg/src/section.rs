@@ -1,0 +1,80 @@
+//! The kinds of sections a configuration can hold.
+
+/// What a section header declares. `Preamble` is the pseudo-section of the
+/// lines before the first header (the version line, leading comments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SectionKind {
+    Preamble,
+    Global,
+    Defaults,
+    Frontend,
+    Backend,
+    Listen,
+    Userlist,
+    Peers,
+    Resolvers,
+    Mailers,
+    Cache,
+    HttpErrors,
+    Ring,
+    LogForward,
+    FcgiApp,
+    Program,
+    /// A section HAProxy 2.6 does not know but later versions do
+    /// (`crt-store`, `traces`, `acme`): kept as a section so that its body is
+    /// not mistaken for keywords of the section above it.
+    Other,
+}
+
+/// Header keywords and their kinds. The first group is every section of
+/// HAProxy 2.6; the second, sections of later versions.
+const HEADERS: &[(&str, SectionKind)] = &[
+    ("global", SectionKind::Global),
+    ("defaults", SectionKind::Defaults),
+    ("frontend", SectionKind::Frontend),
+    ("backend", SectionKind::Backend),
+    ("listen", SectionKind::Listen),
+    ("userlist", SectionKind::Userlist),
+    ("peers", SectionKind::Peers),
+    ("resolvers", SectionKind::Resolvers),
+    ("mailers", SectionKind::Mailers),
+    ("cache", SectionKind::Cache),
+    ("http-errors", SectionKind::HttpErrors),
+    ("ring", SectionKind::Ring),
+    ("log-forward", SectionKind::LogForward),
+    ("fcgi-app", SectionKind::FcgiApp),
+    ("program", SectionKind::Program),
+    ("crt-store", SectionKind::Other),
+    ("traces", SectionKind::Other),
+    ("acme", SectionKind::Other),
+];
+
+impl SectionKind {
+    /// The kind a header keyword declares, if `keyword` starts a section.
+    pub fn from_keyword(keyword: &str) -> Option<SectionKind> {
+        HEADERS
+            .iter()
+            .find(|(k, _)| *k == keyword)
+            .map(|(_, kind)| *kind)
+    }
+
+    /// The header keyword (`"http-errors"`); `None` for the preamble and for
+    /// `Other`, whose keyword is read from the header itself.
+    pub fn keyword(self) -> Option<&'static str> {
+        HEADERS
+            .iter()
+            .find(|(_, k)| *k == self && self != SectionKind::Other)
+            .map(|(w, _)| *w)
+    }
+
+    /// Whether sections of this kind are proxies (hold `mode`, `timeout`, ...).
+    pub fn is_proxy(self) -> bool {
+        matches!(
+            self,
+            SectionKind::Defaults
+                | SectionKind::Frontend
+                | SectionKind::Backend
+                | SectionKind::Listen
+        )
+    }
+}

@@ -1,0 +1,45 @@
+//! A generator of large, valid configurations for benchmarks: `backends`
+//! backends of `servers` servers each, and one frontend with a `use_backend`
+//! rule per backend. 10,000 x 10 gives about 140k lines.
+
+use std::fmt::Write;
+
+/// Builds the configuration text. It passes `haproxy -c`.
+pub fn synthetic_config(backends: usize, servers: usize) -> String {
+    let mut out = String::with_capacity(backends * (servers * 48 + 90) + 512);
+    out.push_str(concat!(
+        "# _version=1\n",
+        "global\n",
+        "    maxconn 100000\n",
+        "\n",
+        "defaults\n",
+        "    mode http\n",
+        "    timeout connect 5s\n",
+        "    timeout client 30s\n",
+        "    timeout server 30s\n",
+        "\n",
+        "frontend fe_main\n",
+        "    bind 127.0.0.1:8080\n",
+    ));
+    for b in 0..backends {
+        let _ = writeln!(out, "    use_backend be_{b} if {{ path_beg /app{b}/ }}");
+    }
+    out.push_str("    default_backend be_0\n");
+    for b in 0..backends {
+        let _ = write!(
+            out,
+            "\n# backend {b}\nbackend be_{b}\n    balance roundrobin\n"
+        );
+        for s in 0..servers {
+            let n = b * servers + s;
+            let _ = writeln!(
+                out,
+                "    server s{s} 10.{}.{}.{}:80 check weight 10",
+                (n >> 16) & 255,
+                (n >> 8) & 255,
+                n & 255
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,311 @@
+//! Edits change only the lines they name: data-driven checks of the result.
+
+use expect_test::{expect, Expect};
+use haplane_cfg::{Document, SectionId, SectionKind};
+
+/// Parses `input`, applies `edit`, and compares the printed result.
+fn check(input: &str, edit: impl FnOnce(&mut Document), expect: Expect) {
+    let mut doc = Document::parse(input.as_bytes().to_vec());
+    edit(&mut doc);
+    expect.assert_eq(&doc.to_text());
+}
+
+fn backend(doc: &Document, name: &str) -> SectionId {
+    doc.find_section(SectionKind::Backend, name)
+        .expect("backend exists")
+}
+
+const WEB: &str = r#"# _version=3
+global
+    maxconn 100
+
+# the web tier
+backend web
+	balance roundrobin
+	# primary
+	server a 10.0.0.1:80 check # keep me
+	# servers
+	server b 10.0.0.2:80
+	server c 10.0.0.3:80
+
+# api
+backend api
+  server x 10.0.1.1:80
+"#;
+
+#[test]
+fn new_lines_take_the_section_indentation() {
+    check(
+        WEB,
+        |doc| {
+            let id = backend(doc, "web");
+            doc.push_words(id, &["server", "d", "10.0.0.4:80"]);
+            let id = backend(doc, "api");
+            doc.insert_words(id, 0, &["balance", "first"]);
+        },
+        expect![[r#"
+            # _version=3
+            global
+                maxconn 100
+
+            # the web tier
+            backend web
+            	balance roundrobin
+            	# primary
+            	server a 10.0.0.1:80 check # keep me
+            	# servers
+            	server b 10.0.0.2:80
+            	server c 10.0.0.3:80
+            	server d 10.0.0.4:80
+
+            # api
+            backend api
+              balance first
+              server x 10.0.1.1:80
+        "#]],
+    );
+}
+
+#[test]
+fn replace_keeps_indentation_and_trailing_comment() {
+    check(
+        WEB,
+        |doc| {
+            let id = backend(doc, "web");
+            doc.replace_words(id, 2, &["server", "a", "10.0.0.9:80", "weight", "5"]);
+            doc.replace_words(id, 0, &["http-request", "set-header", "X-A", "a b"]);
+        },
+        expect![[r#"
+            # _version=3
+            global
+                maxconn 100
+
+            # the web tier
+            backend web
+            	http-request set-header X-A "a b"
+            	# primary
+            	server a 10.0.0.9:80 weight 5 # keep me
+            	# servers
+            	server b 10.0.0.2:80
+            	server c 10.0.0.3:80
+
+            # api
+            backend api
+              server x 10.0.1.1:80
+        "#]],
+    );
+}
+
+#[test]
+fn removed_lines_take_only_clearly_attached_comments() {
+    // `server a` is the last line of its block: its comment goes with it.
+    // `server b` is followed by `server c`: "# servers" describes both, it stays.
+    check(
+        WEB,
+        |doc| {
+            let id = backend(doc, "web");
+            assert_eq!(doc.remove_line(id, 4), 1, "server b alone");
+            assert_eq!(doc.remove_line(id, 2), 2, "server a and # primary");
+        },
+        expect![[r#"
+            # _version=3
+            global
+                maxconn 100
+
+            # the web tier
+            backend web
+            	balance roundrobin
+            	# servers
+            	server c 10.0.0.3:80
+
+            # api
+            backend api
+              server x 10.0.1.1:80
+        "#]],
+    );
+}
+
+#[test]
+fn move_line_carries_its_comment() {
+    check(
+        WEB,
+        |doc| {
+            let id = backend(doc, "web");
+            let at = doc.move_line(id, 2, 6);
+            assert_eq!(
+                doc.section(id).line(at).unwrap().text(),
+                "\tserver a 10.0.0.1:80 check # keep me"
+            );
+        },
+        expect![[r#"
+            # _version=3
+            global
+                maxconn 100
+
+            # the web tier
+            backend web
+            	balance roundrobin
+            	# servers
+            	server b 10.0.0.2:80
+            	server c 10.0.0.3:80
+            	# primary
+            	server a 10.0.0.1:80 check # keep me
+
+            # api
+            backend api
+              server x 10.0.1.1:80
+        "#]],
+    );
+}
+
+#[test]
+fn sections_are_inserted_removed_and_moved_with_their_comments() {
+    check(
+        WEB,
+        |doc| {
+            let api = backend(doc, "api");
+            let new = doc.insert_section(Some(api), &["backend", "static"]);
+            doc.push_words(new, &["server", "s", "10.0.2.1:80"]);
+            let web = backend(doc, "web");
+            doc.remove_section(web);
+        },
+        expect![[r#"
+            # _version=3
+            global
+                maxconn 100
+
+            backend static
+                server s 10.0.2.1:80
+
+            # api
+            backend api
+              server x 10.0.1.1:80
+        "#]],
+    );
+    check(
+        WEB,
+        |doc| {
+            let api = backend(doc, "api");
+            let web = backend(doc, "web");
+            doc.move_section(api, Some(web));
+            doc.insert_section(None, &["frontend", "main"]);
+        },
+        expect![[r#"
+            # _version=3
+            global
+                maxconn 100
+
+            # api
+            backend api
+              server x 10.0.1.1:80
+
+            # the web tier
+            backend web
+            	balance roundrobin
+            	# primary
+            	server a 10.0.0.1:80 check # keep me
+            	# servers
+            	server b 10.0.0.2:80
+            	server c 10.0.0.3:80
+
+            frontend main
+        "#]],
+    );
+}
+
+#[test]
+fn version_line_is_read_and_set() {
+    let doc = Document::parse(WEB.as_bytes().to_vec());
+    assert_eq!(doc.version(), Some(3));
+    check(
+        "# _version=3\nglobal\n",
+        |doc| doc.set_version(4),
+        expect![[r#"
+        # _version=4
+        global
+    "#]],
+    );
+    check(
+        "# hello\nglobal\n",
+        |doc| doc.set_version(1),
+        expect![[r#"
+        # _version=1
+        # hello
+        global
+    "#]],
+    );
+    // A version line that is not the first line is only a comment.
+    assert_eq!(
+        Document::parse(b"\n# _version=3\n".to_vec()).version(),
+        None
+    );
+}
+
+#[test]
+fn end_of_lines_follow_the_file() {
+    check(
+        "global\n    daemon",
+        |doc| {
+            let id = doc.sections().next().unwrap().id();
+            doc.push_words(id, &["maxconn", "10"]);
+        },
+        expect![[r#"
+        global
+            daemon
+            maxconn 10
+    "#]],
+    );
+    let mut doc = Document::parse(b"global\r\n    daemon\r\n".to_vec());
+    let id = doc.sections().next().unwrap().id();
+    doc.push_words(id, &["maxconn", "10"]);
+    assert_eq!(
+        doc.to_bytes(),
+        b"global\r\n    daemon\r\n    maxconn 10\r\n"
+    );
+}
+
+#[test]
+fn outline_and_diagnostics() {
+    let text = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/awkward.cfg"
+    ))
+    .unwrap();
+    let doc = Document::parse(text);
+    expect![[r#"
+        version 42
+             5  global: 5 keyword lines
+            17  defaults: 1 keyword lines
+            19  defaults named (from named): 0 keyword lines
+            20  defaults (from named): 0 keyword lines
+            22  frontend quoted name: 5 keyword lines
+            28  backend be: 1 keyword lines
+            32  listen l: 1 keyword lines
+            34  crt-store web: 1 keyword lines
+            36  program api: 2 keyword lines
+        error at line 38, column 14: unterminated single quote (') in this word
+    "#]]
+    .assert_eq(&doc.outline());
+    let d = &doc.diagnostics()[0];
+    expect![[r#"
+        error at line 38, column 14: unterminated single quote (') in this word
+           |
+        38 | unterminated 'quote here
+           |              ^
+    "#]]
+    .assert_eq(&d.render("unterminated 'quote here"));
+}
+
+#[test]
+fn unbalanced_conditionals_are_reported() {
+    let doc =
+        Document::parse(b"global\n.if defined(X)\n    daemon\n.endif\n.endif\n.if 1\n".to_vec());
+    let messages: Vec<String> = doc.diagnostics().iter().map(|d| d.to_string()).collect();
+    expect![[r#"
+        [
+            "error at line 5, column 1: .endif without a matching .if",
+            "error at line 6, column 1: this .if has no matching .endif",
+        ]
+    "#]]
+    .assert_debug_eq(&messages);
+}
