@@ -266,17 +266,12 @@ fn classify(bytes: &[u8], first_line: bool) -> (LineKind, Option<SectionKind>) {
                 .iter()
                 .position(|&b| matches!(b, b' ' | b'\t' | b'#' | b'\'' | b'"' | b'\\'))
                 .map_or(bytes.len(), |p| start + p);
-            let first = if end < bytes.len() && matches!(bytes[end], b'\'' | b'"' | b'\\') {
+            let quoted = end < bytes.len() && matches!(bytes[end], b'\'' | b'"' | b'\\');
+            let first: Option<Cow<'_, str>> = if quoted {
                 // A quoted or escaped first word: let the lexer read it.
-                lexer::lex(bytes)
-                    .words
-                    .into_iter()
-                    .next()
-                    .map(|w| w.value.into_owned())
+                lexer::lex(bytes).words.into_iter().next().map(|w| w.value)
             } else {
-                std::str::from_utf8(&bytes[start..end])
-                    .ok()
-                    .map(str::to_owned)
+                std::str::from_utf8(&bytes[start..end]).ok().map(Cow::Borrowed)
             };
             match first.as_deref().and_then(SectionKind::from_keyword) {
                 Some(kind) => (LineKind::Header, Some(kind)),

@@ -1,0 +1,183 @@
+//! `haproxy -c`: validation of a configuration.
+//!
+//! [`check_bytes`] writes the bytes to a temporary file *beside* the target
+//! (so relative paths in the configuration resolve as they will when
+//! deployed) and runs the checker on it. Its output is parsed into
+//! [`Message`]s, each with the line it is about when HAProxy says it
+//! (`[ALERT] ... : config : parsing [FILE:LINE] : message`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// How serious a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Alert,
+    Warning,
+    Notice,
+}
+
+/// One message of HAProxy's checker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub level: Level,
+    /// The configuration line the message is about, when it names one of
+    /// the checked file.
+    pub line: Option<usize>,
+    /// The message text, without HAProxy's prefix.
+    pub text: String,
+}
+
+/// A successful check: the warnings HAProxy printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub messages: Vec<Message>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("cannot run {binary}: {source}")]
+    Spawn { binary: String, source: std::io::Error },
+    #[error("cannot write a temporary configuration in {dir}: {source}")]
+    TempFile { dir: String, source: std::io::Error },
+    /// HAProxy rejected the configuration.
+    #[error("configuration rejected by haproxy: {}", summary(.messages, .output))]
+    Rejected { messages: Vec<Message>, output: String },
+}
+
+fn summary(messages: &[Message], output: &str) -> String {
+    let alerts: Vec<String> = messages
+        .iter()
+        .filter(|m| m.level == Level::Alert)
+        .map(|m| match m.line {
+            Some(l) => format!("line {l}: {}", m.text),
+            None => m.text.clone(),
+        })
+        .collect();
+    if alerts.is_empty() {
+        output.trim().to_owned()
+    } else {
+        alerts.join("; ")
+    }
+}
+
+/// Checks the configuration file at `path` with `binary -c -f path`.
+pub fn check_file(binary: &Path, path: &Path) -> Result<Checked, CheckError> {
+    let out = Command::new(binary)
+        .arg("-c")
+        .arg("-f")
+        .arg(path)
+        .output()
+        .map_err(|source| CheckError::Spawn { binary: binary.display().to_string(), source })?;
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let messages = parse_messages(&output, &path.to_string_lossy());
+    if out.status.success() {
+        Ok(Checked { messages })
+    } else {
+        Err(CheckError::Rejected { messages, output })
+    }
+}
+
+/// Checks `bytes` as if they were the file at `target`: they are written to
+/// a temporary file in the same directory, checked, and the file removed.
+pub fn check_bytes(binary: &Path, target: &Path, bytes: &[u8]) -> Result<Checked, CheckError> {
+    let dir: PathBuf = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let temp_error = |source| CheckError::TempFile { dir: dir.display().to_string(), source };
+    let mut file = tempfile::Builder::new()
+        .prefix(".haplane-check-")
+        .suffix(".cfg")
+        .tempfile_in(&dir)
+        .map_err(temp_error)?;
+    file.write_all(bytes).map_err(temp_error)?;
+    file.flush().map_err(temp_error)?;
+    check_file(binary, file.path())
+}
+
+/// Parses HAProxy's checker output. Lines naming `[FILE:LINE]` of `file`
+/// get that line number.
+pub fn parse_messages(output: &str, file: &str) -> Vec<Message> {
+    let mut out = Vec::new();
+    for raw in output.lines() {
+        let level = if raw.starts_with("[ALERT]") {
+            Level::Alert
+        } else if raw.starts_with("[WARNING]") {
+            Level::Warning
+        } else if raw.starts_with("[NOTICE]") {
+            Level::Notice
+        } else {
+            continue;
+        };
+        // `[ALERT]    (1234) : config : parsing [f.cfg:12] : message`
+        let body = raw.splitn(2, " : ").nth(1).unwrap_or(raw);
+        let mut line = None;
+        let mut text = body.to_owned();
+        let marker = format!("[{file}:");
+        if let Some(at) = body.find(&marker) {
+            let rest = &body[at + marker.len()..];
+            if let Some(end) = rest.find(']') {
+                line = rest[..end].parse().ok();
+                let after = rest[end + 1..].trim_start_matches([' ', ':']);
+                let before = body[..at].trim_end().trim_end_matches(':').trim_end();
+                let before = before.strip_prefix("config : ").unwrap_or(before);
+                text = if before.is_empty() || before == "config" {
+                    after.to_owned()
+                } else {
+                    format!("{before}: {after}")
+                };
+            }
+        }
+        out.push(Message { level, line, text });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::expect;
+
+    #[test]
+    fn messages_are_located() {
+        let output = "[NOTICE]   (9) : haproxy version is 2.6.12\n\
+[ALERT]    (9) : config : parsing [/tmp/x.cfg:12] : 'server s1' : invalid port '99999'\n\
+[ALERT]    (9) : config : Error(s) found in configuration file : /tmp/x.cfg\n\
+[WARNING]  (9) : config : parsing [/tmp/x.cfg:3] : 'option httplog' not usable with frontend 'f' (needs 'mode http').\n";
+        expect![[r#"
+            [
+                Message {
+                    level: Notice,
+                    line: None,
+                    text: "haproxy version is 2.6.12",
+                },
+                Message {
+                    level: Alert,
+                    line: Some(
+                        12,
+                    ),
+                    text: "'server s1' : invalid port '99999'",
+                },
+                Message {
+                    level: Alert,
+                    line: None,
+                    text: "config : Error(s) found in configuration file : /tmp/x.cfg",
+                },
+                Message {
+                    level: Warning,
+                    line: Some(
+                        3,
+                    ),
+                    text: "'option httplog' not usable with frontend 'f' (needs 'mode http').",
+                },
+            ]
+        "#]]
+        .assert_debug_eq(&parse_messages(output, "/tmp/x.cfg"));
+    }
+}

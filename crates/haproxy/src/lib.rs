@@ -1,0 +1,17 @@
+//! The only crate that runs HAProxy's program: `haproxy -c` on exact bytes,
+//! with its output parsed into messages located by file and line, and the
+//! version probe.
+
+mod check;
+
+pub use check::{check_bytes, check_file, parse_messages, CheckError, Checked, Level, Message};
+
+/// The `haproxy -v` first line, e.g. `HAProxy version 2.6.12-1+deb12u3 ...`.
+pub fn version(binary: &std::path::Path) -> Result<String, CheckError> {
+    let out = std::process::Command::new(binary)
+        .arg("-v")
+        .output()
+        .map_err(|source| CheckError::Spawn { binary: binary.display().to_string(), source })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text.lines().next().unwrap_or_default().to_owned())
+}

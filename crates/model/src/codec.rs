@@ -1,0 +1,209 @@
+//! One engine for every codec: arguments -> JSON value, and back.
+//!
+//! `decode` reads the arguments that follow a keyword; `encode` turns a JSON
+//! value into those arguments. Codecs that name other tables (`params(..)`)
+//! call into the param-table engine.
+
+use serde_json::{Map, Value};
+
+use crate::error::ModelError;
+use crate::params;
+use crate::table::Codec;
+use crate::value::{format_size, format_time, parse_size, parse_time};
+
+/// What a JSON value turns into for one keyword.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Rendered {
+    /// No line (or param) at all.
+    Absent,
+    /// The keyword followed by these arguments.
+    Args(Vec<String>),
+    /// The negated keyword (`no option x`, `no-check`).
+    Negated,
+}
+
+/// How many arguments a codec takes inside a param table; `None` means all
+/// that remain.
+pub(crate) fn arity(codec: &Codec) -> Option<usize> {
+    match codec {
+        Codec::Flag | Codec::Toggle | Codec::Const(_) => Some(0),
+        Codec::Words | Codec::Params(_) | Codec::Custom(_) => None,
+        Codec::List(inner) => arity(inner),
+        _ => Some(1),
+    }
+}
+
+/// Decodes `args` (the words after the keyword). `negated` is true for `no
+/// KEYWORD` lines and `no-KEYWORD` params. Errors say why the words do not
+/// fit; callers keep such lines as they are.
+pub(crate) fn decode(codec: &Codec, args: &[&str], negated: bool) -> Result<Value, String> {
+    let one = || match args {
+        [a] => Ok(*a),
+        _ => Err(format!("expected one argument, found {}", args.len())),
+    };
+    let none = || if args.is_empty() { Ok(()) } else { Err("expected no argument".to_owned()) };
+    if negated && !matches!(codec, Codec::Toggle | Codec::Flag) {
+        return Err("this keyword has no negated form".into());
+    }
+    Ok(match codec {
+        Codec::Str => Value::String(one()?.to_owned()),
+        Codec::Words => {
+            if args.is_empty() {
+                return Err("expected a value".into());
+            }
+            Value::String(args.join(" "))
+        }
+        Codec::Int => {
+            let word = one()?;
+            Value::from(word.parse::<i64>().map_err(|_| format!("'{word}' is not an integer"))?)
+        }
+        Codec::Time(unit) => {
+            let word = one()?;
+            Value::from(parse_time(word, *unit, *unit).ok_or_else(|| format!("'{word}' is not a time"))?)
+        }
+        Codec::Size => {
+            let word = one()?;
+            Value::from(parse_size(word).ok_or_else(|| format!("'{word}' is not a size"))?)
+        }
+        Codec::Enum(allowed) => {
+            let word = one()?;
+            if !allowed.iter().any(|a| a == word) {
+                return Err(format!("'{word}' is not one of {}", allowed.join(", ")));
+            }
+            Value::String(word.to_owned())
+        }
+        Codec::Flag => {
+            none()?;
+            Value::Bool(!negated)
+        }
+        Codec::Toggle => {
+            none()?;
+            Value::String(if negated { "disabled" } else { "enabled" }.into())
+        }
+        Codec::Const(v) => {
+            none()?;
+            Value::String(v.clone())
+        }
+        Codec::Csv => {
+            Value::Array(one()?.split(',').map(|s| Value::String(s.to_owned())).collect())
+        }
+        Codec::List(inner) => Value::Array(vec![decode(inner, args, negated)?]),
+        Codec::Params(table) => Value::Object(params::decode_all(params::table(table), args)?),
+        Codec::Custom(name) => crate::custom::decode(name, args)?,
+    })
+}
+
+/// Encodes one JSON value (not a list) for `codec`. `field` names it in errors.
+pub(crate) fn encode(codec: &Codec, value: &Value, field: &str) -> Result<Rendered, ModelError> {
+    let invalid = |what: &str| ModelError::invalid(field, format!("expected {what}, got {value}"));
+    let string = || value.as_str().ok_or_else(|| invalid("a string"));
+    let integer = || value.as_i64().ok_or_else(|| invalid("an integer"));
+    Ok(match codec {
+        Codec::Str => {
+            let s = string()?;
+            if s.is_empty() || s.chars().any(char::is_whitespace) {
+                return Err(ModelError::invalid(field, "expected one word without spaces"));
+            }
+            Rendered::Args(vec![s.to_owned()])
+        }
+        Codec::Words => {
+            let s = string()?;
+            if s.is_empty() {
+                return Err(ModelError::invalid(field, "expected a non-empty string"));
+            }
+            Rendered::Args(vec![s.to_owned()])
+        }
+        Codec::Int => Rendered::Args(vec![integer()?.to_string()]),
+        Codec::Time(unit) => {
+            let v = integer()?;
+            if v < 0 {
+                return Err(ModelError::invalid(field, "a time cannot be negative"));
+            }
+            Rendered::Args(vec![format_time(v, *unit)])
+        }
+        Codec::Size => {
+            let v = integer()?;
+            if v < 0 {
+                return Err(ModelError::invalid(field, "a size cannot be negative"));
+            }
+            Rendered::Args(vec![format_size(v)])
+        }
+        Codec::Enum(allowed) => {
+            let s = string()?;
+            if !allowed.iter().any(|a| a == s) {
+                let expected = allowed.join(", ");
+                return Err(ModelError::invalid(field, format!("'{s}' is not one of {expected}")));
+            }
+            Rendered::Args(vec![s.to_owned()])
+        }
+        Codec::Flag => match value.as_bool().ok_or_else(|| invalid("true or false"))? {
+            true => Rendered::Args(vec![]),
+            false => Rendered::Absent,
+        },
+        Codec::Toggle => match string()? {
+            "enabled" => Rendered::Args(vec![]),
+            "disabled" => Rendered::Negated,
+            other => {
+                let message = format!("'{other}' is not one of enabled, disabled");
+                return Err(ModelError::invalid(field, message));
+            }
+        },
+        Codec::Const(v) => {
+            if string()? != v {
+                return Ok(Rendered::Absent);
+            }
+            Rendered::Args(vec![])
+        }
+        Codec::Csv => {
+            let items = value.as_array().ok_or_else(|| invalid("an array of strings"))?;
+            let words: Vec<&str> = items
+                .iter()
+                .map(|i| i.as_str().filter(|s| !s.is_empty() && !s.contains([',', ' '])))
+                .collect::<Option<_>>()
+                .ok_or_else(|| invalid("an array of words without commas"))?;
+            if words.is_empty() {
+                return Ok(Rendered::Absent);
+            }
+            Rendered::Args(vec![words.join(",")])
+        }
+        Codec::List(_) => unreachable!("lists are expanded by the caller"),
+        Codec::Params(table) => {
+            let object = value.as_object().ok_or_else(|| invalid("an object"))?;
+            Rendered::Args(params::encode_all(params::table(table), object, field)?)
+        }
+        Codec::Custom(name) => match crate::custom::encode(name, value, field)? {
+            Some(args) => Rendered::Args(args),
+            None => Rendered::Absent,
+        },
+    })
+}
+
+/// Sets `value` at `path` in `object`, creating nested objects. Lists
+/// append instead of replacing.
+pub(crate) fn set_path(object: &mut Map<String, Value>, path: &[String], value: Value) {
+    let (last, parents) = path.split_last().expect("paths are never empty");
+    let mut here = object;
+    for key in parents {
+        let slot = here.entry(key.clone()).or_insert_with(|| Value::Object(Map::new()));
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        here = slot.as_object_mut().expect("just made an object");
+    }
+    match (here.get_mut(last), value) {
+        (Some(Value::Array(existing)), Value::Array(more)) => existing.extend(more),
+        (_, value) => {
+            here.insert(last.clone(), value);
+        }
+    }
+}
+
+/// The value at `path` in `object`.
+pub(crate) fn get_path<'a>(object: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    let value = object.get(first)?;
+    if rest.is_empty() {
+        return Some(value);
+    }
+    get_path(value.as_object()?, rest)
+}

@@ -1,0 +1,295 @@
+//! Codecs written by hand, for keywords whose syntax no table can describe.
+//!
+//! Each is named in the tables as `custom(NAME)` and has a `decode` (words
+//! after the keyword -> JSON) and an `encode` (JSON -> words) here.
+
+use serde_json::{json, Map, Value};
+
+use crate::error::ModelError;
+
+const NAMES: &[&str] = &["balance", "httpchk"];
+
+pub(crate) fn exists(name: &str) -> bool {
+    NAMES.contains(&name)
+}
+
+pub(crate) fn decode(name: &str, args: &[&str]) -> Result<Value, String> {
+    match name {
+        "balance" => decode_balance(args),
+        "httpchk" => decode_httpchk(args),
+        _ => Err(format!("unknown custom codec {name}")),
+    }
+}
+
+/// Encodes `value`; `Ok(None)` means "no line".
+pub(crate) fn encode(name: &str, value: &Value, field: &str) -> Result<Option<Vec<String>>, ModelError> {
+    let object = value
+        .as_object()
+        .ok_or_else(|| ModelError::invalid(field, format!("expected an object, got {value}")))?;
+    match name {
+        "balance" => encode_balance(object, field).map(Some),
+        "httpchk" => encode_httpchk(object, field).map(Some),
+        _ => unreachable!("custom codec names are checked when the tables load"),
+    }
+}
+
+const ALGORITHMS: &[&str] = &[
+    "first", "hash", "hdr", "leastconn", "random", "rdp-cookie", "roundrobin", "source",
+    "static-rr", "uri", "url_param",
+];
+
+fn number(word: Option<&&str>) -> Result<i64, String> {
+    let word = word.ok_or("expected a number")?;
+    word.parse().map_err(|_| format!("'{word}' is not a number"))
+}
+
+/// `balance ALGO[(ARG)] [OPTIONS]`: `hdr(Host) use_domain_only`,
+/// `random(2)`, `rdp-cookie(mstshash)`, `url_param id check_post 64`,
+/// `uri whole len 10 depth 2 path-only`, `hash req.cookie(id)`.
+fn decode_balance(args: &[&str]) -> Result<Value, String> {
+    let (first, rest) = args.split_first().ok_or("expected an algorithm")?;
+    let (algorithm, inner) = match first.split_once('(') {
+        Some((a, r)) => (a, Some(r.strip_suffix(')').ok_or("unclosed parenthesis")?)),
+        None => (*first, None),
+    };
+    if !ALGORITHMS.contains(&algorithm) {
+        return Err(format!("unknown balance algorithm '{algorithm}'"));
+    }
+    let mut out = Map::new();
+    out.insert("algorithm".into(), json!(algorithm));
+    let no_more = |rest: &[&str]| match rest {
+        [] => Ok(()),
+        _ => Err(format!("unexpected '{}'", rest.join(" "))),
+    };
+    match (algorithm, inner) {
+        ("hdr", Some(name)) => {
+            out.insert("hdr_name".into(), json!(name));
+            match rest {
+                [] => {}
+                ["use_domain_only"] => {
+                    out.insert("hdr_use_domain_only".into(), json!(true));
+                }
+                _ => return Err("expected use_domain_only".into()),
+            }
+        }
+        ("random", arg) => {
+            if let Some(n) = arg {
+                out.insert("random_draws".into(), json!(number(Some(&n))?));
+            }
+            no_more(rest)?;
+        }
+        ("rdp-cookie", arg) => {
+            if let Some(name) = arg {
+                out.insert("rdp_cookie_name".into(), json!(name));
+            }
+            no_more(rest)?;
+        }
+        ("url_param", None) => {
+            let (param, mut rest) = rest.split_first().ok_or("expected a parameter name")?;
+            out.insert("url_param".into(), json!(param));
+            while let Some((word, tail)) = rest.split_first() {
+                let key = match *word {
+                    "check_post" => "url_param_check_post",
+                    "max_wait" => "url_param_max_wait",
+                    _ => return Err(format!("unexpected '{word}'")),
+                };
+                out.insert(key.into(), json!(number(tail.first())?));
+                rest = &tail[1..];
+            }
+        }
+        ("uri", None) => {
+            let mut rest = rest;
+            while let Some((word, tail)) = rest.split_first() {
+                rest = tail;
+                match *word {
+                    "whole" => {
+                        out.insert("uri_whole".into(), json!(true));
+                    }
+                    "path-only" => {
+                        out.insert("uri_path_only".into(), json!(true));
+                    }
+                    "len" | "depth" => {
+                        out.insert(format!("uri_{word}"), json!(number(tail.first())?));
+                        rest = &tail[1..];
+                    }
+                    _ => return Err(format!("unexpected '{word}'")),
+                }
+            }
+        }
+        ("hash", None) => {
+            if rest.is_empty() {
+                return Err("expected a hash expression".into());
+            }
+            out.insert("hash_expression".into(), json!(rest.join(" ")));
+        }
+        (_, None) => no_more(rest)?,
+        (_, Some(_)) => return Err(format!("'{algorithm}' takes no argument")),
+    }
+    Ok(Value::Object(out))
+}
+
+fn encode_balance(b: &Map<String, Value>, field: &str) -> Result<Vec<String>, ModelError> {
+    let sub = |k: &str| format!("{field}.{k}");
+    let text = |k: &str| -> Result<Option<String>, ModelError> {
+        match b.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.is_empty() && !s.contains(char::is_whitespace) => {
+                Ok(Some(s.clone()))
+            }
+            Some(v) => Err(ModelError::invalid(sub(k), format!("expected one word, got {v}"))),
+        }
+    };
+    let int = |k: &str| -> Result<Option<i64>, ModelError> {
+        match b.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .filter(|n| *n >= 0)
+                .map(Some)
+                .ok_or_else(|| ModelError::invalid(sub(k), format!("expected a positive integer, got {v}"))),
+        }
+    };
+    let flag = |k: &str| b.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let algorithm = match b.get("algorithm") {
+        Some(Value::String(a)) if ALGORITHMS.contains(&a.as_str()) => a.as_str(),
+        Some(other) => {
+            let message = format!("{other} is not one of {}", ALGORITHMS.join(", "));
+            return Err(ModelError::invalid(sub("algorithm"), message));
+        }
+        None => return Err(ModelError::MissingField { field: sub("algorithm") }),
+    };
+    const KNOWN: &[&str] = &[
+        "algorithm", "hash_expression", "hdr_name", "hdr_use_domain_only", "random_draws",
+        "rdp_cookie_name", "uri_depth", "uri_len", "uri_path_only", "uri_whole", "url_param",
+        "url_param_check_post", "url_param_max_wait",
+    ];
+    if let Some(unknown) = b.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(ModelError::UnknownField { field: sub(unknown) });
+    }
+    let mut out = Vec::new();
+    match algorithm {
+        "hdr" => {
+            let name = text("hdr_name")?.ok_or(ModelError::MissingField { field: sub("hdr_name") })?;
+            out.push(format!("hdr({name})"));
+            if flag("hdr_use_domain_only") {
+                out.push("use_domain_only".into());
+            }
+        }
+        "random" => out.push(match int("random_draws")? {
+            Some(n) => format!("random({n})"),
+            None => "random".into(),
+        }),
+        "rdp-cookie" => out.push(match text("rdp_cookie_name")? {
+            Some(n) => format!("rdp-cookie({n})"),
+            None => "rdp-cookie".into(),
+        }),
+        "url_param" => {
+            let param = text("url_param")?.ok_or(ModelError::MissingField { field: sub("url_param") })?;
+            out.extend(["url_param".to_owned(), param]);
+            if let Some(n) = int("url_param_check_post")? {
+                out.extend(["check_post".to_owned(), n.to_string()]);
+            }
+            if let Some(n) = int("url_param_max_wait")? {
+                out.extend(["max_wait".to_owned(), n.to_string()]);
+            }
+        }
+        "uri" => {
+            out.push("uri".into());
+            if flag("uri_whole") {
+                out.push("whole".into());
+            }
+            if let Some(n) = int("uri_len")? {
+                out.extend(["len".to_owned(), n.to_string()]);
+            }
+            if let Some(n) = int("uri_depth")? {
+                out.extend(["depth".to_owned(), n.to_string()]);
+            }
+            if flag("uri_path_only") {
+                out.push("path-only".into());
+            }
+        }
+        "hash" => {
+            let expr = match b.get("hash_expression") {
+                Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+                _ => return Err(ModelError::MissingField { field: sub("hash_expression") }),
+            };
+            out.push("hash".into());
+            out.extend(expr.split_whitespace().map(str::to_owned));
+        }
+        other => out.push(other.to_owned()),
+    }
+    Ok(out)
+}
+
+const METHODS: &[&str] = &["HEAD", "PUT", "POST", "GET", "TRACE", "PATCH", "DELETE", "CONNECT", "OPTIONS"];
+
+/// `option httpchk`, `option httpchk URI`, `option httpchk METHOD URI
+/// [VERSION]`; a version of the form `HTTP/1.1\r\nHost:\ NAME` gives `host`.
+fn decode_httpchk(args: &[&str]) -> Result<Value, String> {
+    let mut out = Map::new();
+    match args {
+        [] => {}
+        [uri] => {
+            out.insert("uri".into(), json!(uri));
+        }
+        [method, uri, version @ ..] if version.len() <= 1 => {
+            if !METHODS.contains(method) {
+                return Err(format!("unknown method '{method}'"));
+            }
+            out.insert("method".into(), json!(method));
+            out.insert("uri".into(), json!(uri));
+            if let Some(version) = version.first() {
+                match version.split_once("\r\nHost: ") {
+                    Some((v, host)) => {
+                        out.insert("version".into(), json!(v));
+                        out.insert("host".into(), json!(host));
+                    }
+                    None => {
+                        out.insert("version".into(), json!(version));
+                    }
+                }
+            }
+        }
+        _ => return Err("expected [METHOD] URI [VERSION]".into()),
+    }
+    Ok(Value::Object(out))
+}
+
+fn encode_httpchk(h: &Map<String, Value>, field: &str) -> Result<Vec<String>, ModelError> {
+    let sub = |k: &str| format!("{field}.{k}");
+    let get = |k: &str| -> Result<Option<&str>, ModelError> {
+        match h.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.as_str())),
+            Some(v) => Err(ModelError::invalid(sub(k), format!("expected a non-empty string, got {v}"))),
+        }
+    };
+    if let Some(unknown) = h.keys().find(|k| !["host", "method", "uri", "version"].contains(&k.as_str())) {
+        return Err(ModelError::UnknownField { field: sub(unknown) });
+    }
+    let (method, uri, version, host) = (get("method")?, get("uri")?, get("version")?, get("host")?);
+    if let Some(m) = method {
+        if !METHODS.contains(&m) {
+            let message = format!("'{m}' is not one of {}", METHODS.join(", "));
+            return Err(ModelError::invalid(sub("method"), message));
+        }
+    }
+    if let Some(u) = uri {
+        if u.contains(' ') {
+            return Err(ModelError::invalid(sub("uri"), "a URI cannot contain spaces"));
+        }
+    }
+    Ok(match (method, uri, version, host) {
+        (None, None, None, None) => vec![],
+        (None, Some(uri), None, None) => vec![uri.to_owned()],
+        (method, uri, version, host) => {
+            let mut out = vec![method.unwrap_or("GET").to_owned(), uri.unwrap_or("/").to_owned()];
+            match (version, host) {
+                (v, Some(host)) => out.push(format!("{}\r\nHost: {host}", v.unwrap_or("HTTP/1.1"))),
+                (Some(v), None) => out.push(v.to_owned()),
+                (None, None) => {}
+            }
+            out
+        }
+    })
+}

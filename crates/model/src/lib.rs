@@ -1,0 +1,24 @@
+//! Data Plane API resources and their mapping to configuration lines.
+//!
+//! The mapping is declarative: `tables/*.kw` name, for each JSON field, its
+//! keyword and its value codec (see `tables/README.md`), and one engine reads
+//! lines into JSON and writes JSON back as minimal edits of a
+//! [`haplane_cfg::Document`]. Keywords the tables do not know are kept as
+//! written.
+//!
+//! No I/O, no HTTP: this crate maps values, the `dataplane` crate decides
+//! when to write.
+
+mod child;
+mod codec;
+mod custom;
+mod error;
+mod params;
+mod section;
+mod table;
+mod value;
+
+pub use child::{children, find_child, read_child, render_child, ChildKind};
+pub use error::ModelError;
+pub use section::{read_section, write_section};
+pub use table::{field_names, Scope};

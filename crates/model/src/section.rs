@@ -1,0 +1,199 @@
+//! The line-table engine: the keyword lines of a section (`global`, a
+//! proxy) to one JSON object, and a JSON object back into minimal edits.
+//!
+//! Reading: each keyword line is matched against the table (longest keyword
+//! first, `no` prefix for negations) and decoded into its field. Lines that
+//! no entry matches, that do not decode, that the section kind does not
+//! accept, or that stand inside a `.if` block are *opaque*: not shown, never
+//! changed.
+//!
+//! Writing: for each field whose value differs from what the file holds, the
+//! field's lines are replaced in place, removed, or added after the last line
+//! the table knows. Fields whose value did not change keep their lines
+//! byte for byte, whatever their spelling (`30s` stays `30s`, not `30000`).
+
+use haplane_cfg::{Document, LineKind, SectionId, SectionKind};
+use serde_json::{Map, Value};
+
+use crate::codec::{self, get_path, set_path};
+use crate::error::ModelError;
+use crate::params::{check_fields, encode_groups, Negation};
+use crate::table::{section_table, Scope, Table};
+
+/// A keyword line of a section that a table entry claims.
+#[derive(Debug)]
+struct Claimed {
+    index: usize,
+    entry: usize,
+    /// `None` when the words do not decode (the line is kept as is).
+    value: Option<Value>,
+}
+
+fn accepts(scope: Scope, kind: SectionKind) -> bool {
+    match kind {
+        SectionKind::Defaults => scope.defaults,
+        SectionKind::Frontend => scope.frontend,
+        SectionKind::Backend => scope.backend,
+        SectionKind::Listen => scope.frontend || scope.backend,
+        _ => true,
+    }
+}
+
+fn section_name(kind: SectionKind) -> &'static str {
+    kind.keyword().unwrap_or("this")
+}
+
+/// Finds the lines of section `id` that `table` claims.
+fn claim(doc: &Document, id: SectionId, table: &Table) -> Vec<Claimed> {
+    let section = doc.section(id);
+    let kind = section.kind();
+    let mut depth = 0usize;
+    let mut out = Vec::new();
+    for (index, line) in section.lines().enumerate() {
+        let words = match line.kind() {
+            LineKind::Directive => {
+                match line.words().first().map(|w| w.value.to_string()).as_deref() {
+                    Some(".if") => depth += 1,
+                    Some(".endif") => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                continue;
+            }
+            LineKind::Keyword if depth == 0 => line.words(),
+            _ => continue,
+        };
+        let values: Vec<&str> = words.iter().map(|w| &*w.value).collect();
+        let (negated, rest) = match values.split_first() {
+            Some((&"no", rest)) => (true, rest),
+            _ => (false, &values[..]),
+        };
+        let Some((entry, len)) = table.match_words(rest) else { continue };
+        if !accepts(table.entries[entry].scope, kind) {
+            continue;
+        }
+        let codec = &table.entries[entry].codec;
+        let value = codec::decode(codec, &rest[len..], negated).ok();
+        out.push(Claimed { index, entry, value });
+    }
+    out
+}
+
+/// Reads section `id` into a JSON object with `table`.
+pub fn read_section(doc: &Document, id: SectionId, table: &str) -> Map<String, Value> {
+    read_with(doc, id, section_table(table))
+}
+
+fn read_with(doc: &Document, id: SectionId, table: &Table) -> Map<String, Value> {
+    let mut out = Map::new();
+    for claimed in claim(doc, id, table) {
+        if let Some(value) = claimed.value {
+            set_path(&mut out, &table.entries[claimed.entry].field, value);
+        }
+    }
+    out
+}
+
+/// Writes `value` into section `id`: fields the table knows take the value's
+/// content (absent fields are removed), lines it does not know stay.
+/// `identity` lists keys that belong to the header (e.g. `name`), ignored here.
+pub fn write_section(
+    doc: &mut Document,
+    id: SectionId,
+    table: &str,
+    value: &Map<String, Value>,
+    identity: &[&str],
+) -> Result<(), ModelError> {
+    let table = section_table(table);
+    let kind = doc.section(id).kind();
+    check_fields(table, value, "", identity)?;
+    for entry in &table.entries {
+        if get_path(value, &entry.field).is_some() && !accepts(entry.scope, kind) {
+            let sibling_accepts = table
+                .entries
+                .iter()
+                .any(|e| e.field == entry.field && accepts(e.scope, kind));
+            if !sibling_accepts {
+                let field = entry.field_name();
+                return Err(ModelError::OutOfScope { field, section: section_name(kind) });
+            }
+        }
+    }
+    // Encode everything first, so that a bad value changes nothing.
+    let old = read_with(doc, id, table);
+    let mut plan: Vec<(&[String], Vec<Vec<String>>)> = Vec::new();
+    for entry in &table.entries {
+        let path = &entry.field[..];
+        if plan.iter().any(|(p, _)| *p == path) || get_path(&old, path) == get_path(value, path) {
+            continue;
+        }
+        let lines = encode_groups(table, path, value, "", Negation::Word)?;
+        let lines = lines.into_iter().filter(|_| accepts_any(table, path, kind)).collect();
+        plan.push((path, lines));
+    }
+    for (path, lines) in plan {
+        apply_field(doc, id, table, path, lines);
+    }
+    Ok(())
+}
+
+fn accepts_any(table: &Table, path: &[String], kind: SectionKind) -> bool {
+    table.entries.iter().any(|e| e.field == path && accepts(e.scope, kind))
+}
+
+/// Replaces the lines of one field with `lines`, in place where it can.
+fn apply_field(
+    doc: &mut Document,
+    id: SectionId,
+    table: &Table,
+    path: &[String],
+    lines: Vec<Vec<String>>,
+) {
+    let claimed = claim(doc, id, table);
+    let mine: Vec<usize> = claimed
+        .iter()
+        .filter(|c| table.entries[c.entry].field == path)
+        .map(|c| c.index)
+        .collect();
+    // Replace in place, pairwise.
+    for (index, line) in mine.iter().zip(&lines) {
+        doc.replace_words(id, *index, &words(line));
+    }
+    if lines.len() < mine.len() {
+        // Remove the extra lines, bottom first so indices stay valid.
+        for index in mine[lines.len()..].iter().rev() {
+            doc.remove_line(id, *index);
+        }
+        return;
+    }
+    let mut at = match mine.last() {
+        Some(last) => last + 1,
+        None => insertion_point(doc, id, &claimed),
+    };
+    for line in &lines[mine.len()..] {
+        doc.insert_words(id, at, &words(line));
+        at += 1;
+    }
+}
+
+/// Where new settings go: after the last line the table knows, else before
+/// the first keyword line, else after the last line of the section.
+fn insertion_point(doc: &Document, id: SectionId, claimed: &[Claimed]) -> usize {
+    if let Some(last) = claimed.iter().map(|c| c.index).max() {
+        return last + 1;
+    }
+    let section = doc.section(id);
+    if let Some((first, _)) = section.keyword_lines().next() {
+        return first;
+    }
+    section
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.kind() == LineKind::Directive)
+        .map(|(i, _)| i + 1)
+        .last()
+        .unwrap_or(0)
+}
+
+fn words(line: &[String]) -> Vec<&str> {
+    line.iter().map(String::as_str).collect()
+}

@@ -1,0 +1,301 @@
+//! Keyword tables: the declarative description of how JSON fields map to
+//! configuration keywords, read from the `tables/*.kw` files.
+//!
+//! The format is described in `tables/README.md`. In short, a `[section
+//! NAME]` table lists the kinds of lines a section may hold and a `[params
+//! NAME]` table the keywords inside one line; each entry is
+//! `FIELD | KEYWORD | CODEC [| SCOPE]`. The tables are compiled into the
+//! binary and parsed once, on first use; a malformed table is a programming
+//! error caught by the unit tests.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// How the arguments of a keyword map to a JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Codec {
+    Str,
+    Words,
+    Int,
+    /// A time; the JSON integer is in units of this many milliseconds
+    /// (1 or 1000), and so is a bare number.
+    Time(u64),
+    Size,
+    Enum(Vec<String>),
+    Flag,
+    Toggle,
+    Const(String),
+    Csv,
+    List(Box<Codec>),
+    Params(String),
+    Custom(String),
+}
+
+/// What an entry matches.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Key {
+    /// Keyword words (`["timeout", "client"]`).
+    Words(Vec<String>),
+    /// The Nth (1-based) positional argument of a param table.
+    Positional(usize),
+    /// Always there when the line is: `@present`.
+    Present,
+}
+
+/// Which proxy sections accept a keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    pub defaults: bool,
+    pub frontend: bool,
+    pub backend: bool,
+}
+
+impl Scope {
+    const ALL: Scope = Scope { defaults: true, frontend: true, backend: true };
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    /// The JSON path: `["tune_options", "bufsize"]`.
+    pub(crate) field: Vec<String>,
+    pub(crate) key: Key,
+    pub(crate) codec: Codec,
+    pub(crate) scope: Scope,
+}
+
+impl Entry {
+    pub(crate) fn field_name(&self) -> String {
+        self.field.join(".")
+    }
+}
+
+/// A table: its entries in file order, and an index by first keyword word.
+#[derive(Debug, Default)]
+pub(crate) struct Table {
+    pub(crate) entries: Vec<Entry>,
+    /// First keyword word -> entries starting with it, longest keyword first.
+    by_first: HashMap<String, Vec<usize>>,
+}
+
+impl Table {
+    fn index(&mut self) {
+        self.by_first.clear();
+        for (i, entry) in self.entries.iter().enumerate() {
+            if let Key::Words(words) = &entry.key {
+                self.by_first.entry(words[0].clone()).or_default().push(i);
+            }
+        }
+        let entries = &self.entries;
+        for list in self.by_first.values_mut() {
+            list.sort_by_key(|&i| match &entries[i].key {
+                Key::Words(w) => std::cmp::Reverse(w.len()),
+                _ => std::cmp::Reverse(0),
+            });
+        }
+    }
+
+    /// The entry whose keyword is the longest prefix of `words`, and that
+    /// keyword's length.
+    pub(crate) fn match_words(&self, words: &[&str]) -> Option<(usize, usize)> {
+        let candidates = self.by_first.get(*words.first()?)?;
+        candidates.iter().find_map(|&i| match &self.entries[i].key {
+            Key::Words(k) if k.len() <= words.len() && k.iter().zip(words).all(|(a, b)| a == b) => {
+                Some((i, k.len()))
+            }
+            _ => None,
+        })
+    }
+
+    pub(crate) fn positional(&self, n: usize) -> Option<usize> {
+        self.entries.iter().position(|e| e.key == Key::Positional(n))
+    }
+}
+
+/// Every table, by name.
+#[derive(Debug, Default)]
+pub(crate) struct Tables {
+    pub(crate) sections: HashMap<String, Table>,
+    pub(crate) params: HashMap<String, Table>,
+}
+
+const SOURCES: &[(&str, &str)] = &[
+    ("global.kw", include_str!("../tables/global.kw")),
+    ("proxy.kw", include_str!("../tables/proxy.kw")),
+    ("server.kw", include_str!("../tables/server.kw")),
+    ("bind.kw", include_str!("../tables/bind.kw")),
+];
+
+/// The tables compiled into the binary.
+pub(crate) fn tables() -> &'static Tables {
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    TABLES.get_or_init(|| match parse_tables(SOURCES) {
+        Ok(t) => t,
+        Err(e) => panic!("the built-in keyword tables are malformed: {e}"),
+    })
+}
+
+pub(crate) fn section_table(name: &str) -> &'static Table {
+    tables().sections.get(name).unwrap_or_else(|| panic!("no [section {name}] table"))
+}
+
+pub(crate) fn params_table(name: &str) -> &'static Table {
+    tables().params.get(name).unwrap_or_else(|| panic!("no [params {name}] table"))
+}
+
+/// Parses table files; errors name the file and line.
+pub(crate) fn parse_tables(sources: &[(&str, &str)]) -> Result<Tables, String> {
+    let mut tables = Tables::default();
+    let mut includes: Vec<(String, String)> = Vec::new();
+    for (file, text) in sources {
+        let mut current: Option<(bool, String)> = None;
+        for (n, raw) in text.lines().enumerate() {
+            let at = || format!("{file}:{}", n + 1);
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                let (kind, name) = header
+                    .split_once(' ')
+                    .ok_or_else(|| format!("{}: expected [section NAME] or [params NAME]", at()))?;
+                let is_section = match kind {
+                    "section" => true,
+                    "params" => false,
+                    _ => return Err(format!("{}: unknown table kind {kind}", at())),
+                };
+                let map = if is_section { &mut tables.sections } else { &mut tables.params };
+                map.entry(name.trim().to_owned()).or_default();
+                current = Some((is_section, name.trim().to_owned()));
+                continue;
+            }
+            let Some((is_section, name)) = &current else {
+                return Err(format!("{}: entry before any [section] or [params] header", at()));
+            };
+            if let Some(included) = line.strip_prefix("include ") {
+                includes.push((name.clone(), included.trim().to_owned()));
+                continue;
+            }
+            let entry = parse_entry(line, *is_section).map_err(|e| format!("{}: {e}", at()))?;
+            let map = if *is_section { &mut tables.sections } else { &mut tables.params };
+            map.get_mut(name).expect("table created at its header").entries.push(entry);
+        }
+    }
+    for (into, from) in includes {
+        let entries = tables
+            .params
+            .get(&from)
+            .ok_or_else(|| format!("include of unknown params table {from}"))?
+            .entries
+            .clone();
+        tables.params.get_mut(&into).expect("table exists").entries.extend(entries);
+    }
+    for table in tables.sections.values_mut().chain(tables.params.values_mut()) {
+        table.index();
+    }
+    check_references(&tables)?;
+    Ok(tables)
+}
+
+fn check_references(tables: &Tables) -> Result<(), String> {
+    fn check(codec: &Codec, tables: &Tables) -> Result<(), String> {
+        match codec {
+            Codec::Params(name) if !tables.params.contains_key(name) => {
+                Err(format!("params({name}) names no [params {name}] table"))
+            }
+            Codec::Custom(name) if !crate::custom::exists(name) => {
+                Err(format!("custom({name}) is not a known custom codec"))
+            }
+            Codec::List(inner) => check(inner, tables),
+            _ => Ok(()),
+        }
+    }
+    for table in tables.sections.values().chain(tables.params.values()) {
+        for entry in &table.entries {
+            check(&entry.codec, tables)?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
+    let columns: Vec<&str> = line.split('|').map(str::trim).collect();
+    if columns.len() < 3 || columns.len() > 4 {
+        return Err(format!("expected FIELD | KEYWORD | CODEC [| SCOPE], got {line:?}"));
+    }
+    let field: Vec<String> = columns[0].split('.').map(str::to_owned).collect();
+    if field.iter().any(|f| f.is_empty() || f.contains(' ')) {
+        return Err(format!("bad field path {:?}", columns[0]));
+    }
+    let key = match columns[1] {
+        "@present" => Key::Present,
+        k if k.starts_with('@') => Key::Positional(
+            k[1..].parse().map_err(|_| format!("bad positional {k:?}; expected @1, @2, ..."))?,
+        ),
+        k if k.is_empty() => return Err("empty keyword".into()),
+        k => Key::Words(k.split_whitespace().map(str::to_owned).collect()),
+    };
+    if is_section && !matches!(key, Key::Words(_)) {
+        return Err("line tables take keywords, not positions".into());
+    }
+    let codec = parse_codec(columns[2])?;
+    let scope = match columns.get(3) {
+        None => Scope::ALL,
+        Some(s) => {
+            if let Some(bad) = s.chars().find(|c| !"dfb".contains(*c)) {
+                return Err(format!("bad scope letter {bad:?}; expected d, f, b"));
+            }
+            Scope { defaults: s.contains('d'), frontend: s.contains('f'), backend: s.contains('b') }
+        }
+    };
+    Ok(Entry { field, key, codec, scope })
+}
+
+fn parse_codec(text: &str) -> Result<Codec, String> {
+    let (name, arg) = match text.split_once('(') {
+        Some((name, rest)) => {
+            let arg = rest.strip_suffix(')').ok_or_else(|| format!("unclosed ( in {text:?}"))?;
+            (name, Some(arg))
+        }
+        None => (text, None),
+    };
+    let list = |arg: &str| arg.split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>();
+    Ok(match (name, arg) {
+        ("str", None) => Codec::Str,
+        ("words", None) => Codec::Words,
+        ("int", None) => Codec::Int,
+        ("time", None) | ("time", Some("ms")) => Codec::Time(1),
+        ("time", Some("s")) => Codec::Time(1000),
+        ("size", None) => Codec::Size,
+        ("enum", Some(a)) => Codec::Enum(list(a)),
+        ("flag", None) => Codec::Flag,
+        ("toggle", None) => Codec::Toggle,
+        ("const", Some(v)) => Codec::Const(v.trim().to_owned()),
+        ("csv", None) => Codec::Csv,
+        ("list", Some(inner)) => Codec::List(Box::new(parse_codec(inner)?)),
+        ("params", Some(n)) => Codec::Params(n.trim().to_owned()),
+        ("custom", Some(n)) => Codec::Custom(n.trim().to_owned()),
+        _ => return Err(format!("unknown codec {text:?}")),
+    })
+}
+
+/// The JSON field paths a table maps, in table order without repeats, with
+/// their scope (all sections for param tables). `kind` is `section` or
+/// `params`. Used by tests and by the documentation of what is supported.
+pub fn field_names(kind: &str, name: &str) -> Vec<(String, Scope)> {
+    let tables = tables();
+    let map = if kind == "section" { &tables.sections } else { &tables.params };
+    let Some(table) = map.get(name) else { return vec![] };
+    let mut out: Vec<(String, Scope)> = Vec::new();
+    for entry in &table.entries {
+        let name = entry.field_name();
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, scope)) => {
+                scope.defaults |= entry.scope.defaults;
+                scope.frontend |= entry.scope.frontend;
+                scope.backend |= entry.scope.backend;
+            }
+            None => out.push((name, entry.scope)),
+        }
+    }
+    out
+}
