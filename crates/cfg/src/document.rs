@@ -271,7 +271,9 @@ fn classify(bytes: &[u8], first_line: bool) -> (LineKind, Option<SectionKind>) {
                 // A quoted or escaped first word: let the lexer read it.
                 lexer::lex(bytes).words.into_iter().next().map(|w| w.value)
             } else {
-                std::str::from_utf8(&bytes[start..end]).ok().map(Cow::Borrowed)
+                std::str::from_utf8(&bytes[start..end])
+                    .ok()
+                    .map(Cow::Borrowed)
             };
             match first.as_deref().and_then(SectionKind::from_keyword) {
                 Some(kind) => (LineKind::Header, Some(kind)),

@@ -24,7 +24,7 @@
 //! comments directly above its header at the header's indentation; they
 //! always go with the section.
 
-use crate::document::{Document, Eol, Line, LineKind, SectionId};
+use crate::document::{Document, Eol, Line, LineKind, LineRef, SectionId};
 use crate::lexer::quote;
 use crate::section::SectionKind;
 
@@ -39,6 +39,24 @@ pub fn render_line(indent: &[u8], words: &[&str]) -> Vec<u8> {
         out.extend_from_slice(quote(word).as_bytes());
     }
     out
+}
+
+/// The bytes of `old` with its words replaced by `words`, keeping its
+/// indentation and its trailing comment (and the spacing before it).
+fn rewrite(old: LineRef<'_>, words: &[&str]) -> Vec<u8> {
+    let lexed = old.lexed();
+    let mut text = render_line(old.indent(), words);
+    if let Some(comment) = lexed.comment {
+        let bytes = old.bytes();
+        let gap_start = lexed
+            .words
+            .last()
+            .map_or(lexed.indent, |w| w.start + w.raw.len());
+        let gap = &bytes[gap_start..comment];
+        text.extend_from_slice(if gap.is_empty() { b" " } else { gap });
+        text.extend_from_slice(&bytes[comment..]);
+    }
+    text
 }
 
 impl Document {
@@ -98,18 +116,7 @@ impl Document {
     /// trailing comment.
     pub fn replace_words(&mut self, id: SectionId, index: usize, words: &[&str]) {
         let old = self.section(id).line(index).expect("line index in range");
-        let lexed = old.lexed();
-        let mut text = render_line(old.indent(), words);
-        if let Some(comment) = lexed.comment {
-            let bytes = old.bytes();
-            let gap_start = lexed
-                .words
-                .last()
-                .map_or(lexed.indent, |w| w.start + w.raw.len());
-            let gap = &bytes[gap_start..comment];
-            text.extend_from_slice(if gap.is_empty() { b" " } else { gap });
-            text.extend_from_slice(&bytes[comment..]);
-        }
+        let text = rewrite(old, words);
         let line = &mut self.sections[id.0].lines[index];
         *line = Line::owned(&text, line.eol);
     }
@@ -296,5 +303,20 @@ impl Document {
                 }
             }
         }
+    }
+}
+
+impl Document {
+    /// Replaces a section's header words (`backend old` -> `backend new`),
+    /// keeping its trailing comment.
+    pub fn replace_header(&mut self, id: SectionId, words: &[&str]) {
+        let text = rewrite(self.section(id).header(), words);
+        let header = self.sections[id.0]
+            .header
+            .as_mut()
+            .expect("sections have headers");
+        let mut line = Line::owned(&text, header.eol);
+        line.kind = LineKind::Header;
+        *header = line;
     }
 }

@@ -40,7 +40,8 @@ fn main() -> anyhow::Result<()> {
             show(SAMPLE.as_bytes().to_vec());
         }
         Command::Parse { file } => {
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             show(bytes);
         }
     }
@@ -50,7 +51,10 @@ fn main() -> anyhow::Result<()> {
 fn show(bytes: Vec<u8>) {
     let doc = Document::parse(bytes);
     println!("Sections:\n{}", doc.outline());
-    println!("Resources:\n{}", serde_json::to_string_pretty(&resources(&doc)).unwrap_or_default());
+    println!(
+        "Resources:\n{}",
+        serde_json::to_string_pretty(&resources(&doc)).unwrap_or_default()
+    );
 }
 
 /// The JSON of every section the tables know, with servers and binds.
@@ -71,7 +75,10 @@ fn resources(doc: &Document) -> Value {
             value["name"] = json!(name);
         }
         for (kind, key) in [(ChildKind::Server, "servers"), (ChildKind::Bind, "binds")] {
-            let list: Vec<Value> = children(doc, id, kind).into_iter().map(|(_, v)| Value::Object(v)).collect();
+            let list: Vec<Value> = children(doc, id, kind)
+                .into_iter()
+                .map(|(_, v)| Value::Object(v))
+                .collect();
             if !list.is_empty() {
                 value[key] = Value::Array(list);
             }

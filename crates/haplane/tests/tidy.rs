@@ -13,11 +13,34 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("haplane-model", &["haplane-cfg"]),
     ("haplane-haproxy", &[]),
     ("haplane-runtime", &[]),
-    ("haplane-dataplane", &["haplane-model", "haplane-cfg", "haplane-haproxy", "haplane-runtime"]),
-    ("haplane-api", &["haplane-dataplane", "haplane-model", "haplane-cfg", "haplane-runtime"]),
+    (
+        "haplane-dataplane",
+        &[
+            "haplane-model",
+            "haplane-cfg",
+            "haplane-haproxy",
+            "haplane-runtime",
+        ],
+    ),
+    (
+        "haplane-api",
+        &[
+            "haplane-dataplane",
+            "haplane-model",
+            "haplane-cfg",
+            "haplane-runtime",
+        ],
+    ),
     (
         "haplane",
-        &["haplane-api", "haplane-dataplane", "haplane-model", "haplane-cfg", "haplane-haproxy", "haplane-runtime"],
+        &[
+            "haplane-api",
+            "haplane-dataplane",
+            "haplane-model",
+            "haplane-cfg",
+            "haplane-haproxy",
+            "haplane-runtime",
+        ],
     ),
 ];
 
@@ -31,7 +54,11 @@ fn crate_dependencies_point_one_way() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let metadata: Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
     let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
     let packages = metadata["packages"].as_array().expect("packages");
@@ -49,11 +76,17 @@ fn crate_dependencies_point_one_way() {
             }
             let dev = dep["kind"].as_str() == Some("dev");
             if !(rule.contains(&dep_name) || dev && ALLOWED_DEV.contains(&dep_name)) {
-                violations.push(format!("{name} -> {dep_name}{}", if dev { " (dev)" } else { "" }));
+                violations.push(format!(
+                    "{name} -> {dep_name}{}",
+                    if dev { " (dev)" } else { "" }
+                ));
             }
         }
     }
-    assert!(violations.is_empty(), "forbidden dependency edges: {violations:?}");
+    assert!(
+        violations.is_empty(),
+        "forbidden dependency edges: {violations:?}"
+    );
 }
 
 #[test]
@@ -61,5 +94,8 @@ fn the_rules_reject_a_backward_edge() {
     let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
     assert!(!allowed["haplane-cfg"].contains(&"haplane-model"));
     assert!(!allowed["haplane-model"].contains(&"haplane-haproxy"));
-    assert!(!allowed["haplane-api"].contains(&"haplane-haproxy"), "api never spawns processes");
+    assert!(
+        !allowed["haplane-api"].contains(&"haplane-haproxy"),
+        "api never spawns processes"
+    );
 }

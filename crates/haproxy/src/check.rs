@@ -38,12 +38,18 @@ pub struct Checked {
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
     #[error("cannot run {binary}: {source}")]
-    Spawn { binary: String, source: std::io::Error },
+    Spawn {
+        binary: String,
+        source: std::io::Error,
+    },
     #[error("cannot write a temporary configuration in {dir}: {source}")]
     TempFile { dir: String, source: std::io::Error },
     /// HAProxy rejected the configuration.
     #[error("configuration rejected by haproxy: {}", summary(.messages, .output))]
-    Rejected { messages: Vec<Message>, output: String },
+    Rejected {
+        messages: Vec<Message>,
+        output: String,
+    },
 }
 
 fn summary(messages: &[Message], output: &str) -> String {
@@ -69,7 +75,10 @@ pub fn check_file(binary: &Path, path: &Path) -> Result<Checked, CheckError> {
         .arg("-f")
         .arg(path)
         .output()
-        .map_err(|source| CheckError::Spawn { binary: binary.display().to_string(), source })?;
+        .map_err(|source| CheckError::Spawn {
+            binary: binary.display().to_string(),
+            source,
+        })?;
     let output = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -90,7 +99,10 @@ pub fn check_bytes(binary: &Path, target: &Path, bytes: &[u8]) -> Result<Checked
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let temp_error = |source| CheckError::TempFile { dir: dir.display().to_string(), source };
+    let temp_error = |source| CheckError::TempFile {
+        dir: dir.display().to_string(),
+        source,
+    };
     let mut file = tempfile::Builder::new()
         .prefix(".haplane-check-")
         .suffix(".cfg")

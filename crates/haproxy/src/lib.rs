@@ -11,7 +11,10 @@ pub fn version(binary: &std::path::Path) -> Result<String, CheckError> {
     let out = std::process::Command::new(binary)
         .arg("-v")
         .output()
-        .map_err(|source| CheckError::Spawn { binary: binary.display().to_string(), source })?;
+        .map_err(|source| CheckError::Spawn {
+            binary: binary.display().to_string(),
+            source,
+        })?;
     let text = String::from_utf8_lossy(&out.stdout);
     Ok(text.lines().next().unwrap_or_default().to_owned())
 }

@@ -59,7 +59,11 @@ fn split_address(text: &str) -> (String, Option<i64>, Option<i64>) {
 }
 
 fn parse_ports(text: &str) -> (Option<i64>, Option<i64>) {
-    let digits = |s: &str| (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten();
+    let digits = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
     match text.split_once('-') {
         Some((a, b)) => match (digits(a), digits(b)) {
             (Some(a), Some(b)) => (Some(a), Some(b)),
@@ -109,11 +113,18 @@ pub fn read_child(kind: ChildKind, line: &LineRef<'_>) -> Option<Map<String, Val
 
 /// The `name` param of a bind line.
 fn bind_name<'a>(params: &[&'a str]) -> Option<&'a str> {
-    params.iter().position(|w| *w == "name").and_then(|i| params.get(i + 1).copied())
+    params
+        .iter()
+        .position(|w| *w == "name")
+        .and_then(|i| params.get(i + 1).copied())
 }
 
 /// All children of `kind` in a section, with their line index.
-pub fn children(doc: &Document, id: SectionId, kind: ChildKind) -> Vec<(usize, Map<String, Value>)> {
+pub fn children(
+    doc: &Document,
+    id: SectionId,
+    kind: ChildKind,
+) -> Vec<(usize, Map<String, Value>)> {
     doc.section(id)
         .keyword_lines()
         .filter_map(|(i, line)| read_child(kind, &line).map(|v| (i, v)))
@@ -121,15 +132,27 @@ pub fn children(doc: &Document, id: SectionId, kind: ChildKind) -> Vec<(usize, M
 }
 
 /// The child of `kind` named `name`.
-pub fn find_child(doc: &Document, id: SectionId, kind: ChildKind, name: &str) -> Option<(usize, Map<String, Value>)> {
-    children(doc, id, kind).into_iter().find(|(_, v)| v.get("name").and_then(Value::as_str) == Some(name))
+pub fn find_child(
+    doc: &Document,
+    id: SectionId,
+    kind: ChildKind,
+    name: &str,
+) -> Option<(usize, Map<String, Value>)> {
+    children(doc, id, kind)
+        .into_iter()
+        .find(|(_, v)| v.get("name").and_then(Value::as_str) == Some(name))
 }
 
 fn required_str<'a>(value: &'a Map<String, Value>, field: &str) -> Result<&'a str, ModelError> {
     match value.get(field) {
         Some(Value::String(s)) if !s.is_empty() && !s.contains(char::is_whitespace) => Ok(s),
-        Some(other) => Err(ModelError::invalid(field, format!("expected one word, got {other}"))),
-        None => Err(ModelError::MissingField { field: field.into() }),
+        Some(other) => Err(ModelError::invalid(
+            field,
+            format!("expected one word, got {other}"),
+        )),
+        None => Err(ModelError::MissingField {
+            field: field.into(),
+        }),
     }
 }
 
@@ -138,7 +161,10 @@ fn port(value: &Map<String, Value>, field: &str) -> Result<Option<i64>, ModelErr
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_i64() {
             Some(p) if (1..=65535).contains(&p) => Ok(Some(p)),
-            _ => Err(ModelError::invalid(field, format!("expected a port between 1 and 65535, got {v}"))),
+            _ => Err(ModelError::invalid(
+                field,
+                format!("expected a port between 1 and 65535, got {v}"),
+            )),
         },
     }
 }
@@ -153,14 +179,30 @@ pub fn render_child(
 ) -> Result<Vec<String>, ModelError> {
     check_fields(kind.table(), value, "", kind.identity())?;
     let name = required_str(value, "name")?;
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)) && kind == ChildKind::Server {
-        return Err(ModelError::invalid("name", format!("'{name}' must match ^[A-Za-z0-9-_.:]+$")));
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        && kind == ChildKind::Server
+    {
+        return Err(ModelError::invalid(
+            "name",
+            format!("'{name}' must match ^[A-Za-z0-9-_.:]+$"),
+        ));
     }
     let address = match value.get("address") {
         Some(Value::String(s)) if !s.contains(char::is_whitespace) => s.as_str(),
         None if kind == ChildKind::Bind => "",
-        Some(other) => return Err(ModelError::invalid("address", format!("expected one word, got {other}"))),
-        None => return Err(ModelError::MissingField { field: "address".into() }),
+        Some(other) => {
+            return Err(ModelError::invalid(
+                "address",
+                format!("expected one word, got {other}"),
+            ))
+        }
+        None => {
+            return Err(ModelError::MissingField {
+                field: "address".into(),
+            })
+        }
     };
     let port = port(value, "port")?;
     let end = match kind {
@@ -178,15 +220,22 @@ pub fn render_child(
             addr.push_str(&format!("-{e}"));
         }
     } else if kind == ChildKind::Bind && address.is_empty() {
-        return Err(ModelError::MissingField { field: "port".into() });
+        return Err(ModelError::MissingField {
+            field: "port".into(),
+        });
     }
     let mut words = vec![kind.keyword().to_owned()];
     if kind == ChildKind::Server {
         words.push(name.to_owned());
     }
-    let params_only: Map<String, Value> =
-        value.iter().filter(|(k, _)| !kind.identity().contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let old_words: Vec<String> = old.map(|l| l.words().iter().map(|w| w.value.to_string()).collect()).unwrap_or_default();
+    let params_only: Map<String, Value> = value
+        .iter()
+        .filter(|(k, _)| !kind.identity().contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let old_words: Vec<String> = old
+        .map(|l| l.words().iter().map(|w| w.value.to_string()).collect())
+        .unwrap_or_default();
     let skip = if kind == ChildKind::Server { 3 } else { 2 };
     let mut old_params: Vec<&str> = old_words.iter().skip(skip).map(String::as_str).collect();
     // Keep the old address spelling when it means the same thing.

@@ -41,7 +41,13 @@ pub(crate) fn decode(codec: &Codec, args: &[&str], negated: bool) -> Result<Valu
         [a] => Ok(*a),
         _ => Err(format!("expected one argument, found {}", args.len())),
     };
-    let none = || if args.is_empty() { Ok(()) } else { Err("expected no argument".to_owned()) };
+    let none = || {
+        if args.is_empty() {
+            Ok(())
+        } else {
+            Err("expected no argument".to_owned())
+        }
+    };
     if negated && !matches!(codec, Codec::Toggle | Codec::Flag) {
         return Err("this keyword has no negated form".into());
     }
@@ -55,11 +61,16 @@ pub(crate) fn decode(codec: &Codec, args: &[&str], negated: bool) -> Result<Valu
         }
         Codec::Int => {
             let word = one()?;
-            Value::from(word.parse::<i64>().map_err(|_| format!("'{word}' is not an integer"))?)
+            Value::from(
+                word.parse::<i64>()
+                    .map_err(|_| format!("'{word}' is not an integer"))?,
+            )
         }
         Codec::Time(unit) => {
             let word = one()?;
-            Value::from(parse_time(word, *unit, *unit).ok_or_else(|| format!("'{word}' is not a time"))?)
+            Value::from(
+                parse_time(word, *unit, *unit).ok_or_else(|| format!("'{word}' is not a time"))?,
+            )
         }
         Codec::Size => {
             let word = one()?;
@@ -84,9 +95,12 @@ pub(crate) fn decode(codec: &Codec, args: &[&str], negated: bool) -> Result<Valu
             none()?;
             Value::String(v.clone())
         }
-        Codec::Csv => {
-            Value::Array(one()?.split(',').map(|s| Value::String(s.to_owned())).collect())
-        }
+        Codec::Csv => Value::Array(
+            one()?
+                .split(',')
+                .map(|s| Value::String(s.to_owned()))
+                .collect(),
+        ),
         Codec::List(inner) => Value::Array(vec![decode(inner, args, negated)?]),
         Codec::Params(table) => Value::Object(params::decode_all(params::table(table), args)?),
         Codec::Custom(name) => crate::custom::decode(name, args)?,
@@ -102,7 +116,10 @@ pub(crate) fn encode(codec: &Codec, value: &Value, field: &str) -> Result<Render
         Codec::Str => {
             let s = string()?;
             if s.is_empty() || s.chars().any(char::is_whitespace) {
-                return Err(ModelError::invalid(field, "expected one word without spaces"));
+                return Err(ModelError::invalid(
+                    field,
+                    "expected one word without spaces",
+                ));
             }
             Rendered::Args(vec![s.to_owned()])
         }
@@ -132,7 +149,10 @@ pub(crate) fn encode(codec: &Codec, value: &Value, field: &str) -> Result<Render
             let s = string()?;
             if !allowed.iter().any(|a| a == s) {
                 let expected = allowed.join(", ");
-                return Err(ModelError::invalid(field, format!("'{s}' is not one of {expected}")));
+                return Err(ModelError::invalid(
+                    field,
+                    format!("'{s}' is not one of {expected}"),
+                ));
             }
             Rendered::Args(vec![s.to_owned()])
         }
@@ -155,10 +175,15 @@ pub(crate) fn encode(codec: &Codec, value: &Value, field: &str) -> Result<Render
             Rendered::Args(vec![])
         }
         Codec::Csv => {
-            let items = value.as_array().ok_or_else(|| invalid("an array of strings"))?;
+            let items = value
+                .as_array()
+                .ok_or_else(|| invalid("an array of strings"))?;
             let words: Vec<&str> = items
                 .iter()
-                .map(|i| i.as_str().filter(|s| !s.is_empty() && !s.contains([',', ' '])))
+                .map(|i| {
+                    i.as_str()
+                        .filter(|s| !s.is_empty() && !s.contains([',', ' ']))
+                })
                 .collect::<Option<_>>()
                 .ok_or_else(|| invalid("an array of words without commas"))?;
             if words.is_empty() {
@@ -184,7 +209,9 @@ pub(crate) fn set_path(object: &mut Map<String, Value>, path: &[String], value: 
     let (last, parents) = path.split_last().expect("paths are never empty");
     let mut here = object;
     for key in parents {
-        let slot = here.entry(key.clone()).or_insert_with(|| Value::Object(Map::new()));
+        let slot = here
+            .entry(key.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
         if !slot.is_object() {
             *slot = Value::Object(Map::new());
         }

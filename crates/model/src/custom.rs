@@ -22,7 +22,11 @@ pub(crate) fn decode(name: &str, args: &[&str]) -> Result<Value, String> {
 }
 
 /// Encodes `value`; `Ok(None)` means "no line".
-pub(crate) fn encode(name: &str, value: &Value, field: &str) -> Result<Option<Vec<String>>, ModelError> {
+pub(crate) fn encode(
+    name: &str,
+    value: &Value,
+    field: &str,
+) -> Result<Option<Vec<String>>, ModelError> {
     let object = value
         .as_object()
         .ok_or_else(|| ModelError::invalid(field, format!("expected an object, got {value}")))?;
@@ -34,13 +38,23 @@ pub(crate) fn encode(name: &str, value: &Value, field: &str) -> Result<Option<Ve
 }
 
 const ALGORITHMS: &[&str] = &[
-    "first", "hash", "hdr", "leastconn", "random", "rdp-cookie", "roundrobin", "source",
-    "static-rr", "uri", "url_param",
+    "first",
+    "hash",
+    "hdr",
+    "leastconn",
+    "random",
+    "rdp-cookie",
+    "roundrobin",
+    "source",
+    "static-rr",
+    "uri",
+    "url_param",
 ];
 
 fn number(word: Option<&&str>) -> Result<i64, String> {
     let word = word.ok_or("expected a number")?;
-    word.parse().map_err(|_| format!("'{word}' is not a number"))
+    word.parse()
+        .map_err(|_| format!("'{word}' is not a number"))
 }
 
 /// `balance ALGO[(ARG)] [OPTIONS]`: `hdr(Host) use_domain_only`,
@@ -136,17 +150,18 @@ fn encode_balance(b: &Map<String, Value>, field: &str) -> Result<Vec<String>, Mo
             Some(Value::String(s)) if !s.is_empty() && !s.contains(char::is_whitespace) => {
                 Ok(Some(s.clone()))
             }
-            Some(v) => Err(ModelError::invalid(sub(k), format!("expected one word, got {v}"))),
+            Some(v) => Err(ModelError::invalid(
+                sub(k),
+                format!("expected one word, got {v}"),
+            )),
         }
     };
     let int = |k: &str| -> Result<Option<i64>, ModelError> {
         match b.get(k) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_i64()
-                .filter(|n| *n >= 0)
-                .map(Some)
-                .ok_or_else(|| ModelError::invalid(sub(k), format!("expected a positive integer, got {v}"))),
+            Some(v) => v.as_i64().filter(|n| *n >= 0).map(Some).ok_or_else(|| {
+                ModelError::invalid(sub(k), format!("expected a positive integer, got {v}"))
+            }),
         }
     };
     let flag = |k: &str| b.get(k).and_then(Value::as_bool).unwrap_or(false);
@@ -156,20 +171,38 @@ fn encode_balance(b: &Map<String, Value>, field: &str) -> Result<Vec<String>, Mo
             let message = format!("{other} is not one of {}", ALGORITHMS.join(", "));
             return Err(ModelError::invalid(sub("algorithm"), message));
         }
-        None => return Err(ModelError::MissingField { field: sub("algorithm") }),
+        None => {
+            return Err(ModelError::MissingField {
+                field: sub("algorithm"),
+            })
+        }
     };
     const KNOWN: &[&str] = &[
-        "algorithm", "hash_expression", "hdr_name", "hdr_use_domain_only", "random_draws",
-        "rdp_cookie_name", "uri_depth", "uri_len", "uri_path_only", "uri_whole", "url_param",
-        "url_param_check_post", "url_param_max_wait",
+        "algorithm",
+        "hash_expression",
+        "hdr_name",
+        "hdr_use_domain_only",
+        "random_draws",
+        "rdp_cookie_name",
+        "uri_depth",
+        "uri_len",
+        "uri_path_only",
+        "uri_whole",
+        "url_param",
+        "url_param_check_post",
+        "url_param_max_wait",
     ];
     if let Some(unknown) = b.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(ModelError::UnknownField { field: sub(unknown) });
+        return Err(ModelError::UnknownField {
+            field: sub(unknown),
+        });
     }
     let mut out = Vec::new();
     match algorithm {
         "hdr" => {
-            let name = text("hdr_name")?.ok_or(ModelError::MissingField { field: sub("hdr_name") })?;
+            let name = text("hdr_name")?.ok_or(ModelError::MissingField {
+                field: sub("hdr_name"),
+            })?;
             out.push(format!("hdr({name})"));
             if flag("hdr_use_domain_only") {
                 out.push("use_domain_only".into());
@@ -184,7 +217,9 @@ fn encode_balance(b: &Map<String, Value>, field: &str) -> Result<Vec<String>, Mo
             None => "rdp-cookie".into(),
         }),
         "url_param" => {
-            let param = text("url_param")?.ok_or(ModelError::MissingField { field: sub("url_param") })?;
+            let param = text("url_param")?.ok_or(ModelError::MissingField {
+                field: sub("url_param"),
+            })?;
             out.extend(["url_param".to_owned(), param]);
             if let Some(n) = int("url_param_check_post")? {
                 out.extend(["check_post".to_owned(), n.to_string()]);
@@ -211,7 +246,11 @@ fn encode_balance(b: &Map<String, Value>, field: &str) -> Result<Vec<String>, Mo
         "hash" => {
             let expr = match b.get("hash_expression") {
                 Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-                _ => return Err(ModelError::MissingField { field: sub("hash_expression") }),
+                _ => {
+                    return Err(ModelError::MissingField {
+                        field: sub("hash_expression"),
+                    })
+                }
             };
             out.push("hash".into());
             out.extend(expr.split_whitespace().map(str::to_owned));
@@ -221,7 +260,9 @@ fn encode_balance(b: &Map<String, Value>, field: &str) -> Result<Vec<String>, Mo
     Ok(out)
 }
 
-const METHODS: &[&str] = &["HEAD", "PUT", "POST", "GET", "TRACE", "PATCH", "DELETE", "CONNECT", "OPTIONS"];
+const METHODS: &[&str] = &[
+    "HEAD", "PUT", "POST", "GET", "TRACE", "PATCH", "DELETE", "CONNECT", "OPTIONS",
+];
 
 /// `option httpchk`, `option httpchk URI`, `option httpchk METHOD URI
 /// [VERSION]`; a version of the form `HTTP/1.1\r\nHost:\ NAME` gives `host`.
@@ -261,11 +302,19 @@ fn encode_httpchk(h: &Map<String, Value>, field: &str) -> Result<Vec<String>, Mo
         match h.get(k) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.as_str())),
-            Some(v) => Err(ModelError::invalid(sub(k), format!("expected a non-empty string, got {v}"))),
+            Some(v) => Err(ModelError::invalid(
+                sub(k),
+                format!("expected a non-empty string, got {v}"),
+            )),
         }
     };
-    if let Some(unknown) = h.keys().find(|k| !["host", "method", "uri", "version"].contains(&k.as_str())) {
-        return Err(ModelError::UnknownField { field: sub(unknown) });
+    if let Some(unknown) = h
+        .keys()
+        .find(|k| !["host", "method", "uri", "version"].contains(&k.as_str()))
+    {
+        return Err(ModelError::UnknownField {
+            field: sub(unknown),
+        });
     }
     let (method, uri, version, host) = (get("method")?, get("uri")?, get("version")?, get("host")?);
     if let Some(m) = method {
@@ -276,14 +325,20 @@ fn encode_httpchk(h: &Map<String, Value>, field: &str) -> Result<Vec<String>, Mo
     }
     if let Some(u) = uri {
         if u.contains(' ') {
-            return Err(ModelError::invalid(sub("uri"), "a URI cannot contain spaces"));
+            return Err(ModelError::invalid(
+                sub("uri"),
+                "a URI cannot contain spaces",
+            ));
         }
     }
     Ok(match (method, uri, version, host) {
         (None, None, None, None) => vec![],
         (None, Some(uri), None, None) => vec![uri.to_owned()],
         (method, uri, version, host) => {
-            let mut out = vec![method.unwrap_or("GET").to_owned(), uri.unwrap_or("/").to_owned()];
+            let mut out = vec![
+                method.unwrap_or("GET").to_owned(),
+                uri.unwrap_or("/").to_owned(),
+            ];
             match (version, host) {
                 (v, Some(host)) => out.push(format!("{}\r\nHost: {host}", v.unwrap_or("HTTP/1.1"))),
                 (Some(v), None) => out.push(v.to_owned()),

@@ -11,12 +11,18 @@ pub enum ModelError {
     #[error("field '{field}' is required")]
     MissingField { field: String },
     #[error("field '{field}' is not accepted in a {section} section")]
-    OutOfScope { field: String, section: &'static str },
+    OutOfScope {
+        field: String,
+        section: &'static str,
+    },
 }
 
 impl ModelError {
     pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> ModelError {
-        ModelError::InvalidValue { field: field.into(), message: message.into() }
+        ModelError::InvalidValue {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The JSON field the error is about.

@@ -22,3 +22,10 @@ pub use child::{children, find_child, read_child, render_child, ChildKind};
 pub use error::ModelError;
 pub use section::{read_section, write_section};
 pub use table::{field_names, Scope};
+
+mod resource;
+pub use resource::{
+    create_child, create_section, delete_child, delete_section, get_child, get_global, get_section,
+    list_children, list_sections, replace_child, replace_global, replace_section, valid_name,
+    ResourceError,
+};

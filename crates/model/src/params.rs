@@ -20,8 +20,14 @@ pub(crate) fn table(name: &str) -> &'static Table {
 /// One group of words of a parsed line.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Item<'w> {
-    Known { entry: usize, words: Vec<&'w str>, value: Value },
-    Unknown { words: Vec<&'w str> },
+    Known {
+        entry: usize,
+        words: Vec<&'w str>,
+        value: Value,
+    },
+    Unknown {
+        words: Vec<&'w str>,
+    },
 }
 
 fn keyword_entry(table: &Table, word: &str) -> Option<(usize, bool)> {
@@ -45,23 +51,37 @@ pub(crate) fn parse<'w>(table: &Table, words: &[&'w str]) -> Vec<Item<'w>> {
         let word = words[i];
         if let Some((entry, negated)) = keyword_entry(table, word) {
             let codec = &table.entries[entry].codec;
-            let take = arity(codec).unwrap_or(words.len() - i - 1).min(words.len() - i - 1);
+            let take = arity(codec)
+                .unwrap_or(words.len() - i - 1)
+                .min(words.len() - i - 1);
             let args = &words[i + 1..i + 1 + take];
             if let Ok(value) = codec::decode(codec, args, negated) {
-                items.push(Item::Known { entry, words: words[i..i + 1 + take].to_vec(), value });
+                items.push(Item::Known {
+                    entry,
+                    words: words[i..i + 1 + take].to_vec(),
+                    value,
+                });
                 i += 1 + take;
                 continue;
             }
         } else if let Some(entry) = table.positional(positional + 1) {
             if let Ok(value) = codec::decode(&table.entries[entry].codec, &[word], false) {
                 positional += 1;
-                items.push(Item::Known { entry, words: vec![word], value });
+                items.push(Item::Known {
+                    entry,
+                    words: vec![word],
+                    value,
+                });
                 i += 1;
                 continue;
             }
         }
-        let end = (i + 1..words.len()).find(|&j| is_keyword(words[j])).unwrap_or(words.len());
-        items.push(Item::Unknown { words: words[i..end].to_vec() });
+        let end = (i + 1..words.len())
+            .find(|&j| is_keyword(words[j]))
+            .unwrap_or(words.len());
+        items.push(Item::Unknown {
+            words: words[i..end].to_vec(),
+        });
         i = end;
     }
     items
@@ -91,7 +111,8 @@ pub(crate) fn object(table: &Table, items: &[Item<'_>]) -> Map<String, Value> {
 /// Decodes all of `words`; fails if any word is unknown.
 pub(crate) fn decode_all(table: &Table, words: &[&str]) -> Result<Map<String, Value>, String> {
     let items = parse(table, words);
-    if let Some(Item::Unknown { words }) = items.iter().find(|i| matches!(i, Item::Unknown { .. })) {
+    if let Some(Item::Unknown { words }) = items.iter().find(|i| matches!(i, Item::Unknown { .. }))
+    {
         return Err(format!("unknown parameter '{}'", words.join(" ")));
     }
     Ok(object(table, &items))
@@ -178,7 +199,9 @@ pub(crate) fn encode_groups(
     prefix: &str,
     negation: Negation,
 ) -> Result<Vec<Vec<String>>, ModelError> {
-    let Some(value) = get_path(object, path) else { return Ok(vec![]) };
+    let Some(value) = get_path(object, path) else {
+        return Ok(vec![]);
+    };
     if value.is_null() {
         return Ok(vec![]);
     }
@@ -213,7 +236,9 @@ pub(crate) fn encode_groups(
                     matched = true;
                     out.push(match negation {
                         Negation::Dash => vec![format!("no-{}", k.join(" "))],
-                        Negation::Word => std::iter::once("no".to_owned()).chain(k.iter().cloned()).collect(),
+                        Negation::Word => std::iter::once("no".to_owned())
+                            .chain(k.iter().cloned())
+                            .collect(),
                     });
                 }
                 (_, Rendered::Negated) => {
@@ -270,12 +295,19 @@ fn check_level(
         let mut here = path.to_vec();
         here.push(key.clone());
         let exact = table.entries.iter().any(|e| e.field == here);
-        let deeper = table.entries.iter().any(|e| e.field.len() > here.len() && e.field.starts_with(&here));
+        let deeper = table
+            .entries
+            .iter()
+            .any(|e| e.field.len() > here.len() && e.field.starts_with(&here));
         match value {
             _ if exact => {}
             Value::Object(inner) if deeper => check_level(table, inner, &here, prefix, identity)?,
             Value::Null if deeper => {}
-            _ => return Err(ModelError::UnknownField { field: join(prefix, &here.join(".")) }),
+            _ => {
+                return Err(ModelError::UnknownField {
+                    field: join(prefix, &here.join(".")),
+                })
+            }
         }
     }
     Ok(())

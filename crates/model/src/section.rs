@@ -67,13 +67,19 @@ fn claim(doc: &Document, id: SectionId, table: &Table) -> Vec<Claimed> {
             Some((&"no", rest)) => (true, rest),
             _ => (false, &values[..]),
         };
-        let Some((entry, len)) = table.match_words(rest) else { continue };
+        let Some((entry, len)) = table.match_words(rest) else {
+            continue;
+        };
         if !accepts(table.entries[entry].scope, kind) {
             continue;
         }
         let codec = &table.entries[entry].codec;
         let value = codec::decode(codec, &rest[len..], negated).ok();
-        out.push(Claimed { index, entry, value });
+        out.push(Claimed {
+            index,
+            entry,
+            value,
+        });
     }
     out
 }
@@ -114,7 +120,10 @@ pub fn write_section(
                 .any(|e| e.field == entry.field && accepts(e.scope, kind));
             if !sibling_accepts {
                 let field = entry.field_name();
-                return Err(ModelError::OutOfScope { field, section: section_name(kind) });
+                return Err(ModelError::OutOfScope {
+                    field,
+                    section: section_name(kind),
+                });
             }
         }
     }
@@ -127,7 +136,10 @@ pub fn write_section(
             continue;
         }
         let lines = encode_groups(table, path, value, "", Negation::Word)?;
-        let lines = lines.into_iter().filter(|_| accepts_any(table, path, kind)).collect();
+        let lines = lines
+            .into_iter()
+            .filter(|_| accepts_any(table, path, kind))
+            .collect();
         plan.push((path, lines));
     }
     for (path, lines) in plan {
@@ -137,7 +149,10 @@ pub fn write_section(
 }
 
 fn accepts_any(table: &Table, path: &[String], kind: SectionKind) -> bool {
-    table.entries.iter().any(|e| e.field == path && accepts(e.scope, kind))
+    table
+        .entries
+        .iter()
+        .any(|e| e.field == path && accepts(e.scope, kind))
 }
 
 /// Replaces the lines of one field with `lines`, in place where it can.

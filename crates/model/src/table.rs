@@ -51,7 +51,11 @@ pub struct Scope {
 }
 
 impl Scope {
-    const ALL: Scope = Scope { defaults: true, frontend: true, backend: true };
+    const ALL: Scope = Scope {
+        defaults: true,
+        frontend: true,
+        backend: true,
+    };
 }
 
 #[derive(Debug, Clone)]
@@ -107,7 +111,9 @@ impl Table {
     }
 
     pub(crate) fn positional(&self, n: usize) -> Option<usize> {
-        self.entries.iter().position(|e| e.key == Key::Positional(n))
+        self.entries
+            .iter()
+            .position(|e| e.key == Key::Positional(n))
     }
 }
 
@@ -135,11 +141,17 @@ pub(crate) fn tables() -> &'static Tables {
 }
 
 pub(crate) fn section_table(name: &str) -> &'static Table {
-    tables().sections.get(name).unwrap_or_else(|| panic!("no [section {name}] table"))
+    tables()
+        .sections
+        .get(name)
+        .unwrap_or_else(|| panic!("no [section {name}] table"))
 }
 
 pub(crate) fn params_table(name: &str) -> &'static Table {
-    tables().params.get(name).unwrap_or_else(|| panic!("no [params {name}] table"))
+    tables()
+        .params
+        .get(name)
+        .unwrap_or_else(|| panic!("no [params {name}] table"))
 }
 
 /// Parses table files; errors name the file and line.
@@ -163,21 +175,35 @@ pub(crate) fn parse_tables(sources: &[(&str, &str)]) -> Result<Tables, String> {
                     "params" => false,
                     _ => return Err(format!("{}: unknown table kind {kind}", at())),
                 };
-                let map = if is_section { &mut tables.sections } else { &mut tables.params };
+                let map = if is_section {
+                    &mut tables.sections
+                } else {
+                    &mut tables.params
+                };
                 map.entry(name.trim().to_owned()).or_default();
                 current = Some((is_section, name.trim().to_owned()));
                 continue;
             }
             let Some((is_section, name)) = &current else {
-                return Err(format!("{}: entry before any [section] or [params] header", at()));
+                return Err(format!(
+                    "{}: entry before any [section] or [params] header",
+                    at()
+                ));
             };
             if let Some(included) = line.strip_prefix("include ") {
                 includes.push((name.clone(), included.trim().to_owned()));
                 continue;
             }
             let entry = parse_entry(line, *is_section).map_err(|e| format!("{}: {e}", at()))?;
-            let map = if *is_section { &mut tables.sections } else { &mut tables.params };
-            map.get_mut(name).expect("table created at its header").entries.push(entry);
+            let map = if *is_section {
+                &mut tables.sections
+            } else {
+                &mut tables.params
+            };
+            map.get_mut(name)
+                .expect("table created at its header")
+                .entries
+                .push(entry);
         }
     }
     for (into, from) in includes {
@@ -187,9 +213,18 @@ pub(crate) fn parse_tables(sources: &[(&str, &str)]) -> Result<Tables, String> {
             .ok_or_else(|| format!("include of unknown params table {from}"))?
             .entries
             .clone();
-        tables.params.get_mut(&into).expect("table exists").entries.extend(entries);
+        tables
+            .params
+            .get_mut(&into)
+            .expect("table exists")
+            .entries
+            .extend(entries);
     }
-    for table in tables.sections.values_mut().chain(tables.params.values_mut()) {
+    for table in tables
+        .sections
+        .values_mut()
+        .chain(tables.params.values_mut())
+    {
         table.index();
     }
     check_references(&tables)?;
@@ -220,7 +255,9 @@ fn check_references(tables: &Tables) -> Result<(), String> {
 fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
     let columns: Vec<&str> = line.split('|').map(str::trim).collect();
     if columns.len() < 3 || columns.len() > 4 {
-        return Err(format!("expected FIELD | KEYWORD | CODEC [| SCOPE], got {line:?}"));
+        return Err(format!(
+            "expected FIELD | KEYWORD | CODEC [| SCOPE], got {line:?}"
+        ));
     }
     let field: Vec<String> = columns[0].split('.').map(str::to_owned).collect();
     if field.iter().any(|f| f.is_empty() || f.contains(' ')) {
@@ -229,7 +266,9 @@ fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
     let key = match columns[1] {
         "@present" => Key::Present,
         k if k.starts_with('@') => Key::Positional(
-            k[1..].parse().map_err(|_| format!("bad positional {k:?}; expected @1, @2, ..."))?,
+            k[1..]
+                .parse()
+                .map_err(|_| format!("bad positional {k:?}; expected @1, @2, ..."))?,
         ),
         k if k.is_empty() => return Err("empty keyword".into()),
         k => Key::Words(k.split_whitespace().map(str::to_owned).collect()),
@@ -244,21 +283,36 @@ fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
             if let Some(bad) = s.chars().find(|c| !"dfb".contains(*c)) {
                 return Err(format!("bad scope letter {bad:?}; expected d, f, b"));
             }
-            Scope { defaults: s.contains('d'), frontend: s.contains('f'), backend: s.contains('b') }
+            Scope {
+                defaults: s.contains('d'),
+                frontend: s.contains('f'),
+                backend: s.contains('b'),
+            }
         }
     };
-    Ok(Entry { field, key, codec, scope })
+    Ok(Entry {
+        field,
+        key,
+        codec,
+        scope,
+    })
 }
 
 fn parse_codec(text: &str) -> Result<Codec, String> {
     let (name, arg) = match text.split_once('(') {
         Some((name, rest)) => {
-            let arg = rest.strip_suffix(')').ok_or_else(|| format!("unclosed ( in {text:?}"))?;
+            let arg = rest
+                .strip_suffix(')')
+                .ok_or_else(|| format!("unclosed ( in {text:?}"))?;
             (name, Some(arg))
         }
         None => (text, None),
     };
-    let list = |arg: &str| arg.split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>();
+    let list = |arg: &str| {
+        arg.split(',')
+            .map(|s| s.trim().to_owned())
+            .collect::<Vec<_>>()
+    };
     Ok(match (name, arg) {
         ("str", None) => Codec::Str,
         ("words", None) => Codec::Words,
@@ -283,8 +337,14 @@ fn parse_codec(text: &str) -> Result<Codec, String> {
 /// `params`. Used by tests and by the documentation of what is supported.
 pub fn field_names(kind: &str, name: &str) -> Vec<(String, Scope)> {
     let tables = tables();
-    let map = if kind == "section" { &tables.sections } else { &tables.params };
-    let Some(table) = map.get(name) else { return vec![] };
+    let map = if kind == "section" {
+        &tables.sections
+    } else {
+        &tables.params
+    };
+    let Some(table) = map.get(name) else {
+        return vec![];
+    };
     let mut out: Vec<(String, Scope)> = Vec::new();
     for entry in &table.entries {
         let name = entry.field_name();

@@ -31,7 +31,12 @@ pub(crate) fn parse_time(word: &str, bare_ms: u64, unit_ms: u64) -> Option<i64> 
 /// that keeps it exact (`30000` ms -> `30s`; `1500` ms -> `1500ms`).
 pub(crate) fn format_time(value: i64, unit_ms: u64) -> String {
     let ms = value.unsigned_abs() * unit_ms;
-    for (suffix, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
+    for (suffix, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+    ] {
         if ms >= size && ms % size == 0 {
             return format!("{}{suffix}", ms / size);
         }

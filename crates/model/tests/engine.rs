@@ -50,10 +50,19 @@ fn assert_stable(input: &str) {
     let (mut fresh, fresh_id) = doc_of(header, "");
     write_section(&mut fresh, fresh_id, table, &value, &[]).expect("what was read can be written");
     let again = read_section(&fresh, fresh_id, table);
-    assert_eq!(again, value, "fragment:\n{input}\nrendered:\n{}", fresh.to_text());
+    assert_eq!(
+        again,
+        value,
+        "fragment:\n{input}\nrendered:\n{}",
+        fresh.to_text()
+    );
     let rendered = fresh.to_text();
     write_section(&mut fresh, fresh_id, table, &again, &[]).unwrap();
-    assert_eq!(fresh.to_text(), rendered, "rewriting the same value is a no-op");
+    assert_eq!(
+        fresh.to_text(),
+        rendered,
+        "rewriting the same value is a no-op"
+    );
 }
 
 #[test]
@@ -124,15 +133,33 @@ fn writes_touch_only_changed_fields() {
 #[test]
 fn bad_values_are_refused_with_the_field_named() {
     let input = "backend b\n    mode http\n";
-    check_write(input, json!({"mode": "udp"}), expect!["error: field 'mode': 'udp' is not one of http, tcp"]);
-    check_write(input, json!({"color": "red"}), expect!["error: unknown field 'color'"]);
-    check_write("frontend f\n", json!({"client_timeout": "soon"}), expect![[r#"error: field 'client_timeout': expected an integer, got "soon""#]]);
+    check_write(
+        input,
+        json!({"mode": "udp"}),
+        expect!["error: field 'mode': 'udp' is not one of http, tcp"],
+    );
+    check_write(
+        input,
+        json!({"color": "red"}),
+        expect!["error: unknown field 'color'"],
+    );
+    check_write(
+        "frontend f\n",
+        json!({"client_timeout": "soon"}),
+        expect![[r#"error: field 'client_timeout': expected an integer, got "soon""#]],
+    );
     check_write(
         input,
         json!({"balance": {"algorithm": "fastest"}}),
-        expect![[r#"error: field 'balance.algorithm': "fastest" is not one of first, hash, hdr, leastconn, random, rdp-cookie, roundrobin, source, static-rr, uri, url_param"#]],
+        expect![[
+            r#"error: field 'balance.algorithm': "fastest" is not one of first, hash, hdr, leastconn, random, rdp-cookie, roundrobin, source, static-rr, uri, url_param"#
+        ]],
     );
-    check_write("frontend f\n", json!({"balance": {"algorithm": "roundrobin"}}), expect!["error: field 'balance' is not accepted in a frontend section"]);
+    check_write(
+        "frontend f\n",
+        json!({"balance": {"algorithm": "roundrobin"}}),
+        expect!["error: field 'balance' is not accepted in a frontend section"],
+    );
 }
 
 #[test]
@@ -177,8 +204,10 @@ fn check_server_edit(line: &str, change: Value, expect: Expect) {
 fn server_lines() {
     expect![[r#"{"address":"10.0.0.1","check":"enabled","inter":2000,"name":"s1","port":8080,"weight":10}"#]]
         .assert_eq(&serde_json::to_string(&server("server s1 10.0.0.1:8080 check weight 10 inter 2s")).unwrap());
-    expect![[r#"{"address":"fe80::1","name":"v6"}"#]].assert_eq(&serde_json::to_string(&server("server v6 fe80::1")).unwrap());
-    expect![[r#"{"address":"::1","name":"v6","port":80}"#]].assert_eq(&serde_json::to_string(&server("server v6 ::1:80")).unwrap());
+    expect![[r#"{"address":"fe80::1","name":"v6"}"#]]
+        .assert_eq(&serde_json::to_string(&server("server v6 fe80::1")).unwrap());
+    expect![[r#"{"address":"::1","name":"v6","port":80}"#]]
+        .assert_eq(&serde_json::to_string(&server("server v6 ::1:80")).unwrap());
     // Unknown params stay in place; unchanged ones keep their spelling.
     check_server_edit(
         "server s1 10.0.0.1:8080 check mystery-flag 3 inter 2s weight 10",
@@ -190,6 +219,14 @@ fn server_lines() {
         json!({"check": "disabled", "weight": null, "port": 9090}),
         expect!["server s1 10.0.0.1:9090 no-check"],
     );
-    check_server_edit("server s1 10.0.0.1:8080", json!({"port": 99999}), expect!["error: field 'port': expected a port between 1 and 65535, got 99999"]);
-    check_server_edit("server s1 10.0.0.1:8080", json!({"weight": "heavy"}), expect![[r#"error: field 'weight': expected an integer, got "heavy""#]]);
+    check_server_edit(
+        "server s1 10.0.0.1:8080",
+        json!({"port": 99999}),
+        expect!["error: field 'port': expected a port between 1 and 65535, got 99999"],
+    );
+    check_server_edit(
+        "server s1 10.0.0.1:8080",
+        json!({"weight": "heavy"}),
+        expect![[r#"error: field 'weight': expected an integer, got "heavy""#]],
+    );
 }

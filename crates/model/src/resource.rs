@@ -1,0 +1,305 @@
+//! Whole resources on a document: proxies (`defaults`, `frontend`,
+//! `backend`) and their one-line children (`server`, `bind`): list, get,
+//! create, replace, delete. Each write is a minimal edit of the document.
+
+use haplane_cfg::{Document, SectionId, SectionKind};
+use serde_json::{json, Map, Value};
+
+use crate::child::{children, find_child, render_child, ChildKind};
+use crate::error::ModelError;
+use crate::section::{read_section, write_section};
+
+/// Why a resource operation did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResourceError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error(transparent)]
+    Invalid(#[from] ModelError),
+}
+
+/// The names the reference allows for sections and servers.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
+fn label(kind: SectionKind) -> &'static str {
+    kind.keyword().unwrap_or("section")
+}
+
+fn table(kind: SectionKind) -> &'static str {
+    if kind == SectionKind::Global {
+        "global"
+    } else {
+        "proxy"
+    }
+}
+
+const IDENTITY: &[&str] = &["name", "from", "metadata"];
+
+/// The JSON of one proxy section.
+fn section_json(doc: &Document, id: SectionId) -> Map<String, Value> {
+    let section = doc.section(id);
+    let mut value = read_section(doc, id, table(section.kind()));
+    if let Some(name) = section.name() {
+        value.insert("name".into(), json!(name));
+    }
+    if let Some(from) = section.from() {
+        value.insert("from".into(), json!(from));
+    }
+    value
+}
+
+/// Every section of `kind`, as JSON.
+pub fn list_sections(doc: &Document, kind: SectionKind) -> Vec<Map<String, Value>> {
+    doc.sections_of(kind)
+        .map(|s| section_json(doc, s.id()))
+        .collect()
+}
+
+/// The section of `kind` named `name`, as JSON.
+pub fn get_section(
+    doc: &Document,
+    kind: SectionKind,
+    name: &str,
+) -> Result<Map<String, Value>, ResourceError> {
+    let id = find(doc, kind, name)?;
+    Ok(section_json(doc, id))
+}
+
+/// The `global` section as JSON (empty when the file has none).
+pub fn get_global(doc: &Document) -> Map<String, Value> {
+    match doc.sections_of(SectionKind::Global).next() {
+        Some(s) => read_section(doc, s.id(), "global"),
+        None => Map::new(),
+    }
+}
+
+/// Writes the `global` section, creating it at the top when missing.
+pub fn replace_global(doc: &mut Document, value: &Map<String, Value>) -> Result<(), ResourceError> {
+    let existing = doc.sections_of(SectionKind::Global).next().map(|s| s.id());
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let first = doc.sections().next().map(|s| s.id());
+            doc.insert_section(first, &["global"])
+        }
+    };
+    write_section(doc, id, "global", value, &["metadata"])?;
+    Ok(())
+}
+
+fn find(doc: &Document, kind: SectionKind, name: &str) -> Result<SectionId, ResourceError> {
+    doc.find_section(kind, name)
+        .ok_or_else(|| ResourceError::NotFound(format!("{} '{name}'", label(kind))))
+}
+
+fn name_of(value: &Map<String, Value>) -> Result<&str, ModelError> {
+    match value.get("name") {
+        Some(Value::String(name)) if valid_name(name) => Ok(name),
+        Some(other) => Err(ModelError::invalid(
+            "name",
+            format!("{other} must match ^[A-Za-z0-9-_.:]+$"),
+        )),
+        None => Err(ModelError::MissingField {
+            field: "name".into(),
+        }),
+    }
+}
+
+fn header_words(kind: SectionKind, value: &Map<String, Value>) -> Result<Vec<String>, ModelError> {
+    let mut words = vec![label(kind).to_owned(), name_of(value)?.to_owned()];
+    match value.get("from") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(from)) if valid_name(from) => {
+            words.extend(["from".to_owned(), from.clone()])
+        }
+        Some(other) => {
+            return Err(ModelError::invalid(
+                "from",
+                format!("{other} must name a defaults section"),
+            ))
+        }
+    }
+    Ok(words)
+}
+
+/// Adds a section of `kind` after the last one of its kind (or at the end).
+pub fn create_section(
+    doc: &mut Document,
+    kind: SectionKind,
+    value: &Map<String, Value>,
+) -> Result<(), ResourceError> {
+    let header = header_words(kind, value)?;
+    let name = &header[1];
+    if doc.find_section(kind, name).is_some() {
+        return Err(ResourceError::AlreadyExists(format!(
+            "{} '{name}'",
+            label(kind)
+        )));
+    }
+    // Validate on a scratch copy first, so a bad value leaves `doc` as it was.
+    let mut scratch = doc.clone();
+    let before = doc.sections_of(kind).last().and_then(|last| {
+        let next = doc.sections().skip_while(|s| s.id() != last.id()).nth(1);
+        next.map(|s| s.id())
+    });
+    let words: Vec<&str> = header.iter().map(String::as_str).collect();
+    let id = scratch.insert_section(before, &words);
+    write_section(&mut scratch, id, table(kind), value, IDENTITY)?;
+    *doc = scratch;
+    Ok(())
+}
+
+/// Replaces the section named `name` with `value` (its name may change).
+pub fn replace_section(
+    doc: &mut Document,
+    kind: SectionKind,
+    name: &str,
+    value: &Map<String, Value>,
+) -> Result<(), ResourceError> {
+    let id = find(doc, kind, name)?;
+    let header = header_words(kind, value)?;
+    if header[1] != name && doc.find_section(kind, &header[1]).is_some() {
+        return Err(ResourceError::AlreadyExists(format!(
+            "{} '{}'",
+            label(kind),
+            header[1]
+        )));
+    }
+    let mut scratch = doc.clone();
+    let section = scratch.section(id);
+    let old_header: Vec<String> = std::iter::once(label(kind).to_owned())
+        .chain(section.header_args())
+        .collect();
+    if old_header != header {
+        let words: Vec<&str> = header.iter().map(String::as_str).collect();
+        scratch.replace_header(id, &words);
+    }
+    write_section(&mut scratch, id, table(kind), value, IDENTITY)?;
+    *doc = scratch;
+    Ok(())
+}
+
+/// Removes the section named `name`.
+pub fn delete_section(
+    doc: &mut Document,
+    kind: SectionKind,
+    name: &str,
+) -> Result<(), ResourceError> {
+    let id = find(doc, kind, name)?;
+    doc.remove_section(id);
+    Ok(())
+}
+
+fn child_label(kind: ChildKind, name: &str) -> String {
+    format!("{} '{name}'", kind.keyword())
+}
+
+/// The children of `kind` of a section.
+pub fn list_children(
+    doc: &Document,
+    parent: SectionKind,
+    parent_name: &str,
+    kind: ChildKind,
+) -> Result<Vec<Map<String, Value>>, ResourceError> {
+    let id = find(doc, parent, parent_name)?;
+    Ok(children(doc, id, kind)
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect())
+}
+
+/// One child by name.
+pub fn get_child(
+    doc: &Document,
+    parent: SectionKind,
+    parent_name: &str,
+    kind: ChildKind,
+    name: &str,
+) -> Result<Map<String, Value>, ResourceError> {
+    let id = find(doc, parent, parent_name)?;
+    find_child(doc, id, kind, name)
+        .map(|(_, v)| v)
+        .ok_or_else(|| ResourceError::NotFound(child_label(kind, name)))
+}
+
+/// Adds a child after the last line of its kind in the section (or after
+/// the section's last keyword line).
+pub fn create_child(
+    doc: &mut Document,
+    parent: SectionKind,
+    parent_name: &str,
+    kind: ChildKind,
+    value: &Map<String, Value>,
+) -> Result<(), ResourceError> {
+    let id = find(doc, parent, parent_name)?;
+    let words = render_child(kind, value, None)?;
+    let name = value
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if find_child(doc, id, kind, name).is_some() {
+        return Err(ResourceError::AlreadyExists(child_label(kind, name)));
+    }
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    match children(doc, id, kind).last() {
+        Some((index, _)) => doc.insert_words(id, index + 1, &words),
+        None => {
+            doc.push_words(id, &words);
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the child named `name`, keeping what did not change.
+pub fn replace_child(
+    doc: &mut Document,
+    parent: SectionKind,
+    parent_name: &str,
+    kind: ChildKind,
+    name: &str,
+    value: &Map<String, Value>,
+) -> Result<(), ResourceError> {
+    let id = find(doc, parent, parent_name)?;
+    let (index, old) = find_child(doc, id, kind, name)
+        .ok_or_else(|| ResourceError::NotFound(child_label(kind, name)))?;
+    let new_name = value
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if new_name != name && find_child(doc, id, kind, new_name).is_some() {
+        return Err(ResourceError::AlreadyExists(child_label(kind, new_name)));
+    }
+    if old == *value {
+        return Ok(());
+    }
+    let line = doc
+        .section(id)
+        .line(index)
+        .expect("the child's line exists");
+    let words = render_child(kind, value, Some(&line))?;
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    doc.replace_words(id, index, &words);
+    Ok(())
+}
+
+/// Removes the child named `name`.
+pub fn delete_child(
+    doc: &mut Document,
+    parent: SectionKind,
+    parent_name: &str,
+    kind: ChildKind,
+    name: &str,
+) -> Result<(), ResourceError> {
+    let id = find(doc, parent, parent_name)?;
+    let (index, _) = find_child(doc, id, kind, name)
+        .ok_or_else(|| ResourceError::NotFound(child_label(kind, name)))?;
+    doc.remove_line(id, index);
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! Whole resources on a document: create, replace, delete, with the file
+//! shown after each step.
+
+use expect_test::expect;
+use haplane_cfg::{Document, SectionKind};
+use haplane_model::{
+    create_child, create_section, delete_child, delete_section, get_child, list_sections,
+    replace_child, replace_section, ChildKind, ResourceError,
+};
+use serde_json::{json, Map, Value};
+
+fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().expect("object").clone()
+}
+
+const FILE: &str = "# _version=1
+global
+    daemon
+
+# main site
+frontend www
+    bind :80
+    default_backend app
+
+backend app
+    server a 127.0.0.1:9001 check # first
+";
+
+#[test]
+fn a_backend_and_its_servers_are_created_changed_and_removed() {
+    let mut doc = Document::parse(FILE.as_bytes().to_vec());
+    let b = SectionKind::Backend;
+    create_section(
+        &mut doc,
+        b,
+        &obj(json!({"name": "api", "mode": "http", "balance": {"algorithm": "leastconn"}})),
+    )
+    .unwrap();
+    create_child(
+        &mut doc,
+        b,
+        "api",
+        ChildKind::Server,
+        &obj(json!({"name": "x", "address": "127.0.0.1", "port": 9100, "check": "enabled"})),
+    )
+    .unwrap();
+    create_child(
+        &mut doc,
+        b,
+        "app",
+        ChildKind::Server,
+        &obj(json!({"name": "b", "address": "127.0.0.1", "port": 9002})),
+    )
+    .unwrap();
+    let mut a = get_child(&doc, b, "app", ChildKind::Server, "a").unwrap();
+    a.insert("weight".into(), json!(50));
+    replace_child(&mut doc, b, "app", ChildKind::Server, "a", &a).unwrap();
+    expect![[r#"
+        # _version=1
+        global
+            daemon
+
+        # main site
+        frontend www
+            bind :80
+            default_backend app
+
+        backend app
+            server a 127.0.0.1:9001 check weight 50 # first
+            server b 127.0.0.1:9002
+
+        backend api
+            mode http
+            balance leastconn
+            server x 127.0.0.1:9100 check
+    "#]]
+    .assert_eq(&doc.to_text());
+
+    replace_section(
+        &mut doc,
+        b,
+        "api",
+        &obj(json!({"name": "api2", "mode": "tcp"})),
+    )
+    .unwrap();
+    delete_child(&mut doc, b, "app", ChildKind::Server, "a").unwrap();
+    delete_section(&mut doc, SectionKind::Frontend, "www").unwrap();
+    expect![[r#"
+        # _version=1
+        global
+            daemon
+
+        backend app
+            server b 127.0.0.1:9002
+
+        backend api2
+            mode tcp
+            server x 127.0.0.1:9100 check
+    "#]]
+    .assert_eq(&doc.to_text());
+    let names: Vec<Value> = list_sections(&doc, b)
+        .into_iter()
+        .map(|s| s["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("app"), json!("api2")]);
+}
+
+#[test]
+fn conflicts_and_bad_input_change_nothing() {
+    let mut doc = Document::parse(FILE.as_bytes().to_vec());
+    let b = SectionKind::Backend;
+    let cases: Vec<(ResourceError, &str)> = vec![
+        (
+            create_section(&mut doc, b, &obj(json!({"name": "app"}))).unwrap_err(),
+            "backend 'app' already exists",
+        ),
+        (
+            create_section(&mut doc, b, &obj(json!({"name": "bad name"}))).unwrap_err(),
+            r#"field 'name': "bad name" must match ^[A-Za-z0-9-_.:]+$"#,
+        ),
+        (
+            create_section(&mut doc, b, &obj(json!({"name": "n", "mode": "udp"}))).unwrap_err(),
+            "field 'mode': 'udp' is not one of http, tcp",
+        ),
+        (
+            replace_section(&mut doc, b, "nope", &obj(json!({"name": "nope"}))).unwrap_err(),
+            "backend 'nope' not found",
+        ),
+        (
+            create_child(
+                &mut doc,
+                b,
+                "app",
+                ChildKind::Server,
+                &obj(json!({"name": "a", "address": "127.0.0.2"})),
+            )
+            .unwrap_err(),
+            "server 'a' already exists",
+        ),
+        (
+            create_child(
+                &mut doc,
+                b,
+                "app",
+                ChildKind::Server,
+                &obj(json!({"name": "c"})),
+            )
+            .unwrap_err(),
+            "field 'address' is required",
+        ),
+        (
+            delete_child(&mut doc, b, "app", ChildKind::Server, "zz").unwrap_err(),
+            "server 'zz' not found",
+        ),
+    ];
+    for (error, message) in cases {
+        assert_eq!(error.to_string(), message);
+    }
+    assert_eq!(
+        doc.to_text(),
+        FILE,
+        "failed operations leave the document as it was"
+    );
+}
