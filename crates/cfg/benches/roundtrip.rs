@@ -91,7 +91,18 @@ fn edit_one_server(doc: &Document, backends: usize) -> Vec<u8> {
     doc.replace_words(
         id,
         index,
-        &["server", "s0", "10.9.9.9:8080", "check", "weight", "20"],
+        &[
+            "server",
+            "srv0",
+            "10.9.9.9:8080",
+            "check",
+            "inter",
+            "2s",
+            "weight",
+            "20",
+            "maxconn",
+            "500",
+        ],
     );
     doc.to_bytes()
 }

@@ -34,7 +34,7 @@ pub fn synthetic_config(backends: usize, servers: usize) -> String {
             let n = b * servers + s;
             let _ = writeln!(
                 out,
-                "    server s{s} 10.{}.{}.{}:80 check weight 10",
+                "    server srv{s} 10.{}.{}.{}:8080 check inter 2s weight 10 maxconn 500",
                 (n >> 16) & 255,
                 (n >> 8) & 255,
                 n & 255

@@ -27,7 +27,9 @@ pub(crate) enum Rendered {
 pub(crate) fn arity(codec: &Codec) -> Option<usize> {
     match codec {
         Codec::Flag | Codec::Toggle | Codec::Const(_) => Some(0),
-        Codec::Words | Codec::Params(_) | Codec::Custom(_) => None,
+        Codec::Words | Codec::Wordlist | Codec::Spaced | Codec::Params(_) | Codec::Custom(_) => {
+            None
+        }
         Codec::List(inner) => arity(inner),
         _ => Some(1),
     }
@@ -101,9 +103,30 @@ pub(crate) fn decode(codec: &Codec, args: &[&str], negated: bool) -> Result<Valu
                 .map(|s| Value::String(s.to_owned()))
                 .collect(),
         ),
+        Codec::Wordlist | Codec::Spaced => {
+            if args.is_empty() {
+                return Err("expected at least one word".into());
+            }
+            if args
+                .iter()
+                .any(|a| a.is_empty() || a.contains(char::is_whitespace))
+            {
+                return Err("a quoted word holds spaces".into());
+            }
+            match codec {
+                Codec::Spaced => Value::String(args.join(" ")),
+                _ => Value::Array(args.iter().map(|a| Value::String(a.to_string())).collect()),
+            }
+        }
         Codec::List(inner) => Value::Array(vec![decode(inner, args, negated)?]),
         Codec::Params(table) => Value::Object(params::decode_all(params::table(table), args)?),
-        Codec::Custom(name) => crate::custom::decode(name, args)?,
+        Codec::Custom(name) => {
+            let (value, used) = crate::custom::decode(name, args)?;
+            if used != args.len() {
+                return Err(format!("unexpected '{}'", args[used..].join(" ")));
+            }
+            value
+        }
     })
 }
 
@@ -114,12 +137,10 @@ pub(crate) fn encode(codec: &Codec, value: &Value, field: &str) -> Result<Render
     let integer = || value.as_i64().ok_or_else(|| invalid("an integer"));
     Ok(match codec {
         Codec::Str => {
+            // One configuration word; spaces are quoted when written.
             let s = string()?;
-            if s.is_empty() || s.chars().any(char::is_whitespace) {
-                return Err(ModelError::invalid(
-                    field,
-                    "expected one word without spaces",
-                ));
+            if s.is_empty() {
+                return Err(ModelError::invalid(field, "expected a non-empty string"));
             }
             Rendered::Args(vec![s.to_owned()])
         }
@@ -190,6 +211,31 @@ pub(crate) fn encode(codec: &Codec, value: &Value, field: &str) -> Result<Render
                 return Ok(Rendered::Absent);
             }
             Rendered::Args(vec![words.join(",")])
+        }
+        Codec::Wordlist => {
+            let items = value
+                .as_array()
+                .ok_or_else(|| invalid("an array of words"))?;
+            let words: Vec<String> = items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .filter(|s| !s.is_empty() && !s.contains(char::is_whitespace))
+                })
+                .map(|w| w.map(str::to_owned))
+                .collect::<Option<_>>()
+                .ok_or_else(|| invalid("an array of words without spaces"))?;
+            if words.is_empty() {
+                return Ok(Rendered::Absent);
+            }
+            Rendered::Args(words)
+        }
+        Codec::Spaced => {
+            let words: Vec<String> = string()?.split_whitespace().map(str::to_owned).collect();
+            if words.is_empty() {
+                return Err(ModelError::invalid(field, "expected at least one word"));
+            }
+            Rendered::Args(words)
         }
         Codec::List(_) => unreachable!("lists are expanded by the caller"),
         Codec::Params(table) => {

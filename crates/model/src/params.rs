@@ -51,11 +51,16 @@ pub(crate) fn parse<'w>(table: &Table, words: &[&'w str]) -> Vec<Item<'w>> {
         let word = words[i];
         if let Some((entry, negated)) = keyword_entry(table, word) {
             let codec = &table.entries[entry].codec;
-            let take = arity(codec)
-                .unwrap_or(words.len() - i - 1)
-                .min(words.len() - i - 1);
-            let args = &words[i + 1..i + 1 + take];
-            if let Ok(value) = codec::decode(codec, args, negated) {
+            let rest = &words[i + 1..];
+            let decoded = match codec {
+                // A custom codec says how many words it takes.
+                Codec::Custom(name) if !negated => crate::custom::decode(name, rest),
+                _ => {
+                    let take = arity(codec).unwrap_or(rest.len()).min(rest.len());
+                    codec::decode(codec, &rest[..take], negated).map(|v| (v, take))
+                }
+            };
+            if let Ok((value, take)) = decoded {
                 items.push(Item::Known {
                     entry,
                     words: words[i..i + 1 + take].to_vec(),

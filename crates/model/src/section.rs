@@ -67,12 +67,10 @@ fn claim(doc: &Document, id: SectionId, table: &Table) -> Vec<Claimed> {
             Some((&"no", rest)) => (true, rest),
             _ => (false, &values[..]),
         };
-        let Some((entry, len)) = table.match_words(rest) else {
+        let accepted = |e: &crate::table::Entry| accepts(e.scope, kind);
+        let Some((entry, len)) = table.match_words_where(rest, accepted) else {
             continue;
         };
-        if !accepts(table.entries[entry].scope, kind) {
-            continue;
-        }
         let codec = &table.entries[entry].codec;
         let value = codec::decode(codec, &rest[len..], negated).ok();
         out.push(Claimed {

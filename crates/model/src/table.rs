@@ -26,6 +26,11 @@ pub(crate) enum Codec {
     Toggle,
     Const(String),
     Csv,
+    /// Several words -> an array of strings.
+    Wordlist,
+    /// Several words -> one string joined by spaces, written back as
+    /// separate words (for keywords that take a list of plain words).
+    Spaced,
     List(Box<Codec>),
     Params(String),
     Custom(String),
@@ -101,9 +106,23 @@ impl Table {
     /// The entry whose keyword is the longest prefix of `words`, and that
     /// keyword's length.
     pub(crate) fn match_words(&self, words: &[&str]) -> Option<(usize, usize)> {
+        self.match_words_where(words, |_| true)
+    }
+
+    /// Like `match_words`, among the entries `accept` takes (e.g. those
+    /// whose scope accepts the section at hand).
+    pub(crate) fn match_words_where(
+        &self,
+        words: &[&str],
+        accept: impl Fn(&Entry) -> bool,
+    ) -> Option<(usize, usize)> {
         let candidates = self.by_first.get(*words.first()?)?;
         candidates.iter().find_map(|&i| match &self.entries[i].key {
-            Key::Words(k) if k.len() <= words.len() && k.iter().zip(words).all(|(a, b)| a == b) => {
+            Key::Words(k)
+                if k.len() <= words.len()
+                    && k.iter().zip(words).all(|(a, b)| a == b)
+                    && accept(&self.entries[i]) =>
+            {
                 Some((i, k.len()))
             }
             _ => None,
@@ -325,6 +344,8 @@ fn parse_codec(text: &str) -> Result<Codec, String> {
         ("toggle", None) => Codec::Toggle,
         ("const", Some(v)) => Codec::Const(v.trim().to_owned()),
         ("csv", None) => Codec::Csv,
+        ("wordlist", None) => Codec::Wordlist,
+        ("spaced", None) => Codec::Spaced,
         ("list", Some(inner)) => Codec::List(Box::new(parse_codec(inner)?)),
         ("params", Some(n)) => Codec::Params(n.trim().to_owned()),
         ("custom", Some(n)) => Codec::Custom(n.trim().to_owned()),
@@ -333,8 +354,9 @@ fn parse_codec(text: &str) -> Result<Codec, String> {
 }
 
 /// The JSON field paths a table maps, in table order without repeats, with
-/// their scope (all sections for param tables). `kind` is `section` or
-/// `params`. Used by tests and by the documentation of what is supported.
+/// their scope (all sections for param tables); fields of nested `params(..)`
+/// tables are listed with their full path. `kind` is `section` or `params`.
+/// Used by tests and by the documentation of what is supported.
 pub fn field_names(kind: &str, name: &str) -> Vec<(String, Scope)> {
     let tables = tables();
     let map = if kind == "section" {
@@ -342,20 +364,43 @@ pub fn field_names(kind: &str, name: &str) -> Vec<(String, Scope)> {
     } else {
         &tables.params
     };
-    let Some(table) = map.get(name) else {
-        return vec![];
-    };
     let mut out: Vec<(String, Scope)> = Vec::new();
-    for entry in &table.entries {
-        let name = entry.field_name();
-        match out.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, scope)) => {
-                scope.defaults |= entry.scope.defaults;
-                scope.frontend |= entry.scope.frontend;
-                scope.backend |= entry.scope.backend;
-            }
-            None => out.push((name, entry.scope)),
-        }
+    if let Some(table) = map.get(name) {
+        collect_fields(tables, table, "", Scope::ALL, &mut out);
     }
     out
+}
+
+fn collect_fields(
+    tables: &Tables,
+    table: &Table,
+    prefix: &str,
+    outer: Scope,
+    out: &mut Vec<(String, Scope)>,
+) {
+    for entry in &table.entries {
+        let name = format!("{prefix}{}", entry.field_name());
+        let scope = Scope {
+            defaults: entry.scope.defaults && outer.defaults,
+            frontend: entry.scope.frontend && outer.frontend,
+            backend: entry.scope.backend && outer.backend,
+        };
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, known)) => {
+                known.defaults |= scope.defaults;
+                known.frontend |= scope.frontend;
+                known.backend |= scope.backend;
+            }
+            None => out.push((name.clone(), scope)),
+        }
+        let mut codec = &entry.codec;
+        while let Codec::List(inner) = codec {
+            codec = inner;
+        }
+        if let Codec::Params(sub) = codec {
+            if let Some(sub) = tables.params.get(sub) {
+                collect_fields(tables, sub, &format!("{name}."), scope, out);
+            }
+        }
+    }
 }

@@ -136,7 +136,7 @@ fn bad_values_are_refused_with_the_field_named() {
     check_write(
         input,
         json!({"mode": "udp"}),
-        expect!["error: field 'mode': 'udp' is not one of http, tcp"],
+        expect!["error: field 'mode': 'udp' is not one of tcp, http"],
     );
     check_write(
         input,

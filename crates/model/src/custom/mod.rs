@@ -1,39 +1,119 @@
 //! Codecs written by hand, for keywords whose syntax no table can describe.
 //!
-//! Each is named in the tables as `custom(NAME)` and has a `decode` (words
-//! after the keyword -> JSON) and an `encode` (JSON -> words) here.
+//! Each is named in the tables as `custom(NAME)` and has a decoder (words
+//! after the keyword -> JSON, and how many words it used) and an encoder
+//! (JSON -> words) here.
 
 use serde_json::{json, Map, Value};
 
 use crate::error::ModelError;
 
-const NAMES: &[&str] = &["balance", "httpchk"];
+mod proxy;
+
+const NAMES: &[&str] = &[
+    "balance",
+    "httpchk",
+    "server_source",
+    "expose_fd_listeners",
+    "cookie",
+    "source",
+    "persist",
+    "errorfiles",
+    "cond",
+    "stats_auth",
+    "stats_http_request",
+];
 
 pub(crate) fn exists(name: &str) -> bool {
     NAMES.contains(&name)
 }
 
-pub(crate) fn decode(name: &str, args: &[&str]) -> Result<Value, String> {
+/// Decodes the words after a keyword; returns the value and how many words
+/// it used (inside a line, the words after them are other keywords).
+pub(crate) fn decode(name: &str, args: &[&str]) -> Result<(Value, usize), String> {
+    let all = |value: Value| (value, args.len());
     match name {
-        "balance" => decode_balance(args),
-        "httpchk" => decode_httpchk(args),
+        "balance" => decode_balance(args).map(all),
+        "httpchk" => decode_httpchk(args).map(all),
+        "server_source" => decode_server_source(args),
+        "expose_fd_listeners" => match args.first() {
+            Some(&"listeners") => Ok((json!(true), 1)),
+            _ => Err("expected 'listeners'".into()),
+        },
+        "cookie" => proxy::decode_cookie(args).map(all),
+        "source" => proxy::decode_source(args).map(all),
+        "persist" => proxy::decode_persist(args).map(all),
+        "errorfiles" => proxy::decode_errorfiles(args).map(all),
+        "cond" => proxy::decode_cond(args).map(|c| all(Value::Object(c))),
+        "stats_auth" => proxy::decode_stats_auth(args).map(all),
+        "stats_http_request" => proxy::decode_stats_http_request(args).map(all),
         _ => Err(format!("unknown custom codec {name}")),
     }
 }
 
-/// Encodes `value`; `Ok(None)` means "no line".
+/// Encodes `value`; `Ok(None)` means "nothing to write".
 pub(crate) fn encode(
     name: &str,
     value: &Value,
     field: &str,
 ) -> Result<Option<Vec<String>>, ModelError> {
-    let object = value
-        .as_object()
-        .ok_or_else(|| ModelError::invalid(field, format!("expected an object, got {value}")))?;
+    let object = || {
+        value
+            .as_object()
+            .ok_or_else(|| ModelError::invalid(field, format!("expected an object, got {value}")))
+    };
     match name {
-        "balance" => encode_balance(object, field).map(Some),
-        "httpchk" => encode_httpchk(object, field).map(Some),
+        "balance" => encode_balance(object()?, field).map(Some),
+        "httpchk" => encode_httpchk(object()?, field).map(Some),
+        "server_source" => encode_server_source(value, field).map(Some),
+        "expose_fd_listeners" => match value.as_bool() {
+            Some(true) => Ok(Some(vec!["listeners".into()])),
+            Some(false) => Ok(None),
+            None => Err(ModelError::invalid(
+                field,
+                format!("expected true or false, got {value}"),
+            )),
+        },
+        "cookie" => proxy::encode_cookie(object()?, field).map(Some),
+        "source" => proxy::encode_source(object()?, field).map(Some),
+        "persist" => proxy::encode_persist(object()?, field).map(Some),
+        "errorfiles" => proxy::encode_errorfiles(object()?, field).map(Some),
+        "cond" => proxy::encode_cond(object()?, field, &[]).map(Some),
+        "stats_auth" => proxy::encode_stats_auth(object()?, field).map(Some),
+        "stats_http_request" => proxy::encode_stats_http_request(object()?, field).map(Some),
         _ => unreachable!("custom codec names are checked when the tables load"),
+    }
+}
+
+/// `source ADDR[:PORT[-PORT]] [usesrc WORD] [interface NAME]` on a server
+/// line, as one string.
+fn decode_server_source(args: &[&str]) -> Result<(Value, usize), String> {
+    if args.is_empty() {
+        return Err("expected an address".into());
+    }
+    let mut used = 1;
+    for option in ["usesrc", "interface"] {
+        if args.get(used) == Some(&option) {
+            if args.len() < used + 2 {
+                return Err(format!("'{option}' needs a value"));
+            }
+            used += 2;
+        }
+    }
+    Ok((json!(args[..used].join(" ")), used))
+}
+
+fn encode_server_source(value: &Value, field: &str) -> Result<Vec<String>, ModelError> {
+    let text = value
+        .as_str()
+        .ok_or_else(|| ModelError::invalid(field, format!("expected a string, got {value}")))?;
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match decode_server_source(&words) {
+        Ok((_, used)) if used == words.len() => Ok(words.iter().map(|w| w.to_string()).collect()),
+        _ => Err(ModelError::invalid(
+            field,
+            format!("'{text}' is not ADDR[:PORT] [usesrc ADDR] [interface NAME]"),
+        )),
     }
 }
 
@@ -107,8 +187,18 @@ fn decode_balance(args: &[&str]) -> Result<Value, String> {
                     "max_wait" => "url_param_max_wait",
                     _ => return Err(format!("unexpected '{word}'")),
                 };
-                out.insert(key.into(), json!(number(tail.first())?));
-                rest = &tail[1..];
+                // `check_post` alone is valid: its size is optional (0).
+                match tail.first().map(|w| w.parse::<i64>()) {
+                    Some(Ok(n)) => {
+                        out.insert(key.into(), json!(n));
+                        rest = &tail[1..];
+                    }
+                    _ if *word == "check_post" => {
+                        out.insert(key.into(), json!(0));
+                        rest = tail;
+                    }
+                    _ => return Err(format!("'{word}' needs a number")),
+                }
             }
         }
         ("uri", None) => {
@@ -221,8 +311,10 @@ fn encode_balance(b: &Map<String, Value>, field: &str) -> Result<Vec<String>, Mo
                 field: sub("url_param"),
             })?;
             out.extend(["url_param".to_owned(), param]);
-            if let Some(n) = int("url_param_check_post")? {
-                out.extend(["check_post".to_owned(), n.to_string()]);
+            match int("url_param_check_post")? {
+                Some(0) => out.push("check_post".to_owned()),
+                Some(n) => out.extend(["check_post".to_owned(), n.to_string()]),
+                None => {}
             }
             if let Some(n) = int("url_param_max_wait")? {
                 out.extend(["max_wait".to_owned(), n.to_string()]);

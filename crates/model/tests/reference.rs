@@ -1,0 +1,114 @@
+//! Every JSON field the keyword tables map exists in the reference Data
+//! Plane API v3 schema, with a matching type.
+
+use haplane_model::field_names;
+use serde_yaml::Value;
+
+fn reference() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/reference/dataplaneapi-v3.yaml"
+    );
+    let text = std::fs::read_to_string(path).expect("the reference specification is readable");
+    serde_yaml::from_str(&text).expect("the reference is YAML")
+}
+
+/// Follows `$ref` and merges `allOf` parts into one schema's properties.
+fn properties(root: &Value, schema: &Value) -> serde_yaml::Mapping {
+    let mut out = serde_yaml::Mapping::new();
+    let schema = resolve(root, schema);
+    if let Some(parts) = schema.get("allOf").and_then(Value::as_sequence) {
+        for part in parts {
+            out.extend(properties(root, part));
+        }
+    }
+    if let Some(props) = schema.get("properties").and_then(Value::as_mapping) {
+        out.extend(props.clone());
+    }
+    out
+}
+
+fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let name = r.rsplit('/').next().expect("a ref has a name");
+            resolve(root, &root["components"]["schemas"][name])
+        }
+        None => schema,
+    }
+}
+
+/// The schema at a dotted field path under the named schemas, if any has it.
+fn lookup<'a>(root: &'a Value, schemas: &[&str], path: &str) -> Option<Value> {
+    'schema: for name in schemas {
+        let mut here = root["components"]["schemas"][*name].clone();
+        for key in path.split('.') {
+            let props = properties(root, &here);
+            let Some(next) = props.get(key) else {
+                continue 'schema;
+            };
+            let next = resolve(root, next).clone();
+            // Arrays of objects: descend into the items.
+            here = match next.get("items") {
+                Some(items) if next.get("type").and_then(Value::as_str) == Some("array") => {
+                    let items = resolve(root, items).clone();
+                    if items.get("properties").is_some() || items.get("allOf").is_some() {
+                        items
+                    } else {
+                        next
+                    }
+                }
+                _ => next,
+            };
+        }
+        return Some(here);
+    }
+    None
+}
+
+fn check(kind: &str, table: &str, schemas: &[&str]) {
+    let root = reference();
+    let fields = field_names(kind, table);
+    assert!(!fields.is_empty(), "table {table} has entries");
+    let missing: Vec<String> = fields
+        .iter()
+        .filter(|(name, _)| lookup(&root, schemas, name).is_none())
+        .map(|(name, _)| name.clone())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "fields of table {table} missing from {schemas:?}: {missing:?}"
+    );
+}
+
+#[test]
+fn global_fields_are_reference_fields() {
+    check("section", "global", &["global_base"]);
+}
+
+#[test]
+fn proxy_fields_are_reference_fields() {
+    check(
+        "section",
+        "proxy",
+        &["defaults_base", "frontend_base", "backend_base"],
+    );
+}
+
+#[test]
+fn server_fields_are_reference_fields() {
+    check("params", "server", &["server"]);
+}
+
+#[test]
+fn bind_fields_are_reference_fields() {
+    check("params", "bind", &["bind"]);
+}
+
+#[test]
+fn a_made_up_field_is_not_found() {
+    let root = reference();
+    assert!(lookup(&root, &["backend_base"], "balance.algorithm").is_some());
+    assert!(lookup(&root, &["backend_base"], "balance.speed").is_none());
+    assert!(lookup(&root, &["global_base"], "tune_buffer_options.bufsize").is_some());
+}
