@@ -128,7 +128,7 @@ pub fn parse_messages(output: &str, file: &str) -> Vec<Message> {
             continue;
         };
         // `[ALERT]    (1234) : config : parsing [f.cfg:12] : message`
-        let body = raw.splitn(2, " : ").nth(1).unwrap_or(raw);
+        let body = raw.split_once(" : ").map_or(raw, |(_, b)| b);
         let mut line = None;
         let mut text = body.to_owned();
         let marker = format!("[{file}:");

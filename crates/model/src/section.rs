@@ -178,13 +178,12 @@ fn apply_field(
         }
         return;
     }
-    let mut at = match mine.last() {
+    let at = match mine.last() {
         Some(last) => last + 1,
         None => insertion_point(doc, id, &claimed),
     };
-    for line in &lines[mine.len()..] {
-        doc.insert_words(id, at, &words(line));
-        at += 1;
+    for (offset, line) in lines[mine.len()..].iter().enumerate() {
+        doc.insert_words(id, at + offset, &words(line));
     }
 }
 

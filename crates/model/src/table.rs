@@ -289,7 +289,7 @@ fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
                 .parse()
                 .map_err(|_| format!("bad positional {k:?}; expected @1, @2, ..."))?,
         ),
-        k if k.is_empty() => return Err("empty keyword".into()),
+        "" => return Err("empty keyword".into()),
         k => Key::Words(k.split_whitespace().map(str::to_owned).collect()),
     };
     if is_section && !matches!(key, Key::Words(_)) {

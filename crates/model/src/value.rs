@@ -37,7 +37,7 @@ pub(crate) fn format_time(value: i64, unit_ms: u64) -> String {
         ("m", 60_000),
         ("s", 1000),
     ] {
-        if ms >= size && ms % size == 0 {
+        if ms >= size && ms.is_multiple_of(size) {
             return format!("{}{suffix}", ms / size);
         }
     }

@@ -39,7 +39,7 @@ fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
 }
 
 /// The schema at a dotted field path under the named schemas, if any has it.
-fn lookup<'a>(root: &'a Value, schemas: &[&str], path: &str) -> Option<Value> {
+fn lookup(root: &Value, schemas: &[&str], path: &str) -> Option<Value> {
     'schema: for name in schemas {
         let mut here = root["components"]["schemas"][*name].clone();
         for key in path.split('.') {
