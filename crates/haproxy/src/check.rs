@@ -70,31 +70,32 @@ fn summary(messages: &[Message], output: &str) -> String {
 
 /// Checks the configuration file at `path` with `binary -c -f path`.
 pub fn check_file(binary: &Path, path: &Path) -> Result<Checked, CheckError> {
-    let out = Command::new(binary)
-        .arg("-c")
-        .arg("-f")
-        .arg(path)
-        .output()
-        .map_err(|source| CheckError::Spawn {
-            binary: binary.display().to_string(),
-            source,
-        })?;
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let messages = parse_messages(&output, &path.to_string_lossy());
-    if out.status.success() {
-        Ok(Checked { messages })
-    } else {
-        Err(CheckError::Rejected { messages, output })
-    }
+    let mut command = Command::new(binary);
+    command.arg("-c").arg("-f").arg(path);
+    run(command, &binary.display().to_string(), path)
 }
 
 /// Checks `bytes` as if they were the file at `target`: they are written to
 /// a temporary file in the same directory, checked, and the file removed.
 pub fn check_bytes(binary: &Path, target: &Path, bytes: &[u8]) -> Result<Checked, CheckError> {
+    let file = temp_beside(target, bytes)?;
+    check_file(binary, file.path())
+}
+
+/// Like [`check_bytes`], with a command of the user's instead of
+/// `haproxy -c`: `sh -c "COMMAND FILE"`; exit status 0 means valid.
+pub fn check_bytes_with(command: &str, target: &Path, bytes: &[u8]) -> Result<Checked, CheckError> {
+    let file = temp_beside(target, bytes)?;
+    let mut shell = Command::new("sh");
+    shell
+        .arg("-c")
+        .arg(format!("{command} \"$1\""))
+        .arg("validate")
+        .arg(file.path());
+    run(shell, "sh", file.path())
+}
+
+fn temp_beside(target: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, CheckError> {
     let dir: PathBuf = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -110,7 +111,25 @@ pub fn check_bytes(binary: &Path, target: &Path, bytes: &[u8]) -> Result<Checked
         .map_err(temp_error)?;
     file.write_all(bytes).map_err(temp_error)?;
     file.flush().map_err(temp_error)?;
-    check_file(binary, file.path())
+    Ok(file)
+}
+
+fn run(mut command: Command, binary: &str, path: &Path) -> Result<Checked, CheckError> {
+    let out = command.output().map_err(|source| CheckError::Spawn {
+        binary: binary.to_owned(),
+        source,
+    })?;
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let messages = parse_messages(&output, &path.to_string_lossy());
+    if out.status.success() {
+        Ok(Checked { messages })
+    } else {
+        Err(CheckError::Rejected { messages, output })
+    }
 }
 
 /// Parses HAProxy's checker output. Lines naming `[FILE:LINE]` of `file`

@@ -1,10 +1,14 @@
 //! The only crate that runs HAProxy's program: `haproxy -c` on exact bytes,
-//! with its output parsed into messages located by file and line, and the
-//! version probe.
+//! with its output parsed into messages located by file and line; the
+//! version probe; and a master-worker HAProxy owned by its starter.
 
 mod check;
+mod process;
 
-pub use check::{check_bytes, check_file, parse_messages, CheckError, Checked, Level, Message};
+pub use check::{
+    check_bytes, check_bytes_with, check_file, parse_messages, CheckError, Checked, Level, Message,
+};
+pub use process::{MasterWorker, ProcessError};
 
 /// The `haproxy -v` first line, e.g. `HAProxy version 2.6.12-1+deb12u3 ...`.
 pub fn version(binary: &std::path::Path) -> Result<String, CheckError> {

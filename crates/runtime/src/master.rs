@@ -34,7 +34,10 @@ pub struct ProcList {
 
 impl MasterCli {
     pub fn new(path: impl Into<PathBuf>) -> MasterCli {
-        MasterCli { path: path.into(), timeout: Duration::from_secs(10) }
+        MasterCli {
+            path: path.into(),
+            timeout: Duration::from_secs(10),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -44,13 +47,18 @@ impl MasterCli {
     /// Runs `show proc`.
     pub async fn show_proc(&self) -> Result<ProcList, RuntimeError> {
         let answer = command(&self.path, "show proc", self.timeout).await?;
-        parse_show_proc(&answer).ok_or(RuntimeError::Unexpected { command: "show proc".into(), answer })
+        parse_show_proc(&answer).ok_or(RuntimeError::Unexpected {
+            command: "show proc".into(),
+            answer,
+        })
     }
 
     /// Asks the master to reload. HAProxy 2.6 answers nothing; the outcome
     /// is read from `show proc` afterwards.
     pub async fn reload(&self) -> Result<(), RuntimeError> {
-        command(&self.path, "reload", self.timeout).await.map(|_| ())
+        command(&self.path, "reload", self.timeout)
+            .await
+            .map(|_| ())
     }
 
     /// Sends a command to worker 1 through the master (`@1 COMMAND`).
@@ -81,7 +89,8 @@ pub fn parse_show_proc(text: &str) -> Option<ProcList> {
             continue;
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let (Some(pid), Some(kind), Some(reloads)) = (fields.first(), fields.get(1), fields.get(2)) else {
+        let (Some(pid), Some(kind), Some(reloads)) = (fields.first(), fields.get(1), fields.get(2))
+        else {
             continue;
         };
         let Ok(pid) = pid.parse() else { continue };
@@ -93,11 +102,19 @@ pub fn parse_show_proc(text: &str) -> Option<ProcList> {
                 list.reloads = reloads;
                 if let Some(at) = line.find("[failed: ") {
                     let rest = &line[at + "[failed: ".len()..];
-                    list.failed = rest.split(']').next().and_then(|n| n.trim().parse().ok()).unwrap_or(0);
+                    list.failed = rest
+                        .split(']')
+                        .next()
+                        .and_then(|n| n.trim().parse().ok())
+                        .unwrap_or(0);
                 }
             }
             "worker" if section == "workers" || section.is_empty() => {
-                list.workers.push(Proc { pid, kind: kind.to_string(), reloads });
+                list.workers.push(Proc {
+                    pid,
+                    kind: kind.to_string(),
+                    reloads,
+                });
             }
             _ => {}
         }
@@ -121,7 +138,14 @@ mod tests {
         let list = parse_show_proc(text).unwrap();
         assert_eq!(list.master_pid, 1234);
         assert_eq!((list.reloads, list.failed), (2, 1));
-        assert_eq!(list.workers, vec![Proc { pid: 1300, kind: "worker".into(), reloads: 0 }]);
+        assert_eq!(
+            list.workers,
+            vec![Proc {
+                pid: 1300,
+                kind: "worker".into(),
+                reloads: 0
+            }]
+        );
         assert_eq!(parse_show_proc("Unknown command.\n"), None);
     }
 }

@@ -1,0 +1,234 @@
+//! The commit pipeline: version check, render, validate the exact bytes
+//! with `haproxy -c`, keep a backup, replace the file atomically, swap the
+//! snapshot, and have HAProxy load it.
+
+use std::io::Write;
+use std::path::Path;
+
+use haplane_cfg::{Document, SectionKind};
+use haplane_haproxy::{CheckError, Level};
+
+use crate::error::DataplaneError;
+use crate::reload::Reload;
+use crate::store::{Dataplane, Snapshot};
+
+/// How a change was applied.
+#[derive(Debug, Clone)]
+pub enum Applied {
+    /// Stored in a transaction; nothing deployed yet.
+    Transaction,
+    /// Written to the live file at `version`. `reload` is the reload it
+    /// needs: done already when `forced`, queued otherwise; `None` when the
+    /// bytes did not change (nothing written, nothing reloaded).
+    Committed {
+        version: u64,
+        reload: Option<Reload>,
+        forced: bool,
+    },
+}
+
+/// One problem HAProxy found, located in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line of the configuration, when HAProxy names one.
+    pub line: Option<usize>,
+    /// The section holding that line (`backend web`).
+    pub section: Option<String>,
+    /// The API path of the resource that produced the line
+    /// (`/backends/web/servers/s3`), when one did.
+    pub resource: Option<String>,
+    pub message: String,
+}
+
+/// The API path of the resource a line belongs to.
+fn resource_of(doc: &Document, line: usize) -> (Option<String>, Option<String>) {
+    let Some(location) = doc.locate(line) else {
+        return (None, None);
+    };
+    let section = doc.section(location.section);
+    let name = section.name().unwrap_or_default();
+    let header = section.header().text().trim().to_owned();
+    let group = match section.kind() {
+        SectionKind::Frontend => "frontends",
+        SectionKind::Backend => "backends",
+        SectionKind::Defaults => "defaults",
+        SectionKind::Global => return (Some(header), Some("/global".into())),
+        _ => return (Some(header), None),
+    };
+    let base = format!("/{group}/{name}");
+    let child = location.index.and_then(|i| section.line(i)).and_then(|l| {
+        let words = l.words();
+        let keyword = words.first()?.value.to_string();
+        match keyword.as_str() {
+            "server" => Some(format!("{base}/servers/{}", words.get(1)?.value)),
+            "bind" => {
+                let name = words
+                    .iter()
+                    .position(|w| w.value == "name")
+                    .and_then(|i| words.get(i + 1));
+                let name = name.or(words.get(1))?.value.to_string();
+                Some(format!("{base}/binds/{name}"))
+            }
+            _ => None,
+        }
+    });
+    (Some(header), Some(child.unwrap_or(base)))
+}
+
+fn problems(doc: &Document, error: &CheckError) -> (String, Vec<Problem>) {
+    let CheckError::Rejected { messages, output } = error else {
+        return (error.to_string(), vec![]);
+    };
+    let problems: Vec<Problem> = messages
+        .iter()
+        .filter(|m| m.level == Level::Alert)
+        .filter(|m| !m.text.contains("Fatal errors found") && !m.text.contains("Error(s) found"))
+        .map(|m| {
+            let (section, resource) = m.line.map(|l| resource_of(doc, l)).unwrap_or((None, None));
+            Problem {
+                line: m.line,
+                section,
+                resource,
+                message: m.text.clone(),
+            }
+        })
+        .collect();
+    let message = if problems.is_empty() {
+        format!("haproxy -c rejected the configuration: {}", output.trim())
+    } else {
+        let parts: Vec<String> = problems
+            .iter()
+            .map(|p| match (p.line, &p.resource) {
+                (Some(l), Some(r)) => format!("line {l} ({r}): {}", p.message),
+                (Some(l), None) => format!("line {l}: {}", p.message),
+                _ => p.message.clone(),
+            })
+            .collect();
+        format!(
+            "haproxy -c rejected the configuration: {}",
+            parts.join("; ")
+        )
+    };
+    (message, problems)
+}
+
+/// Writes `bytes` to `path` so that a crash leaves the old or the new file:
+/// temporary file in the same directory, fsync, rename, fsync directory.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = temp.as_file().set_permissions(meta.permissions());
+    }
+    temp.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+impl Dataplane {
+    /// Validates a document with `haproxy -c` (or the validate command).
+    pub(crate) async fn validate(&self, doc: &Document) -> Result<(), DataplaneError> {
+        let bytes = doc.to_bytes();
+        let settings = self.settings.clone();
+        let result = tokio::task::spawn_blocking(move || match &settings.validate_cmd {
+            Some(cmd) => haplane_haproxy::check_bytes_with(cmd, &settings.config_file, &bytes),
+            None => {
+                haplane_haproxy::check_bytes(&settings.haproxy_bin, &settings.config_file, &bytes)
+            }
+        })
+        .await
+        .map_err(|e| DataplaneError::Internal(format!("validation task: {e}")))?;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e @ CheckError::Rejected { .. }) => {
+                let (message, problems) = problems(doc, &e);
+                Err(DataplaneError::Invalid { message, problems })
+            }
+            Err(e) => Err(DataplaneError::Internal(e.to_string())),
+        }
+    }
+
+    /// The commit pipeline. The caller holds the writer lock.
+    pub(crate) async fn commit(
+        &self,
+        _writer: &tokio::sync::MutexGuard<'_, ()>,
+        base: u64,
+        mut doc: Document,
+        force_reload: bool,
+    ) -> Result<Applied, DataplaneError> {
+        let current = self.snapshot();
+        if current.version != base {
+            return Err(DataplaneError::VersionMismatch {
+                current: current.version,
+                given: base,
+            });
+        }
+        // A change that changes nothing costs nothing.
+        doc.set_version(base);
+        let mut live = current.doc.clone();
+        live.set_version(base);
+        if doc.to_bytes() == live.to_bytes() {
+            return Ok(Applied::Committed {
+                version: base,
+                reload: None,
+                forced: force_reload,
+            });
+        }
+        let version = base + 1;
+        doc.set_version(version);
+        self.validate(&doc).await?;
+        let previous = current.doc.to_bytes();
+        self.backup(&previous, current.version);
+        let path = &self.settings.config_file;
+        write_atomic(path, &doc.to_bytes()).map_err(|e| DataplaneError::io(path.display(), e))?;
+        self.install(Snapshot::new(doc, self.stamp_now()));
+        tracing::info!(version, "configuration committed");
+        let reload = self.reloads.request(self, previous, force_reload).await;
+        Ok(Applied::Committed {
+            version,
+            reload,
+            forced: force_reload,
+        })
+    }
+
+    /// Keeps `bytes` as `FILE.VERSION` and drops backups past the limit.
+    fn backup(&self, bytes: &[u8], version: u64) {
+        let keep = self.settings.backups_number;
+        if keep == 0 {
+            return;
+        }
+        let config = &self.settings.config_file;
+        let name = config
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dir = match &self.settings.backups_dir {
+            Some(d) => d.clone(),
+            None => config.parent().map(Path::to_path_buf).unwrap_or_default(),
+        };
+        if let Err(e) = std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::write(dir.join(format!("{name}.{version}")), bytes))
+        {
+            tracing::warn!(error = %e, "cannot write a backup");
+            return;
+        }
+        if version > keep as u64 {
+            let _ = std::fs::remove_file(dir.join(format!("{name}.{}", version - keep as u64)));
+        }
+    }
+
+    /// Puts the configuration `bytes` back as the live one (after a failed
+    /// reload), as a new version so that versions only grow.
+    pub(crate) fn restore(&self, bytes: &[u8]) -> Result<(), DataplaneError> {
+        let mut doc = Document::parse(bytes.to_vec());
+        doc.set_version(self.snapshot().version + 1);
+        let path = &self.settings.config_file;
+        write_atomic(path, &doc.to_bytes()).map_err(|e| DataplaneError::io(path.display(), e))?;
+        self.install(Snapshot::new(doc, self.stamp_now()));
+        Ok(())
+    }
+}

@@ -1,0 +1,20 @@
+//! The engine behind the API: the versioned configuration store,
+//! transactions kept on disk, the commit pipeline (validate with
+//! `haproxy -c`, write atomically, bump the version) and the reload agent.
+//!
+//! It knows nothing of HTTP: the `api` crate maps its results and errors to
+//! responses.
+
+mod commit;
+mod error;
+mod reload;
+mod settings;
+mod store;
+mod transaction;
+
+pub use commit::{Applied, Problem};
+pub use error::DataplaneError;
+pub use reload::{Reload, ReloadStatus};
+pub use settings::{ReloadMethod, Settings};
+pub use store::{Dataplane, Snapshot, Target};
+pub use transaction::{TransactionInfo, TransactionStatus};

@@ -1,0 +1,307 @@
+//! The reload agent: has HAProxy load the committed configuration, coalesces
+//! requests that come within the reload delay, verifies the outcome, and
+//! keeps the history shown by `/services/haproxy/reloads`.
+//!
+//! With the master socket, the outcome is read from `show proc`: HAProxy 2.6
+//! answers nothing to `reload`, but its reload counter grows, and a failed
+//! reload also grows `[failed: N]` while the old worker keeps serving. A
+//! failed reload puts the previous configuration back and reloads again.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use haplane_runtime::MasterCli;
+
+use crate::settings::{ReloadMethod, Settings};
+use crate::store::Dataplane;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadStatus {
+    InProgress,
+    Succeeded,
+    Failed,
+}
+
+impl ReloadStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReloadStatus::InProgress => "in_progress",
+            ReloadStatus::Succeeded => "succeeded",
+            ReloadStatus::Failed => "failed",
+        }
+    }
+}
+
+/// One reload, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reload {
+    pub id: String,
+    pub status: ReloadStatus,
+    /// What the reload said (command output, or what `show proc` showed).
+    pub response: String,
+    /// Unix time when it was asked for.
+    pub timestamp: i64,
+}
+
+/// Reloads kept in the history.
+const HISTORY: usize = 100;
+
+#[derive(Debug, Default)]
+struct State {
+    history: VecDeque<Reload>,
+    /// The queued reload and the last configuration known to load, to put
+    /// back if the reload fails.
+    pending: Option<(String, Vec<u8>)>,
+    counter: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct ReloadAgent {
+    method: ReloadMethod,
+    delay: Duration,
+    timeout: Duration,
+    state: Mutex<State>,
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl ReloadAgent {
+    pub(crate) fn new(settings: &Settings) -> ReloadAgent {
+        ReloadAgent {
+            method: settings.reload.clone(),
+            delay: settings.reload_delay,
+            timeout: settings.reload_timeout,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn next_id(state: &mut State) -> String {
+        state.counter += 1;
+        let date = time::OffsetDateTime::now_utc().date();
+        format!("{date}-{}", state.counter)
+    }
+
+    fn record(&self, reload: Reload) {
+        let mut state = self.state.lock().expect("reload state");
+        if let Some(existing) = state.history.iter_mut().find(|r| r.id == reload.id) {
+            *existing = reload;
+            return;
+        }
+        state.history.push_back(reload);
+        while state.history.len() > HISTORY {
+            state.history.pop_front();
+        }
+    }
+
+    pub(crate) fn list(&self) -> Vec<Reload> {
+        self.state
+            .lock()
+            .expect("reload state")
+            .history
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<Reload> {
+        self.state
+            .lock()
+            .expect("reload state")
+            .history
+            .iter()
+            .find(|r| r.id == id)
+            .cloned()
+    }
+
+    /// Asks for a reload after a commit. Forced: done now, outcome known.
+    /// Otherwise queued (joined to a queued one if any) and done after the
+    /// delay. `previous` is the configuration before the commit.
+    pub(crate) async fn request(
+        &self,
+        dp: &Dataplane,
+        previous: Vec<u8>,
+        force: bool,
+    ) -> Option<Reload> {
+        if self.method == ReloadMethod::None {
+            return None;
+        }
+        if force {
+            let id = {
+                let mut state = self.state.lock().expect("reload state");
+                // A forced reload also does the queued one.
+                match state.pending.take() {
+                    Some((id, _)) => id,
+                    None => Self::next_id(&mut state),
+                }
+            };
+            return Some(self.perform(dp, id, previous).await);
+        }
+        let (reload, spawn) = {
+            let mut state = self.state.lock().expect("reload state");
+            match &state.pending {
+                Some((id, _)) => (state.history.iter().find(|r| &r.id == id).cloned(), false),
+                None => {
+                    let id = Self::next_id(&mut state);
+                    state.pending = Some((id.clone(), previous));
+                    let reload = Reload {
+                        id,
+                        status: ReloadStatus::InProgress,
+                        response: String::new(),
+                        timestamp: now(),
+                    };
+                    (Some(reload), true)
+                }
+            }
+        };
+        if let (Some(reload), true) = (&reload, spawn) {
+            self.record(reload.clone());
+            let weak: Weak<Dataplane> = dp.weak();
+            let delay = self.delay;
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if let Some(dp) = weak.upgrade() {
+                    dp.run_pending_reload().await;
+                }
+            });
+        }
+        reload
+    }
+
+    /// Reloads and verifies; on failure restores `previous` and reloads again.
+    async fn perform(&self, dp: &Dataplane, id: String, previous: Vec<u8>) -> Reload {
+        let timestamp = now();
+        self.record(Reload {
+            id: id.clone(),
+            status: ReloadStatus::InProgress,
+            response: String::new(),
+            timestamp,
+        });
+        let (ok, response) = self.reload_once().await;
+        let reload = if ok {
+            tracing::info!(id, "reload succeeded");
+            Reload {
+                id,
+                status: ReloadStatus::Succeeded,
+                response,
+                timestamp,
+            }
+        } else {
+            tracing::warn!(
+                id,
+                response,
+                "reload failed; restoring the previous configuration"
+            );
+            let restored = match dp.restore(&previous) {
+                Ok(()) => {
+                    let (again, _) = self.reload_once().await;
+                    if again {
+                        "the previous configuration was restored and reloaded".to_owned()
+                    } else {
+                        "the previous configuration was restored but could not be reloaded"
+                            .to_owned()
+                    }
+                }
+                Err(e) => format!("the previous configuration could not be restored: {e}"),
+            };
+            Reload {
+                id,
+                status: ReloadStatus::Failed,
+                response: format!("{response}; {restored}"),
+                timestamp,
+            }
+        };
+        self.record(reload.clone());
+        reload
+    }
+
+    async fn reload_once(&self) -> (bool, String) {
+        match &self.method {
+            ReloadMethod::None => (true, String::new()),
+            ReloadMethod::Command(cmd) => {
+                let out = tokio::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(cmd)
+                    .output()
+                    .await;
+                match out {
+                    Ok(out) => {
+                        let text = format!(
+                            "{}{}",
+                            String::from_utf8_lossy(&out.stdout),
+                            String::from_utf8_lossy(&out.stderr)
+                        );
+                        (out.status.success(), text.trim().to_owned())
+                    }
+                    Err(e) => (false, format!("cannot run '{cmd}': {e}")),
+                }
+            }
+            ReloadMethod::MasterSocket(path) => self.reload_master(&MasterCli::new(path)).await,
+        }
+    }
+
+    async fn reload_master(&self, master: &MasterCli) -> (bool, String) {
+        let before = match master.show_proc().await {
+            Ok(p) => p,
+            Err(e) => return (false, format!("cannot read the master's state: {e}")),
+        };
+        if let Err(e) = master.reload().await {
+            return (false, format!("cannot ask the master to reload: {e}"));
+        }
+        let deadline = Instant::now() + self.timeout;
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let Ok(after) = master.show_proc().await else {
+                continue;
+            };
+            if after.failed > before.failed {
+                return (
+                    false,
+                    format!(
+                        "HAProxy refused the new configuration (reload failures: {})",
+                        after.failed
+                    ),
+                );
+            }
+            if after.reloads > before.reloads && !after.workers.is_empty() {
+                let pids: Vec<String> = after.workers.iter().map(|w| w.pid.to_string()).collect();
+                return (true, format!("reloaded; workers {}", pids.join(", ")));
+            }
+        }
+        (
+            false,
+            format!(
+                "the reload did not show in `show proc` within {:?}",
+                self.timeout
+            ),
+        )
+    }
+}
+
+impl Dataplane {
+    /// Runs the queued reload, if there still is one.
+    pub(crate) async fn run_pending_reload(self: Arc<Self>) {
+        let _writer = self.writer.lock().await;
+        let pending = self
+            .reloads
+            .state
+            .lock()
+            .expect("reload state")
+            .pending
+            .take();
+        if let Some((id, previous)) = pending {
+            self.reloads.perform(&self, id, previous).await;
+        }
+    }
+
+    /// The reloads done or queued, oldest first.
+    pub fn reloads(&self) -> Vec<Reload> {
+        self.reloads.list()
+    }
+
+    pub fn reload(&self, id: &str) -> Option<Reload> {
+        self.reloads.get(id)
+    }
+}

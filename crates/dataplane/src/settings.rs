@@ -1,0 +1,53 @@
+//! What the engine needs to know: files, programs, limits.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How HAProxy is told to load a new configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadMethod {
+    /// `reload` on the master CLI socket; the outcome is read from `show proc`.
+    MasterSocket(PathBuf),
+    /// A shell command (`-r/--reload-cmd`); its exit status is the outcome.
+    Command(String),
+    /// Nothing reloads HAProxy: changes are written only.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config_file: PathBuf,
+    pub haproxy_bin: PathBuf,
+    /// Replaces `haproxy -c -f FILE` when set; `FILE` is appended.
+    pub validate_cmd: Option<String>,
+    pub transaction_dir: PathBuf,
+    pub max_open_transactions: usize,
+    /// How many previous versions to keep as numbered backups (0: none).
+    pub backups_number: usize,
+    /// Where backups go (default: beside the configuration file).
+    pub backups_dir: Option<PathBuf>,
+    pub reload: ReloadMethod,
+    /// Reloads asked within this delay are done as one.
+    pub reload_delay: Duration,
+    /// How long to wait for a reload to show in `show proc`.
+    pub reload_timeout: Duration,
+}
+
+impl Settings {
+    /// Settings for `config_file` with the defaults of the command line.
+    pub fn new(config_file: impl Into<PathBuf>) -> Settings {
+        let config_file = config_file.into();
+        Settings {
+            transaction_dir: std::env::temp_dir().join("haplane-transactions"),
+            config_file,
+            haproxy_bin: PathBuf::from("haproxy"),
+            validate_cmd: None,
+            max_open_transactions: 20,
+            backups_number: 0,
+            backups_dir: None,
+            reload: ReloadMethod::None,
+            reload_delay: Duration::from_secs(5),
+            reload_timeout: Duration::from_secs(30),
+        }
+    }
+}

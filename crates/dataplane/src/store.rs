@@ -1,0 +1,284 @@
+//! The versioned store: the parsed configuration as an immutable snapshot,
+//! swapped on each commit, re-read when the file is edited by hand.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
+
+use haplane_cfg::Document;
+use haplane_model::ResourceError;
+
+use crate::commit::Applied;
+use crate::error::DataplaneError;
+use crate::reload::ReloadAgent;
+use crate::settings::Settings;
+use crate::transaction::{TransactionInfo, TransactionStatus, Transactions};
+
+/// The configuration as read at one instant. Shared by `Arc`: readers keep
+/// it as long as they need, commits make a new one.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub doc: Document,
+    /// `# _version=N` of the file; 1 when the file has no version line.
+    pub version: u64,
+    /// Length and modification time of the file this was read from.
+    stamp: Option<(u64, SystemTime)>,
+}
+
+impl Snapshot {
+    pub(crate) fn new(doc: Document, stamp: Option<(u64, SystemTime)>) -> Snapshot {
+        let version = doc.version().unwrap_or(1);
+        Snapshot {
+            doc,
+            version,
+            stamp,
+        }
+    }
+}
+
+/// Where a change goes.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Into an open transaction; committed later.
+    Transaction(String),
+    /// Straight to the live file, if `version` is the current one.
+    Live {
+        version: Option<u64>,
+        force_reload: bool,
+    },
+}
+
+fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
+/// The engine.
+#[derive(Debug)]
+pub struct Dataplane {
+    pub(crate) settings: Settings,
+    /// The current snapshot; the lock is held only to clone or swap the `Arc`.
+    current: RwLock<Arc<Snapshot>>,
+    /// Serialises everything that writes the configuration file.
+    pub(crate) writer: tokio::sync::Mutex<()>,
+    /// Open transactions, each also a file in the transaction directory.
+    pub(crate) transactions: Mutex<Transactions>,
+    pub(crate) reloads: ReloadAgent,
+    /// This engine itself, for the tasks it spawns (queued reloads).
+    me: std::sync::Weak<Dataplane>,
+}
+
+impl Dataplane {
+    pub(crate) fn weak(&self) -> std::sync::Weak<Dataplane> {
+        self.me.clone()
+    }
+
+    /// Reads the configuration and the transactions left on disk.
+    pub fn open(settings: Settings) -> Result<Arc<Dataplane>, DataplaneError> {
+        let path = &settings.config_file;
+        let bytes = std::fs::read(path).map_err(|e| DataplaneError::io(path.display(), e))?;
+        let snapshot = Snapshot::new(Document::parse(bytes), stamp(path));
+        std::fs::create_dir_all(&settings.transaction_dir)
+            .map_err(|e| DataplaneError::io(settings.transaction_dir.display(), e))?;
+        let transactions = Transactions::load(&settings.transaction_dir)?;
+        let reloads = ReloadAgent::new(&settings);
+        let dataplane = Arc::new_cyclic(|me| Dataplane {
+            settings,
+            current: RwLock::new(Arc::new(snapshot)),
+            writer: tokio::sync::Mutex::new(()),
+            transactions: Mutex::new(transactions),
+            reloads,
+            me: me.clone(),
+        });
+        Ok(dataplane)
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The current configuration. If the file changed on disk since it was
+    /// read (an edit by hand), it is read again first.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        let current = Arc::clone(&self.current.read().expect("snapshot lock"));
+        let on_disk = stamp(&self.settings.config_file);
+        if on_disk.is_none() || on_disk == current.stamp {
+            return current;
+        }
+        match std::fs::read(&self.settings.config_file) {
+            Ok(bytes) => {
+                tracing::info!(file = %self.settings.config_file.display(), "configuration changed on disk; reading it again");
+                let fresh = Arc::new(Snapshot::new(Document::parse(bytes), on_disk));
+                *self.current.write().expect("snapshot lock") = Arc::clone(&fresh);
+                fresh
+            }
+            Err(_) => current,
+        }
+    }
+
+    pub(crate) fn install(&self, snapshot: Snapshot) {
+        *self.current.write().expect("snapshot lock") = Arc::new(snapshot);
+    }
+
+    pub(crate) fn stamp_now(&self) -> Option<(u64, SystemTime)> {
+        stamp(&self.settings.config_file)
+    }
+
+    /// Reads the live configuration, or a transaction's.
+    pub fn read<T>(
+        &self,
+        transaction: Option<&str>,
+        f: impl FnOnce(&Document) -> T,
+    ) -> Result<T, DataplaneError> {
+        match transaction {
+            None => Ok(f(&self.snapshot().doc)),
+            Some(id) => {
+                let transactions = self.transactions.lock().expect("transactions lock");
+                let t = transactions.get(id)?;
+                Ok(f(&t.doc))
+            }
+        }
+    }
+
+    /// Applies `change` to the target: to a transaction's document, or to
+    /// the live configuration through the commit pipeline.
+    pub async fn edit<T>(
+        &self,
+        target: Target,
+        change: impl FnOnce(&mut Document) -> Result<T, ResourceError>,
+    ) -> Result<(T, Applied), DataplaneError> {
+        match target {
+            Target::Transaction(id) => {
+                let current = self.snapshot().version;
+                let mut transactions = self.transactions.lock().expect("transactions lock");
+                let t = transactions.get_open(&id, current)?;
+                let mut doc = t.doc.clone();
+                let value = change(&mut doc)?;
+                transactions.update(&self.settings.transaction_dir, &id, doc)?;
+                Ok((value, Applied::Transaction))
+            }
+            Target::Live {
+                version,
+                force_reload,
+            } => {
+                let version = version.ok_or(DataplaneError::NoVersion)?;
+                let guard = self.writer.lock().await;
+                let current = self.snapshot();
+                if current.version != version {
+                    return Err(DataplaneError::VersionMismatch {
+                        current: current.version,
+                        given: version,
+                    });
+                }
+                let mut doc = current.doc.clone();
+                let value = change(&mut doc)?;
+                let applied = self.commit(&guard, version, doc, force_reload).await?;
+                Ok((value, applied))
+            }
+        }
+    }
+
+    /// Replaces the whole configuration with `bytes` (the raw endpoint).
+    /// `version` None skips the version check.
+    pub async fn replace_raw(
+        &self,
+        bytes: Vec<u8>,
+        version: Option<u64>,
+        force_reload: bool,
+    ) -> Result<Applied, DataplaneError> {
+        let guard = self.writer.lock().await;
+        let current = self.snapshot();
+        let base = version.unwrap_or(current.version);
+        if base != current.version {
+            return Err(DataplaneError::VersionMismatch {
+                current: current.version,
+                given: base,
+            });
+        }
+        self.commit(&guard, base, Document::parse(bytes), force_reload)
+            .await
+    }
+
+    /// Checks `bytes` with HAProxy without writing anything.
+    pub async fn validate_raw(&self, bytes: Vec<u8>) -> Result<(), DataplaneError> {
+        let doc = Document::parse(bytes);
+        self.validate(&doc).await
+    }
+
+    /// Starts a transaction on `version` (which must be the current one).
+    pub fn start_transaction(&self, version: u64) -> Result<TransactionInfo, DataplaneError> {
+        let current = self.snapshot();
+        if current.version != version {
+            return Err(DataplaneError::VersionMismatch {
+                current: current.version,
+                given: version,
+            });
+        }
+        let mut transactions = self.transactions.lock().expect("transactions lock");
+        let open = transactions.count(TransactionStatus::InProgress, current.version);
+        if open >= self.settings.max_open_transactions {
+            return Err(DataplaneError::TooManyTransactions(
+                self.settings.max_open_transactions,
+            ));
+        }
+        transactions.start(&self.settings.transaction_dir, current.doc.clone(), version)
+    }
+
+    /// Every transaction, optionally only those with `status`.
+    pub fn transactions(&self, status: Option<TransactionStatus>) -> Vec<TransactionInfo> {
+        let current = self.snapshot().version;
+        let transactions = self.transactions.lock().expect("transactions lock");
+        transactions
+            .list(current)
+            .into_iter()
+            .filter(|t| status.is_none_or(|s| t.status == s))
+            .collect()
+    }
+
+    pub fn transaction(&self, id: &str) -> Result<TransactionInfo, DataplaneError> {
+        let current = self.snapshot().version;
+        let transactions = self.transactions.lock().expect("transactions lock");
+        Ok(transactions.get(id)?.info(current))
+    }
+
+    pub fn delete_transaction(&self, id: &str) -> Result<(), DataplaneError> {
+        let mut transactions = self.transactions.lock().expect("transactions lock");
+        transactions.delete(&self.settings.transaction_dir, id)
+    }
+
+    /// Commits a transaction: one validation, one write, one reload.
+    pub async fn commit_transaction(
+        &self,
+        id: &str,
+        force_reload: bool,
+    ) -> Result<(TransactionInfo, Applied), DataplaneError> {
+        let guard = self.writer.lock().await;
+        let current = self.snapshot().version;
+        let (doc, base) = {
+            let transactions = self.transactions.lock().expect("transactions lock");
+            let t = transactions.get_open(id, current)?;
+            (t.doc.clone(), t.base_version)
+        };
+        let result = self.commit(&guard, base, doc, force_reload).await;
+        let mut transactions = self.transactions.lock().expect("transactions lock");
+        match result {
+            Ok(applied) => {
+                let info = transactions.finish(
+                    &self.settings.transaction_dir,
+                    id,
+                    TransactionStatus::Success,
+                )?;
+                Ok((info, applied))
+            }
+            Err(e @ DataplaneError::Invalid { .. }) => {
+                transactions.finish(
+                    &self.settings.transaction_dir,
+                    id,
+                    TransactionStatus::Failed,
+                )?;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
