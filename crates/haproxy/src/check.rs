@@ -158,7 +158,7 @@ pub fn parse_messages(output: &str, file: &str) -> Vec<Message> {
                 let after = rest[end + 1..].trim_start_matches([' ', ':']);
                 let before = body[..at].trim_end().trim_end_matches(':').trim_end();
                 let before = before.strip_prefix("config : ").unwrap_or(before);
-                text = if before.is_empty() || before == "config" {
+                text = if before.is_empty() || before == "config" || before == "parsing" {
                     after.to_owned()
                 } else {
                     format!("{before}: {after}")
