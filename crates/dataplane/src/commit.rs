@@ -10,7 +10,7 @@ use haplane_haproxy::{CheckError, Level};
 
 use crate::error::DataplaneError;
 use crate::reload::Reload;
-use crate::store::{Dataplane, Snapshot};
+use crate::store::{Dataplane, ReloadMode, Snapshot};
 
 /// How a change was applied.
 #[derive(Debug, Clone)]
@@ -158,8 +158,9 @@ impl Dataplane {
         _writer: &tokio::sync::MutexGuard<'_, ()>,
         base: u64,
         mut doc: Document,
-        force_reload: bool,
+        reload: ReloadMode,
     ) -> Result<Applied, DataplaneError> {
+        let force_reload = reload == ReloadMode::Force;
         let current = self.snapshot();
         if current.version != base {
             return Err(DataplaneError::VersionMismatch {

@@ -16,5 +16,5 @@ pub use commit::{Applied, Problem};
 pub use error::DataplaneError;
 pub use reload::{Reload, ReloadStatus};
 pub use settings::{ReloadMethod, Settings};
-pub use store::{Dataplane, Snapshot, Target};
+pub use store::{Dataplane, ReloadMode, Snapshot, Target};
 pub use transaction::{TransactionInfo, TransactionStatus};

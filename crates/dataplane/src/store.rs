@@ -44,8 +44,19 @@ pub enum Target {
     /// Straight to the live file, if `version` is the current one.
     Live {
         version: Option<u64>,
-        force_reload: bool,
+        reload: ReloadMode,
     },
+}
+
+/// When HAProxy loads a committed change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadMode {
+    /// Queued, joined with others within the reload delay (202 + Reload-ID).
+    Queue,
+    /// Now; the answer waits for the outcome (`force_reload=true`).
+    Force,
+    /// Not at all: the file is written only (`skip_reload=true`).
+    Skip,
 }
 
 fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
@@ -159,7 +170,7 @@ impl Dataplane {
             }
             Target::Live {
                 version,
-                force_reload,
+                reload,
             } => {
                 let version = version.ok_or(DataplaneError::NoVersion)?;
                 let guard = self.writer.lock().await;
@@ -172,7 +183,7 @@ impl Dataplane {
                 }
                 let mut doc = current.doc.clone();
                 let value = change(&mut doc)?;
-                let applied = self.commit(&guard, version, doc, force_reload).await?;
+                let applied = self.commit(&guard, version, doc, reload).await?;
                 Ok((value, applied))
             }
         }
@@ -184,7 +195,7 @@ impl Dataplane {
         &self,
         bytes: Vec<u8>,
         version: Option<u64>,
-        force_reload: bool,
+        reload: ReloadMode,
     ) -> Result<Applied, DataplaneError> {
         let guard = self.writer.lock().await;
         let current = self.snapshot();
@@ -195,7 +206,7 @@ impl Dataplane {
                 given: base,
             });
         }
-        self.commit(&guard, base, Document::parse(bytes), force_reload)
+        self.commit(&guard, base, Document::parse(bytes), reload)
             .await
     }
 
@@ -250,7 +261,7 @@ impl Dataplane {
     pub async fn commit_transaction(
         &self,
         id: &str,
-        force_reload: bool,
+        reload: ReloadMode,
     ) -> Result<(TransactionInfo, Applied), DataplaneError> {
         let guard = self.writer.lock().await;
         let current = self.snapshot().version;
@@ -259,7 +270,7 @@ impl Dataplane {
             let t = transactions.get_open(id, current)?;
             (t.doc.clone(), t.base_version)
         };
-        let result = self.commit(&guard, base, doc, force_reload).await;
+        let result = self.commit(&guard, base, doc, reload).await;
         let mut transactions = self.transactions.lock().expect("transactions lock");
         match result {
             Ok(applied) => {

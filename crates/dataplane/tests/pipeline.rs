@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use haplane_cfg::SectionKind;
 use haplane_dataplane::{
-    Applied, Dataplane, DataplaneError, ReloadMethod, ReloadStatus, Settings, Target,
+    Applied, Dataplane, DataplaneError, ReloadMethod, ReloadMode, ReloadStatus, Settings, Target,
 };
 use haplane_haproxy::MasterWorker;
 use haplane_model::{create_child, create_section, ChildKind};
@@ -129,7 +129,7 @@ async fn a_forced_change_is_validated_written_and_reloaded() {
         s.dp.edit(
             Target::Live {
                 version: Some(1),
-                force_reload: true,
+                reload: ReloadMode::Force,
             },
             new_frontend(port),
         )
@@ -168,7 +168,7 @@ async fn a_broken_change_is_refused_with_haproxys_words_and_changes_nothing() {
         s.dp.edit(
             Target::Live {
                 version: Some(1),
-                force_reload: true,
+                reload: ReloadMode::Force,
             },
             |doc| {
                 create_section(doc, SectionKind::Backend, &obj(json!({"name": "web"})))?;
@@ -214,7 +214,7 @@ async fn versions_and_transactions() {
         s.dp.edit(
             Target::Live {
                 version: Some(7),
-                force_reload: false,
+                reload: ReloadMode::Queue,
             },
             |_| Ok(()),
         )
@@ -234,7 +234,7 @@ async fn versions_and_transactions() {
         s.dp.edit(
             Target::Live {
                 version: None,
-                force_reload: false
+                reload: ReloadMode::Queue
             },
             |_| Ok(())
         )
@@ -258,7 +258,7 @@ async fn versions_and_transactions() {
         1,
         "nothing deployed before the commit"
     );
-    let (info, applied) = s.dp.commit_transaction(&t.id, false).await.unwrap();
+    let (info, applied) = s.dp.commit_transaction(&t.id, ReloadMode::Queue).await.unwrap();
     assert_eq!(info.status.as_str(), "success");
     assert!(
         matches!(applied, Applied::Committed { version: 2, .. }),
@@ -274,7 +274,7 @@ async fn versions_and_transactions() {
         s.dp.transaction(&other.id).unwrap().status.as_str(),
         "outdated"
     );
-    let outdated = s.dp.commit_transaction(&other.id, false).await.unwrap_err();
+    let outdated = s.dp.commit_transaction(&other.id, ReloadMode::Queue).await.unwrap_err();
     assert!(
         matches!(
             outdated,
@@ -291,7 +291,7 @@ async fn versions_and_transactions() {
         s.dp.edit(
             Target::Live {
                 version: Some(2),
-                force_reload: false,
+                reload: ReloadMode::Queue,
             },
             |_| Ok(()),
         )
@@ -322,7 +322,7 @@ async fn transactions_survive_a_restart() {
     let reopened = Dataplane::open(s.dp.settings().clone()).unwrap();
     let info = reopened.transaction(&t.id).unwrap();
     assert_eq!((info.version, info.status.as_str()), (1, "in_progress"));
-    reopened.commit_transaction(&t.id, false).await.unwrap();
+    reopened.commit_transaction(&t.id, ReloadMode::Queue).await.unwrap();
     assert!(std::fs::read_to_string(&s.config)
         .unwrap()
         .contains("backend kept"));
@@ -338,7 +338,7 @@ async fn queued_reloads_are_coalesced_and_verified() {
             s.dp.edit(
                 Target::Live {
                     version: Some(version),
-                    force_reload: false,
+                    reload: ReloadMode::Queue,
                 },
                 |doc| create_section(doc, SectionKind::Backend, &obj(json!({"name": name}))),
             )
@@ -384,7 +384,7 @@ async fn a_failed_reload_restores_the_previous_configuration() {
         s.dp.replace_raw(
             format!("{error_free}\nfrontend broken\n    bind 127.0.0.1:99999\n").into_bytes(),
             Some(1),
-            true,
+            ReloadMode::Force,
         )
         .await
         .unwrap();
@@ -424,7 +424,7 @@ async fn concurrent_writers_lose_nothing() {
                     .edit(
                         Target::Live {
                             version: Some(version),
-                            force_reload: false,
+                            reload: ReloadMode::Queue,
                         },
                         |doc| {
                             create_section(doc, SectionKind::Backend, &obj(json!({"name": name})))
@@ -461,7 +461,7 @@ async fn concurrent_writers_lose_nothing() {
             dp.edit(
                 Target::Live {
                     version: Some(version),
-                    force_reload: false,
+                    reload: ReloadMode::Queue,
                 },
                 |doc| create_section(doc, SectionKind::Backend, &obj(json!({"name": name}))),
             )

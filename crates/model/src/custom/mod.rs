@@ -28,6 +28,55 @@ pub(crate) fn exists(name: &str) -> bool {
     NAMES.contains(&name)
 }
 
+/// The JSON Schema of a custom codec's value.
+pub(crate) fn schema(name: &str) -> Value {
+    let string = json!({"type": "string"});
+    let cond = json!({"cond": {"type": "string", "enum": ["if", "unless"]}, "cond_test": string});
+    let object = |props: Value| json!({"type": "object", "properties": props});
+    match name {
+        "server_source" => string,
+        "expose_fd_listeners" => json!({"type": "boolean"}),
+        "balance" => object(json!({
+            "algorithm": {"type": "string", "enum": ALGORITHMS},
+            "hash_expression": string, "hdr_name": string, "hdr_use_domain_only": {"type": "boolean"},
+            "random_draws": {"type": "integer"}, "rdp_cookie_name": string,
+            "uri_depth": {"type": "integer"}, "uri_len": {"type": "integer"},
+            "uri_path_only": {"type": "boolean"}, "uri_whole": {"type": "boolean"},
+            "url_param": string, "url_param_check_post": {"type": "integer"},
+            "url_param_max_wait": {"type": "integer"},
+        })),
+        "httpchk" => object(json!({
+            "host": string, "method": {"type": "string", "enum": METHODS}, "uri": string, "version": string,
+        })),
+        "cookie" => {
+            let values = json!({"type": "array", "items": object(json!({"value": string}))});
+            object(json!({
+                "name": string, "type": {"type": "string", "enum": ["rewrite", "insert", "prefix"]},
+                "indirect": {"type": "boolean"}, "nocache": {"type": "boolean"}, "postonly": {"type": "boolean"},
+                "preserve": {"type": "boolean"}, "httponly": {"type": "boolean"}, "secure": {"type": "boolean"},
+                "dynamic": {"type": "boolean"}, "domain": values, "attr": values,
+                "maxidle": {"type": "integer"}, "maxlife": {"type": "integer"},
+            }))
+        }
+        "source" => object(json!({
+            "address": string, "port": {"type": "integer"}, "interface": string,
+            "usesrc": {"type": "string", "enum": ["address", "client", "clientip", "hdr_ip"]},
+            "address_second": string, "port_second": {"type": "integer"}, "hdr": string, "occ": string,
+        })),
+        "persist" => object(json!({"type": {"type": "string", "enum": ["rdp-cookie"]}, "rdp_cookie_name": string})),
+        "errorfiles" => object(json!({"name": string, "codes": {"type": "array", "items": {"type": "integer"}}})),
+        "cond" => object(cond),
+        "stats_auth" => object(json!({"user": string, "passwd": string})),
+        "stats_http_request" => {
+            let mut props = cond;
+            props["type"] = json!({"type": "string", "enum": ["allow", "deny", "auth"]});
+            props["realm"] = string;
+            object(props)
+        }
+        _ => json!({"type": "object"}),
+    }
+}
+
 /// Decodes the words after a keyword; returns the value and how many words
 /// it used (inside a line, the words after them are other keywords).
 pub(crate) fn decode(name: &str, args: &[&str]) -> Result<(Value, usize), String> {

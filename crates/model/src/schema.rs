@@ -1,0 +1,123 @@
+//! JSON Schemas of the resources, derived from the keyword tables (the
+//! single description of each resource's fields), for the OpenAPI document.
+
+use serde_json::{json, Map, Value};
+
+use crate::table::{params_table, section_table, Codec, Entry, Key, Table};
+
+fn codec_schema(codec: &Codec, entries: &[&Entry]) -> Value {
+    match codec {
+        Codec::Str | Codec::Words | Codec::Spaced => json!({"type": "string"}),
+        Codec::Int => json!({"type": "integer"}),
+        Codec::Time(1000) => json!({"type": "integer", "minimum": 0, "x-duration": true, "x-default-unit": "s"}),
+        Codec::Time(_) => json!({"type": "integer", "minimum": 0, "x-duration": true, "x-default-unit": "ms"}),
+        Codec::Size => json!({"type": "integer", "minimum": 0, "x-size": true}),
+        Codec::Enum(values) => json!({"type": "string", "enum": values}),
+        Codec::Flag => json!({"type": "boolean"}),
+        Codec::Toggle => json!({"type": "string", "enum": ["enabled", "disabled"]}),
+        Codec::Const(_) => {
+            let values: Vec<&str> = entries
+                .iter()
+                .filter_map(|e| match &e.codec {
+                    Codec::Const(v) => Some(v.as_str()),
+                    Codec::Toggle => Some("enabled"),
+                    _ => None,
+                })
+                .collect();
+            json!({"type": "string", "enum": values})
+        }
+        Codec::Csv | Codec::Wordlist => json!({"type": "array", "items": {"type": "string"}}),
+        Codec::List(inner) => json!({"type": "array", "items": codec_schema(inner, &[])}),
+        Codec::Params(name) => table_schema(params_table(name), &[]),
+        Codec::Custom(name) => crate::custom::schema(name),
+    }
+}
+
+/// Inserts `schema` at the dotted `path` of an object schema.
+fn insert(root: &mut Map<String, Value>, path: &[String], schema: Value) {
+    let (last, parents) = path.split_last().expect("paths are never empty");
+    let mut here = root;
+    for key in parents {
+        let slot = here
+            .entry(key.clone())
+            .or_insert_with(|| json!({"type": "object", "properties": {}}));
+        here = slot["properties"].as_object_mut().expect("nested objects have properties");
+    }
+    here.entry(last.clone()).or_insert(schema);
+}
+
+fn table_schema(table: &Table, extra: &[(&str, Value)]) -> Value {
+    let mut properties = Map::new();
+    for (name, schema) in extra {
+        properties.insert((*name).to_owned(), schema.clone());
+    }
+    for entry in &table.entries {
+        if matches!(entry.key, Key::Present) && !matches!(entry.codec, Codec::Const(_)) {
+            continue;
+        }
+        let siblings: Vec<&Entry> = table.entries.iter().filter(|e| e.field == entry.field).collect();
+        insert(&mut properties, &entry.field, codec_schema(&entry.codec, &siblings));
+    }
+    json!({"type": "object", "additionalProperties": false, "properties": properties})
+}
+
+fn name_schema() -> Value {
+    json!({"type": "string", "pattern": "^[A-Za-z0-9-_.:]+$"})
+}
+
+/// The schema of a resource: `global`, `defaults`, `frontend`, `backend`,
+/// `server`, `bind`.
+pub fn resource_schema(resource: &str) -> Value {
+    let port = json!({"type": "integer", "minimum": 1, "maximum": 65535});
+    let metadata = json!({"type": "object", "additionalProperties": true});
+    let mut schema = match resource {
+        "global" => table_schema(section_table("global"), &[("metadata", metadata)]),
+        "defaults" | "frontend" | "backend" => {
+            let mut s = table_schema(
+                section_table("proxy"),
+                &[("name", name_schema()), ("from", name_schema()), ("metadata", metadata)],
+            );
+            // Keep only the fields the section kind accepts.
+            let keep: Vec<String> = crate::table::field_names("section", "proxy")
+                .into_iter()
+                .filter(|(_, scope)| match resource {
+                    "defaults" => scope.defaults,
+                    "frontend" => scope.frontend,
+                    _ => scope.backend,
+                })
+                .map(|(name, _)| name.split('.').next().unwrap_or_default().to_owned())
+                .collect();
+            let props = s["properties"].as_object_mut().expect("properties");
+            props.retain(|k, _| keep.contains(k) || ["name", "from", "metadata"].contains(&k.as_str()));
+            if resource != "defaults" {
+                s["required"] = json!(["name"]);
+            }
+            s
+        }
+        "server" => {
+            let mut s = table_schema(
+                params_table("server"),
+                &[("name", name_schema()), ("address", json!({"type": "string", "pattern": "^[^\\s]+$"})), ("port", port), ("metadata", metadata)],
+            );
+            s["required"] = json!(["name", "address"]);
+            s
+        }
+        "bind" => {
+            let mut s = table_schema(
+                params_table("bind"),
+                &[
+                    ("name", name_schema()),
+                    ("address", json!({"type": "string", "pattern": "^[^\\s]+$"})),
+                    ("port", port.clone()),
+                    ("port-range-end", port),
+                    ("metadata", metadata),
+                ],
+            );
+            s["required"] = json!(["name"]);
+            s
+        }
+        other => panic!("no resource {other}"),
+    };
+    schema["title"] = json!(resource);
+    schema
+}
