@@ -1,0 +1,140 @@
+//! HTTP basic authentication against a HAProxy userlist.
+//!
+//! A userlist names users with `insecure-password TEXT` or `password HASH`
+//! (crypt(3): `$1$` MD5, `$5$` SHA-256, `$6$` SHA-512). Clear passwords are
+//! compared in constant time; hashes with crypt. A hash is slow on purpose,
+//! so a successful check is remembered for the same user and password.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use haplane_cfg::{Document, SectionKind};
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+#[derive(Debug, Clone)]
+enum Secret {
+    Clear(String),
+    Hash(String),
+}
+
+/// The users allowed to call the API.
+#[derive(Debug, Default)]
+pub struct Users {
+    users: HashMap<String, Secret>,
+    /// User -> password already checked against a hash.
+    verified: Mutex<HashMap<String, String>>,
+}
+
+impl Users {
+    /// Reads `userlist NAME` of a configuration. `None` if there is no such
+    /// userlist; an empty userlist gives no users (nobody gets in).
+    pub fn from_userlist(doc: &Document, name: &str) -> Option<Users> {
+        let id = doc.find_section(SectionKind::Userlist, name)?;
+        let mut users = HashMap::new();
+        for (_, line) in doc.section(id).keyword_lines() {
+            let words: Vec<String> = line.words().iter().map(|w| w.value.to_string()).collect();
+            if let [keyword, user, kind, secret, ..] = words.as_slice() {
+                if keyword != "user" {
+                    continue;
+                }
+                let secret = match kind.as_str() {
+                    "insecure-password" => Secret::Clear(secret.clone()),
+                    "password" => Secret::Hash(secret.clone()),
+                    _ => continue,
+                };
+                users.insert(user.clone(), secret);
+            }
+        }
+        Some(Users { users, verified: Mutex::new(HashMap::new()) })
+    }
+
+    /// One user with a clear password (the demo's).
+    pub fn single(user: &str, password: &str) -> Users {
+        let users = HashMap::from([(user.to_owned(), Secret::Clear(password.to_owned()))]);
+        Users { users, verified: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// Whether `user` with `password` may come in.
+    pub fn check(&self, user: &str, password: &str) -> bool {
+        match self.users.get(user) {
+            Some(Secret::Clear(expected)) => bool::from(expected.as_bytes().ct_eq(password.as_bytes())),
+            Some(Secret::Hash(hash)) => {
+                let cached = self.verified.lock().expect("auth cache").get(user).cloned();
+                if let Some(known) = cached {
+                    return bool::from(known.as_bytes().ct_eq(password.as_bytes()));
+                }
+                let ok = pwhash::unix::verify(password, hash);
+                if ok {
+                    self.verified.lock().expect("auth cache").insert(user.to_owned(), password.to_owned());
+                }
+                ok
+            }
+            None => {
+                // Spend the time a check would, so unknown users cannot be told apart.
+                let _ = bool::from(b"unknown-user-padding".ct_eq(password.as_bytes()));
+                false
+            }
+        }
+    }
+}
+
+fn credentials(request: &Request) -> Option<(String, String)> {
+    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+/// Refuses requests without valid credentials: 401 with `WWW-Authenticate`.
+pub async fn require_user(State(state): State<std::sync::Arc<AppState>>, request: Request, next: Next) -> Response {
+    let allowed = credentials(&request).is_some_and(|(user, password)| state.users.check(&user, &password));
+    if allowed {
+        return next.run(request).await;
+    }
+    let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "authentication required: give a user and password of the userlist (HTTP basic)").into_response();
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"haplane\""));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userlist_passwords() {
+        // `openssl passwd -1 -salt abcdefgh secret`
+        let md5 = "$1$abcdefgh$cHJi5PXp/ki/ktXzqlk6I1";
+        let sha512 = pwhash::sha512_crypt::hash("other").unwrap();
+        let text = format!(
+            "userlist api\n    user admin insecure-password adminpw\n    user ops password {md5}\n    user dev password {sha512}\n    group g\n"
+        );
+        let users = Users::from_userlist(&Document::parse(text.into_bytes()), "api").unwrap();
+        assert_eq!(users.len(), 3);
+        assert!(users.check("admin", "adminpw"));
+        assert!(!users.check("admin", "adminpw "));
+        assert!(users.check("ops", "secret"));
+        assert!(users.check("ops", "secret"), "cached");
+        assert!(!users.check("ops", "wrong"));
+        assert!(users.check("dev", "other"));
+        assert!(!users.check("nobody", "x"));
+        assert!(Users::from_userlist(&Document::parse(b"global\n".to_vec()), "api").is_none());
+    }
+}

@@ -1,0 +1,83 @@
+//! The one error type of the API: every failure becomes the reference's
+//! `{"code": N, "message": "..."}` body with the matching status.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use haplane_dataplane::DataplaneError;
+use haplane_model::{ModelError, ResourceError};
+use serde_json::{json, Value};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    /// Located problems of a configuration HAProxy refused.
+    pub problems: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError { status, message: message.into(), problems: None }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = %self.status, message = %self.message, "request failed");
+        }
+        let mut body = json!({"code": self.status.as_u16(), "message": self.message});
+        if let Some(problems) = self.problems {
+            body["problems"] = problems;
+        }
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<ModelError> for ApiError {
+    fn from(e: ModelError) -> ApiError {
+        ApiError::bad_request(e.to_string())
+    }
+}
+
+impl From<ResourceError> for ApiError {
+    fn from(e: ResourceError) -> ApiError {
+        let status = match &e {
+            ResourceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ResourceError::AlreadyExists(_) => StatusCode::CONFLICT,
+            ResourceError::Invalid(_) => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl From<DataplaneError> for ApiError {
+    fn from(e: DataplaneError) -> ApiError {
+        let status = match &e {
+            DataplaneError::VersionMismatch { .. } => StatusCode::CONFLICT,
+            DataplaneError::NoVersion => StatusCode::BAD_REQUEST,
+            DataplaneError::Outdated { .. } => StatusCode::NOT_ACCEPTABLE,
+            DataplaneError::TransactionNotFound(_) | DataplaneError::ReloadNotFound(_) => StatusCode::NOT_FOUND,
+            DataplaneError::TransactionClosed { .. } => StatusCode::NOT_ACCEPTABLE,
+            DataplaneError::TooManyTransactions(_) => StatusCode::TOO_MANY_REQUESTS,
+            DataplaneError::Resource(r) => return ApiError::from(r.clone()),
+            DataplaneError::Invalid { problems, .. } => {
+                let list: Vec<Value> = problems
+                    .iter()
+                    .map(|p| json!({"line": p.line, "section": p.section, "resource": p.resource, "message": p.message}))
+                    .collect();
+                return ApiError { status: StatusCode::BAD_REQUEST, message: e.to_string(), problems: Some(Value::Array(list)) };
+            }
+            DataplaneError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}

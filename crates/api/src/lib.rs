@@ -1,0 +1,51 @@
+//! The HTTP API: Data Plane API v3 routes over the `dataplane` engine.
+//!
+//! [`app`] returns the router (tested with `oneshot`, no socket needed);
+//! the binary serves it. Every route needs a user of the userlist; every
+//! error is `{"code", "message"}`.
+
+mod auth;
+mod error;
+mod meta;
+mod params;
+mod resources;
+mod services;
+mod spec;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use haplane_dataplane::Dataplane;
+
+pub use auth::Users;
+pub use error::ApiError;
+pub use spec::specification;
+
+/// Largest request body accepted (a whole configuration fits).
+pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Debug)]
+pub struct AppState {
+    pub dp: Arc<Dataplane>,
+    pub users: Users,
+    pub started: Instant,
+    /// The master CLI socket, to tell whether HAProxy is up.
+    pub master_socket: Option<std::path::PathBuf>,
+}
+
+/// The whole API under `/v3`.
+pub fn app(state: Arc<AppState>) -> Router {
+    let v3 = Router::new()
+        .merge(meta::routes())
+        .merge(services::routes())
+        .merge(resources::routes())
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), auth::require_user))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state);
+    Router::new().nest("/v3", v3).fallback(|| async {
+        ApiError::not_found("no such path; the API lives under /v3 (see /v3/specification)")
+    })
+}

@@ -1,0 +1,155 @@
+//! The configuration as a whole (`version`, `raw`), transactions, reloads.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use haplane_dataplane::{Reload, ReloadMode, TransactionInfo, TransactionStatus};
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::params::{self, written};
+use crate::AppState;
+
+type St = State<Arc<AppState>>;
+type Q = Query<params::Query>;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/services/haproxy/configuration/version", get(version))
+        .route("/services/haproxy/configuration/raw", get(get_raw).post(post_raw))
+        .route("/services/haproxy/transactions", get(list_transactions).post(start_transaction))
+        .route(
+            "/services/haproxy/transactions/{id}",
+            get(get_transaction).put(commit_transaction).delete(delete_transaction),
+        )
+        .route("/services/haproxy/reloads", get(list_reloads))
+        .route("/services/haproxy/reloads/{id}", get(get_reload))
+}
+
+async fn version(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
+    let version = match params::transaction(&q) {
+        Some(id) => state.dp.transaction(id)?.version,
+        None => state.dp.snapshot().version,
+    };
+    Ok(Json(json!(version)).into_response())
+}
+
+/// FNV-1a 64: a fast checksum of the configuration bytes.
+fn checksum(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("fnv1a64:{hash:016x}")
+}
+
+async fn get_raw(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
+    let (bytes, version) = match params::transaction(&q) {
+        Some(id) => {
+            let version = state.dp.transaction(id)?.version;
+            (state.dp.read(Some(id), |doc| doc.to_bytes())?, version)
+        }
+        None => {
+            let snapshot = state.dp.snapshot();
+            (snapshot.doc.to_bytes(), snapshot.version)
+        }
+    };
+    if let Some(asked) = params::number(&q, "version")? {
+        if asked != version {
+            return Err(ApiError::not_found(format!("version {asked} is not available; the configuration is at version {version}")));
+        }
+    }
+    let mut headers = HeaderMap::new();
+    headers.insert("Configuration-Version", HeaderValue::from(version));
+    if let Ok(sum) = HeaderValue::from_str(&checksum(&bytes)) {
+        headers.insert("Configuration-Checksum", sum);
+    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    Ok((StatusCode::OK, headers, bytes).into_response())
+}
+
+async fn post_raw(State(state): St, Query(q): Q, body: Bytes) -> Result<Response, ApiError> {
+    let bytes = body.to_vec();
+    if params::flag(&q, "only_validate")? {
+        state.dp.validate_raw(bytes).await?;
+        return Ok((StatusCode::ACCEPTED, Json(json!({"message": "the configuration is valid"}))).into_response());
+    }
+    let version = if params::flag(&q, "skip_version")? {
+        None
+    } else {
+        match params::number(&q, "version")? {
+            Some(v) => Some(v),
+            None => return Err(ApiError::bad_request("give the version parameter (or skip_version=true)")),
+        }
+    };
+    let reload = if params::flag(&q, "skip_reload")? {
+        ReloadMode::Skip
+    } else if params::flag(&q, "force_reload")? {
+        ReloadMode::Force
+    } else {
+        ReloadMode::Queue
+    };
+    let applied = state.dp.replace_raw(bytes, version, reload).await?;
+    let mut response = written(&applied, StatusCode::CREATED, None);
+    let text = state.dp.snapshot().doc.to_text();
+    *response.body_mut() = axum::body::Body::from(text);
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    Ok(response)
+}
+
+fn transaction_json(t: &TransactionInfo) -> Value {
+    json!({"_version": t.version, "id": t.id, "status": t.status.as_str()})
+}
+
+async fn list_transactions(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
+    let status = match q.get("status") {
+        None => None,
+        Some(s) => Some(TransactionStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request(format!("status '{s}' is not one of failed, outdated, in_progress, success"))
+        })?),
+    };
+    let list: Vec<Value> = state.dp.transactions(status).iter().map(transaction_json).collect();
+    Ok(Json(Value::Array(list)).into_response())
+}
+
+async fn start_transaction(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
+    let version = params::number(&q, "version")?.ok_or_else(|| ApiError::bad_request("give the version parameter"))?;
+    let t = state.dp.start_transaction(version)?;
+    Ok((StatusCode::CREATED, Json(transaction_json(&t))).into_response())
+}
+
+async fn get_transaction(State(state): St, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(Json(transaction_json(&state.dp.transaction(&id)?)).into_response())
+}
+
+async fn commit_transaction(State(state): St, Path(id): Path<String>, Query(q): Q) -> Result<Response, ApiError> {
+    let reload = if params::flag(&q, "force_reload")? { ReloadMode::Force } else { ReloadMode::Queue };
+    let (info, applied) = state.dp.commit_transaction(&id, reload).await?;
+    Ok(written(&applied, StatusCode::OK, Some(transaction_json(&info))))
+}
+
+async fn delete_transaction(State(state): St, Path(id): Path<String>) -> Result<Response, ApiError> {
+    state.dp.delete_transaction(&id)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn reload_json(r: &Reload) -> Value {
+    json!({"id": r.id, "status": r.status.as_str(), "response": r.response, "reload_timestamp": r.timestamp})
+}
+
+async fn list_reloads(State(state): St) -> Result<Response, ApiError> {
+    let list: Vec<Value> = state.dp.reloads().iter().map(reload_json).collect();
+    Ok(Json(Value::Array(list)).into_response())
+}
+
+async fn get_reload(State(state): St, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let reload = state.dp.reload(&id).ok_or_else(|| ApiError::not_found(format!("reload {id} not found")))?;
+    Ok(Json(reload_json(&reload)).into_response())
+}
+
