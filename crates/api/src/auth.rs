@@ -53,13 +53,19 @@ impl Users {
                 users.insert(user.clone(), secret);
             }
         }
-        Some(Users { users, verified: Mutex::new(HashMap::new()) })
+        Some(Users {
+            users,
+            verified: Mutex::new(HashMap::new()),
+        })
     }
 
     /// One user with a clear password (the demo's).
     pub fn single(user: &str, password: &str) -> Users {
         let users = HashMap::from([(user.to_owned(), Secret::Clear(password.to_owned()))]);
-        Users { users, verified: Mutex::new(HashMap::new()) }
+        Users {
+            users,
+            verified: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -73,7 +79,9 @@ impl Users {
     /// Whether `user` with `password` may come in.
     pub fn check(&self, user: &str, password: &str) -> bool {
         match self.users.get(user) {
-            Some(Secret::Clear(expected)) => bool::from(expected.as_bytes().ct_eq(password.as_bytes())),
+            Some(Secret::Clear(expected)) => {
+                bool::from(expected.as_bytes().ct_eq(password.as_bytes()))
+            }
             Some(Secret::Hash(hash)) => {
                 let cached = self.verified.lock().expect("auth cache").get(user).cloned();
                 if let Some(known) = cached {
@@ -81,7 +89,10 @@ impl Users {
                 }
                 let ok = pwhash::unix::verify(password, hash);
                 if ok {
-                    self.verified.lock().expect("auth cache").insert(user.to_owned(), password.to_owned());
+                    self.verified
+                        .lock()
+                        .expect("auth cache")
+                        .insert(user.to_owned(), password.to_owned());
                 }
                 ok
             }
@@ -95,22 +106,42 @@ impl Users {
 }
 
 fn credentials(request: &Request) -> Option<(String, String)> {
-    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, password) = text.split_once(':')?;
     Some((user.to_owned(), password.to_owned()))
 }
 
 /// Refuses requests without valid credentials: 401 with `WWW-Authenticate`.
-pub async fn require_user(State(state): State<std::sync::Arc<AppState>>, request: Request, next: Next) -> Response {
-    let allowed = credentials(&request).is_some_and(|(user, password)| state.users.check(&user, &password));
+pub async fn require_user(
+    State(state): State<std::sync::Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let allowed =
+        credentials(&request).is_some_and(|(user, password)| state.users.check(&user, &password));
     if allowed {
         return next.run(request).await;
     }
-    let mut response = ApiError::new(StatusCode::UNAUTHORIZED, "authentication required: give a user and password of the userlist (HTTP basic)").into_response();
-    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"haplane\""));
+    let mut response = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "authentication required: give a user and password of the userlist (HTTP basic)",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"haplane\""),
+    );
     response
 }
 

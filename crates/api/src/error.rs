@@ -17,7 +17,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into(), problems: None }
+        ApiError {
+            status,
+            message: message.into(),
+            problems: None,
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -65,7 +69,9 @@ impl From<DataplaneError> for ApiError {
             DataplaneError::VersionMismatch { .. } => StatusCode::CONFLICT,
             DataplaneError::NoVersion => StatusCode::BAD_REQUEST,
             DataplaneError::Outdated { .. } => StatusCode::NOT_ACCEPTABLE,
-            DataplaneError::TransactionNotFound(_) | DataplaneError::ReloadNotFound(_) => StatusCode::NOT_FOUND,
+            DataplaneError::TransactionNotFound(_) | DataplaneError::ReloadNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
             DataplaneError::TransactionClosed { .. } => StatusCode::NOT_ACCEPTABLE,
             DataplaneError::TooManyTransactions(_) => StatusCode::TOO_MANY_REQUESTS,
             DataplaneError::Resource(r) => return ApiError::from(r.clone()),
@@ -74,7 +80,11 @@ impl From<DataplaneError> for ApiError {
                     .iter()
                     .map(|p| json!({"line": p.line, "section": p.section, "resource": p.resource, "message": p.message}))
                     .collect();
-                return ApiError { status: StatusCode::BAD_REQUEST, message: e.to_string(), problems: Some(Value::Array(list)) };
+                return ApiError {
+                    status: StatusCode::BAD_REQUEST,
+                    message: e.to_string(),
+                    problems: Some(Value::Array(list)),
+                };
             }
             DataplaneError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

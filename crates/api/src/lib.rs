@@ -42,10 +42,30 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(meta::routes())
         .merge(services::routes())
         .merge(resources::routes())
-        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), auth::require_user))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            auth::require_user,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state);
-    Router::new().nest("/v3", v3).fallback(|| async {
-        ApiError::not_found("no such path; the API lives under /v3 (see /v3/specification)")
-    })
+    Router::new()
+        .nest("/v3", v3)
+        .fallback(|| async {
+            ApiError::not_found("no such path; the API lives under /v3 (see /v3/specification)")
+        })
+        .layer(axum::middleware::from_fn(access_log))
+}
+
+/// Logs each request: method, path, status, duration.
+async fn access_log(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let start = Instant::now();
+    let response = next.run(request).await;
+    let micros = start.elapsed().as_micros() as u64;
+    tracing::info!(target: "access", %method, %path, status = response.status().as_u16(), micros, "request");
+    response
 }

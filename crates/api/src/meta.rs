@@ -25,7 +25,10 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 async fn endpoints() -> Json<Value> {
-    let mut paths: Vec<String> = crate::spec::documented_operations().into_iter().map(|(_, p)| p).collect();
+    let mut paths: Vec<String> = crate::spec::documented_operations()
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
     paths.dedup();
     let list: Vec<Value> = paths
         .iter()
@@ -40,7 +43,12 @@ async fn health(State(state): St) -> Json<Value> {
         None => "unknown",
         Some(path) => {
             match haplane_runtime::command(path, "show proc", Duration::from_secs(2)).await {
-                Ok(answer) if haplane_runtime::parse_show_proc(&answer).is_some_and(|p| !p.workers.is_empty()) => "up",
+                Ok(answer)
+                    if haplane_runtime::parse_show_proc(&answer)
+                        .is_some_and(|p| !p.workers.is_empty()) =>
+                {
+                    "up"
+                }
                 _ => "down",
             }
         }

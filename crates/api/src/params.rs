@@ -16,34 +16,49 @@ pub fn flag(query: &Query, name: &str) -> Result<bool, ApiError> {
     match query.get(name).map(String::as_str) {
         None | Some("false") | Some("0") => Ok(false),
         Some("true") | Some("1") | Some("") => Ok(true),
-        Some(other) => Err(ApiError::bad_request(format!("query parameter {name}: '{other}' is not true or false"))),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "query parameter {name}: '{other}' is not true or false"
+        ))),
     }
 }
 
 pub fn number(query: &Query, name: &str) -> Result<Option<u64>, ApiError> {
     match query.get(name) {
         None => Ok(None),
-        Some(v) => v
-            .parse()
-            .map(Some)
-            .map_err(|_| ApiError::bad_request(format!("query parameter {name}: '{v}' is not a positive integer"))),
+        Some(v) => v.parse().map(Some).map_err(|_| {
+            ApiError::bad_request(format!(
+                "query parameter {name}: '{v}' is not a positive integer"
+            ))
+        }),
     }
 }
 
 pub fn transaction(query: &Query) -> Option<&str> {
-    query.get("transaction_id").map(String::as_str).filter(|t| !t.is_empty())
+    query
+        .get("transaction_id")
+        .map(String::as_str)
+        .filter(|t| !t.is_empty())
 }
 
 /// Where a write goes, from its query parameters.
 pub fn target(query: &Query) -> Result<Target, ApiError> {
     if flag(query, "full_section")? {
-        return Err(ApiError::bad_request("full_section=true is not supported yet by this server"));
+        return Err(ApiError::bad_request(
+            "full_section=true is not supported yet by this server",
+        ));
     }
     if let Some(id) = transaction(query) {
         return Ok(Target::Transaction(id.to_owned()));
     }
-    let reload = if flag(query, "force_reload")? { ReloadMode::Force } else { ReloadMode::Queue };
-    Ok(Target::Live { version: number(query, "version")?, reload })
+    let reload = if flag(query, "force_reload")? {
+        ReloadMode::Force
+    } else {
+        ReloadMode::Queue
+    };
+    Ok(Target::Live {
+        version: number(query, "version")?,
+        reload,
+    })
 }
 
 /// The response to a write: 202 in a transaction or when a reload is
@@ -52,7 +67,11 @@ pub fn written(applied: &Applied, done: StatusCode, body: Option<Value>) -> Resp
     let mut headers = HeaderMap::new();
     let status = match applied {
         Applied::Transaction => StatusCode::ACCEPTED,
-        Applied::Committed { version, reload, forced } => {
+        Applied::Committed {
+            version,
+            reload,
+            forced,
+        } => {
             headers.insert("Configuration-Version", HeaderValue::from(*version));
             match reload {
                 Some(r) if !forced => {
@@ -66,16 +85,21 @@ pub fn written(applied: &Applied, done: StatusCode, body: Option<Value>) -> Resp
         }
     };
     match body {
-        Some(body) if status != StatusCode::NO_CONTENT => (status, headers, axum::Json(body)).into_response(),
+        Some(body) if status != StatusCode::NO_CONTENT => {
+            (status, headers, axum::Json(body)).into_response()
+        }
         _ => (status, headers).into_response(),
     }
 }
 
 /// Parses a JSON request body into an object, naming what is wrong.
 pub fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     match value {
         Value::Object(map) => Ok(map),
-        other => Err(ApiError::bad_request(format!("the body must be a JSON object, got {other}"))),
+        other => Err(ApiError::bad_request(format!(
+            "the body must be a JSON object, got {other}"
+        ))),
     }
 }

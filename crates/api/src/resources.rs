@@ -25,10 +25,8 @@ type Q = Query<params::Query>;
 const CONFIG: &str = "/services/haproxy/configuration";
 
 pub fn routes() -> Router<Arc<AppState>> {
-    let mut router = Router::new().route(
-        &format!("{CONFIG}/global"),
-        get(get_global).put(put_global),
-    );
+    let mut router =
+        Router::new().route(&format!("{CONFIG}/global"), get(get_global).put(put_global));
     for (group, kind) in [
         ("frontends", SectionKind::Frontend),
         ("backends", SectionKind::Backend),
@@ -37,30 +35,49 @@ pub fn routes() -> Router<Arc<AppState>> {
         router = router
             .route(
                 &format!("{CONFIG}/{group}"),
-                get(move |s: St, q: Q| list_sections(kind, s, q)).post(move |s: St, q: Q, b: Bytes| create_section(kind, s, q, b)),
+                get(move |s: St, q: Q| list_sections(kind, s, q))
+                    .post(move |s: St, q: Q, b: Bytes| create_section(kind, s, q, b)),
             )
             .route(
                 &format!("{CONFIG}/{group}/{{name}}"),
                 get(move |s: St, p: Path<String>, q: Q| get_section(kind, s, p, q))
-                    .put(move |s: St, p: Path<String>, q: Q, b: Bytes| replace_section(kind, s, p, q, b))
+                    .put(move |s: St, p: Path<String>, q: Q, b: Bytes| {
+                        replace_section(kind, s, p, q, b)
+                    })
                     .delete(move |s: St, p: Path<String>, q: Q| delete_section(kind, s, p, q)),
             );
     }
     for (path, parent, child) in [
-        ("backends/{parent_name}/servers", SectionKind::Backend, ChildKind::Server),
-        ("frontends/{parent_name}/binds", SectionKind::Frontend, ChildKind::Bind),
+        (
+            "backends/{parent_name}/servers",
+            SectionKind::Backend,
+            ChildKind::Server,
+        ),
+        (
+            "frontends/{parent_name}/binds",
+            SectionKind::Frontend,
+            ChildKind::Bind,
+        ),
     ] {
         router = router
             .route(
                 &format!("{CONFIG}/{path}"),
                 get(move |s: St, p: Path<String>, q: Q| list_children(parent, child, s, p, q))
-                    .post(move |s: St, p: Path<String>, q: Q, b: Bytes| create_child(parent, child, s, p, q, b)),
+                    .post(move |s: St, p: Path<String>, q: Q, b: Bytes| {
+                        create_child(parent, child, s, p, q, b)
+                    }),
             )
             .route(
                 &format!("{CONFIG}/{path}/{{name}}"),
-                get(move |s: St, p: Path<(String, String)>, q: Q| get_child(parent, child, s, p, q))
-                    .put(move |s: St, p: Path<(String, String)>, q: Q, b: Bytes| replace_child(parent, child, s, p, q, b))
-                    .delete(move |s: St, p: Path<(String, String)>, q: Q| delete_child(parent, child, s, p, q)),
+                get(move |s: St, p: Path<(String, String)>, q: Q| {
+                    get_child(parent, child, s, p, q)
+                })
+                .put(move |s: St, p: Path<(String, String)>, q: Q, b: Bytes| {
+                    replace_child(parent, child, s, p, q, b)
+                })
+                .delete(move |s: St, p: Path<(String, String)>, q: Q| {
+                    delete_child(parent, child, s, p, q)
+                }),
             );
     }
     router
@@ -78,69 +95,187 @@ async fn get_global(State(state): St, Query(q): Q) -> Result<Response, ApiError>
 async fn put_global(State(state): St, Query(q): Q, body: Bytes) -> Result<Response, ApiError> {
     let value = json_object(&body)?;
     let target = params::target(&q)?;
-    let (_, applied) = state.dp.edit(target, |doc| model::replace_global(doc, &value)).await?;
+    let (_, applied) = state
+        .dp
+        .edit(target, |doc| model::replace_global(doc, &value))
+        .await?;
     let shown = state.dp.read(params::transaction(&q), model::get_global)?;
-    Ok(written(&applied, StatusCode::OK, Some(Value::Object(shown))))
+    Ok(written(
+        &applied,
+        StatusCode::OK,
+        Some(Value::Object(shown)),
+    ))
 }
 
-async fn list_sections(kind: SectionKind, State(state): St, Query(q): Q) -> Result<Response, ApiError> {
-    let list = state.dp.read(params::transaction(&q), |doc| model::list_sections(doc, kind))?;
+async fn list_sections(
+    kind: SectionKind,
+    State(state): St,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    let list = state.dp.read(params::transaction(&q), |doc| {
+        model::list_sections(doc, kind)
+    })?;
     Ok(Json(objects(list)).into_response())
 }
 
-async fn get_section(kind: SectionKind, State(state): St, Path(name): Path<String>, Query(q): Q) -> Result<Response, ApiError> {
-    let value = state.dp.read(params::transaction(&q), |doc| model::get_section(doc, kind, &name))??;
+async fn get_section(
+    kind: SectionKind,
+    State(state): St,
+    Path(name): Path<String>,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    let value = state.dp.read(params::transaction(&q), |doc| {
+        model::get_section(doc, kind, &name)
+    })??;
     Ok(Json(Value::Object(value)).into_response())
 }
 
-async fn create_section(kind: SectionKind, State(state): St, Query(q): Q, body: Bytes) -> Result<Response, ApiError> {
+async fn create_section(
+    kind: SectionKind,
+    State(state): St,
+    Query(q): Q,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let value = json_object(&body)?;
     let target = params::target(&q)?;
-    let (_, applied) = state.dp.edit(target, |doc| model::create_section(doc, kind, &value)).await?;
-    Ok(written(&applied, StatusCode::CREATED, Some(Value::Object(value))))
+    let (_, applied) = state
+        .dp
+        .edit(target, |doc| model::create_section(doc, kind, &value))
+        .await?;
+    Ok(written(
+        &applied,
+        StatusCode::CREATED,
+        Some(Value::Object(value)),
+    ))
 }
 
-async fn replace_section(kind: SectionKind, State(state): St, Path(name): Path<String>, Query(q): Q, body: Bytes) -> Result<Response, ApiError> {
+async fn replace_section(
+    kind: SectionKind,
+    State(state): St,
+    Path(name): Path<String>,
+    Query(q): Q,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut value = json_object(&body)?;
-    value.entry("name").or_insert_with(|| Value::String(name.clone()));
+    value
+        .entry("name")
+        .or_insert_with(|| Value::String(name.clone()));
     let target = params::target(&q)?;
-    let (_, applied) = state.dp.edit(target, |doc| model::replace_section(doc, kind, &name, &value)).await?;
-    Ok(written(&applied, StatusCode::OK, Some(Value::Object(value))))
+    let (_, applied) = state
+        .dp
+        .edit(target, |doc| {
+            model::replace_section(doc, kind, &name, &value)
+        })
+        .await?;
+    Ok(written(
+        &applied,
+        StatusCode::OK,
+        Some(Value::Object(value)),
+    ))
 }
 
-async fn delete_section(kind: SectionKind, State(state): St, Path(name): Path<String>, Query(q): Q) -> Result<Response, ApiError> {
+async fn delete_section(
+    kind: SectionKind,
+    State(state): St,
+    Path(name): Path<String>,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
     let target = params::target(&q)?;
-    let (_, applied) = state.dp.edit(target, |doc| model::delete_section(doc, kind, &name)).await?;
+    let (_, applied) = state
+        .dp
+        .edit(target, |doc| model::delete_section(doc, kind, &name))
+        .await?;
     Ok(written(&applied, StatusCode::NO_CONTENT, None))
 }
 
-async fn list_children(parent: SectionKind, child: ChildKind, State(state): St, Path(p): Path<String>, Query(q): Q) -> Result<Response, ApiError> {
-    let list = state.dp.read(params::transaction(&q), |doc| model::list_children(doc, parent, &p, child))??;
+async fn list_children(
+    parent: SectionKind,
+    child: ChildKind,
+    State(state): St,
+    Path(p): Path<String>,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    let list = state.dp.read(params::transaction(&q), |doc| {
+        model::list_children(doc, parent, &p, child)
+    })??;
     Ok(Json(objects(list)).into_response())
 }
 
-async fn get_child(parent: SectionKind, child: ChildKind, State(state): St, Path((p, name)): Path<(String, String)>, Query(q): Q) -> Result<Response, ApiError> {
-    let value = state.dp.read(params::transaction(&q), |doc| model::get_child(doc, parent, &p, child, &name))??;
+async fn get_child(
+    parent: SectionKind,
+    child: ChildKind,
+    State(state): St,
+    Path((p, name)): Path<(String, String)>,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    let value = state.dp.read(params::transaction(&q), |doc| {
+        model::get_child(doc, parent, &p, child, &name)
+    })??;
     Ok(Json(Value::Object(value)).into_response())
 }
 
-async fn create_child(parent: SectionKind, child: ChildKind, State(state): St, Path(p): Path<String>, Query(q): Q, body: Bytes) -> Result<Response, ApiError> {
+async fn create_child(
+    parent: SectionKind,
+    child: ChildKind,
+    State(state): St,
+    Path(p): Path<String>,
+    Query(q): Q,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let value = json_object(&body)?;
     let target = params::target(&q)?;
-    let (_, applied) = state.dp.edit(target, |doc| model::create_child(doc, parent, &p, child, &value)).await?;
-    Ok(written(&applied, StatusCode::CREATED, Some(Value::Object(value))))
+    let (_, applied) = state
+        .dp
+        .edit(target, |doc| {
+            model::create_child(doc, parent, &p, child, &value)
+        })
+        .await?;
+    Ok(written(
+        &applied,
+        StatusCode::CREATED,
+        Some(Value::Object(value)),
+    ))
 }
 
-async fn replace_child(parent: SectionKind, child: ChildKind, State(state): St, Path((p, name)): Path<(String, String)>, Query(q): Q, body: Bytes) -> Result<Response, ApiError> {
+async fn replace_child(
+    parent: SectionKind,
+    child: ChildKind,
+    State(state): St,
+    Path((p, name)): Path<(String, String)>,
+    Query(q): Q,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let mut value = json_object(&body)?;
-    value.entry("name").or_insert_with(|| Value::String(name.clone()));
+    value
+        .entry("name")
+        .or_insert_with(|| Value::String(name.clone()));
     let target = params::target(&q)?;
-    let (_, applied) = state.dp.edit(target, |doc| model::replace_child(doc, parent, &p, child, &name, &value)).await?;
-    Ok(written(&applied, StatusCode::OK, Some(Value::Object(value))))
+    let (_, applied) = state
+        .dp
+        .edit(target, |doc| {
+            model::replace_child(doc, parent, &p, child, &name, &value)
+        })
+        .await?;
+    Ok(written(
+        &applied,
+        StatusCode::OK,
+        Some(Value::Object(value)),
+    ))
 }
 
-async fn delete_child(parent: SectionKind, child: ChildKind, State(state): St, Path((p, name)): Path<(String, String)>, Query(q): Q) -> Result<Response, ApiError> {
+async fn delete_child(
+    parent: SectionKind,
+    child: ChildKind,
+    State(state): St,
+    Path((p, name)): Path<(String, String)>,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
     let target = params::target(&q)?;
-    let (_, applied) = state.dp.edit(target, |doc| model::delete_child(doc, parent, &p, child, &name)).await?;
+    let (_, applied) = state
+        .dp
+        .edit(target, |doc| {
+            model::delete_child(doc, parent, &p, child, &name)
+        })
+        .await?;
     Ok(written(&applied, StatusCode::NO_CONTENT, None))
 }

@@ -21,11 +21,19 @@ type Q = Query<params::Query>;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/services/haproxy/configuration/version", get(version))
-        .route("/services/haproxy/configuration/raw", get(get_raw).post(post_raw))
-        .route("/services/haproxy/transactions", get(list_transactions).post(start_transaction))
+        .route(
+            "/services/haproxy/configuration/raw",
+            get(get_raw).post(post_raw),
+        )
+        .route(
+            "/services/haproxy/transactions",
+            get(list_transactions).post(start_transaction),
+        )
         .route(
             "/services/haproxy/transactions/{id}",
-            get(get_transaction).put(commit_transaction).delete(delete_transaction),
+            get(get_transaction)
+                .put(commit_transaction)
+                .delete(delete_transaction),
         )
         .route("/services/haproxy/reloads", get(list_reloads))
         .route("/services/haproxy/reloads/{id}", get(get_reload))
@@ -62,7 +70,9 @@ async fn get_raw(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
     };
     if let Some(asked) = params::number(&q, "version")? {
         if asked != version {
-            return Err(ApiError::not_found(format!("version {asked} is not available; the configuration is at version {version}")));
+            return Err(ApiError::not_found(format!(
+                "version {asked} is not available; the configuration is at version {version}"
+            )));
         }
     }
     let mut headers = HeaderMap::new();
@@ -70,7 +80,10 @@ async fn get_raw(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
     if let Ok(sum) = HeaderValue::from_str(&checksum(&bytes)) {
         headers.insert("Configuration-Checksum", sum);
     }
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     Ok((StatusCode::OK, headers, bytes).into_response())
 }
 
@@ -78,14 +91,22 @@ async fn post_raw(State(state): St, Query(q): Q, body: Bytes) -> Result<Response
     let bytes = body.to_vec();
     if params::flag(&q, "only_validate")? {
         state.dp.validate_raw(bytes).await?;
-        return Ok((StatusCode::ACCEPTED, Json(json!({"message": "the configuration is valid"}))).into_response());
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"message": "the configuration is valid"})),
+        )
+            .into_response());
     }
     let version = if params::flag(&q, "skip_version")? {
         None
     } else {
         match params::number(&q, "version")? {
             Some(v) => Some(v),
-            None => return Err(ApiError::bad_request("give the version parameter (or skip_version=true)")),
+            None => {
+                return Err(ApiError::bad_request(
+                    "give the version parameter (or skip_version=true)",
+                ))
+            }
         }
     };
     let reload = if params::flag(&q, "skip_reload")? {
@@ -99,7 +120,10 @@ async fn post_raw(State(state): St, Query(q): Q, body: Bytes) -> Result<Response
     let mut response = written(&applied, StatusCode::CREATED, None);
     let text = state.dp.snapshot().doc.to_text();
     *response.body_mut() = axum::body::Body::from(text);
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     Ok(response)
 }
 
@@ -111,15 +135,23 @@ async fn list_transactions(State(state): St, Query(q): Q) -> Result<Response, Ap
     let status = match q.get("status") {
         None => None,
         Some(s) => Some(TransactionStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request(format!("status '{s}' is not one of failed, outdated, in_progress, success"))
+            ApiError::bad_request(format!(
+                "status '{s}' is not one of failed, outdated, in_progress, success"
+            ))
         })?),
     };
-    let list: Vec<Value> = state.dp.transactions(status).iter().map(transaction_json).collect();
+    let list: Vec<Value> = state
+        .dp
+        .transactions(status)
+        .iter()
+        .map(transaction_json)
+        .collect();
     Ok(Json(Value::Array(list)).into_response())
 }
 
 async fn start_transaction(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
-    let version = params::number(&q, "version")?.ok_or_else(|| ApiError::bad_request("give the version parameter"))?;
+    let version = params::number(&q, "version")?
+        .ok_or_else(|| ApiError::bad_request("give the version parameter"))?;
     let t = state.dp.start_transaction(version)?;
     Ok((StatusCode::CREATED, Json(transaction_json(&t))).into_response())
 }
@@ -128,13 +160,28 @@ async fn get_transaction(State(state): St, Path(id): Path<String>) -> Result<Res
     Ok(Json(transaction_json(&state.dp.transaction(&id)?)).into_response())
 }
 
-async fn commit_transaction(State(state): St, Path(id): Path<String>, Query(q): Q) -> Result<Response, ApiError> {
-    let reload = if params::flag(&q, "force_reload")? { ReloadMode::Force } else { ReloadMode::Queue };
+async fn commit_transaction(
+    State(state): St,
+    Path(id): Path<String>,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    let reload = if params::flag(&q, "force_reload")? {
+        ReloadMode::Force
+    } else {
+        ReloadMode::Queue
+    };
     let (info, applied) = state.dp.commit_transaction(&id, reload).await?;
-    Ok(written(&applied, StatusCode::OK, Some(transaction_json(&info))))
+    Ok(written(
+        &applied,
+        StatusCode::OK,
+        Some(transaction_json(&info)),
+    ))
 }
 
-async fn delete_transaction(State(state): St, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn delete_transaction(
+    State(state): St,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     state.dp.delete_transaction(&id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -149,7 +196,9 @@ async fn list_reloads(State(state): St) -> Result<Response, ApiError> {
 }
 
 async fn get_reload(State(state): St, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let reload = state.dp.reload(&id).ok_or_else(|| ApiError::not_found(format!("reload {id} not found")))?;
+    let reload = state
+        .dp
+        .reload(&id)
+        .ok_or_else(|| ApiError::not_found(format!("reload {id} not found")))?;
     Ok(Json(reload_json(&reload)).into_response())
 }
-

@@ -22,33 +22,208 @@ struct Op {
 const WRITE: &[&str] = &["transaction_id", "version", "force_reload"];
 const READ: &[&str] = &["transaction_id"];
 
-
 macro_rules! op {
     ($method:literal, $path:expr, $id:literal, $summary:literal, $tag:literal, $params:expr, $body:expr, $ok:expr, $errors:expr) => {
-        Op { method: $method, path: $path, id: $id, summary: $summary, tag: $tag, params: $params, body: $body, ok: $ok, errors: $errors }
+        Op {
+            method: $method,
+            path: $path,
+            id: $id,
+            summary: $summary,
+            tag: $tag,
+            params: $params,
+            body: $body,
+            ok: $ok,
+            errors: $errors,
+        }
     };
 }
 
 fn operations() -> Vec<Op> {
     let mut ops = vec![
-        op!("get", "/", "getAPIEndpoints", "Lists the API's endpoints", "Discovery", &[], None, &[(200, Some("list:endpoint"))], &[]),
-        op!("get", "/health", "getHealth", "Tells whether HAProxy is up", "Health", &[], None, &[(200, Some("health"))], &[]),
-        op!("get", "/info", "getInfo", "API and system information", "Information", &[], None, &[(200, Some("info"))], &[]),
-        op!("get", "/specification", "getSpecification", "This OpenAPI document", "Specification", &[], None, &[(200, Some("object"))], &[]),
-        op!("get", "/services/haproxy/configuration/version", "getConfigurationVersion", "The configuration version", "Configuration", READ, None, &[(200, Some("integer"))], &[404]),
-        op!("get", "/services/haproxy/configuration/raw", "getHAProxyConfiguration", "The configuration file as text", "Configuration", &["transaction_id", "version"], None, &[(200, Some("raw"))], &[404]),
-        op!("post", "/services/haproxy/configuration/raw", "postHAProxyConfiguration", "Replaces the configuration file", "Configuration", &["version", "force_reload", "skip_version", "skip_reload", "only_validate"], Some("raw"), &[(201, Some("raw")), (202, Some("raw"))], &[400, 409]),
-        op!("get", "/services/haproxy/transactions", "getTransactions", "Lists transactions", "Transactions", &["status"], None, &[(200, Some("list:transaction"))], &[]),
-        op!("post", "/services/haproxy/transactions", "startTransaction", "Starts a transaction", "Transactions", &["version_required"], None, &[(201, Some("transaction"))], &[409, 429]),
-        op!("get", "/services/haproxy/transactions/{id}", "getTransaction", "One transaction", "Transactions", &["id"], None, &[(200, Some("transaction"))], &[404]),
-        op!("put", "/services/haproxy/transactions/{id}", "commitTransaction", "Commits a transaction", "Transactions", &["id", "force_reload"], None, &[(200, Some("transaction")), (202, Some("transaction"))], &[400, 404, 406]),
-        op!("delete", "/services/haproxy/transactions/{id}", "deleteTransaction", "Deletes a transaction", "Transactions", &["id"], None, &[(204, None)], &[404]),
-        op!("get", "/services/haproxy/reloads", "getReloads", "Lists reloads", "Reloads", &[], None, &[(200, Some("list:reload"))], &[]),
-        op!("get", "/services/haproxy/reloads/{id}", "getReload", "One reload", "Reloads", &["id"], None, &[(200, Some("reload"))], &[404]),
+        op!(
+            "get",
+            "/",
+            "getAPIEndpoints",
+            "Lists the API's endpoints",
+            "Discovery",
+            &[],
+            None,
+            &[(200, Some("list:endpoint"))],
+            &[]
+        ),
+        op!(
+            "get",
+            "/health",
+            "getHealth",
+            "Tells whether HAProxy is up",
+            "Health",
+            &[],
+            None,
+            &[(200, Some("health"))],
+            &[]
+        ),
+        op!(
+            "get",
+            "/info",
+            "getInfo",
+            "API and system information",
+            "Information",
+            &[],
+            None,
+            &[(200, Some("info"))],
+            &[]
+        ),
+        op!(
+            "get",
+            "/specification",
+            "getSpecification",
+            "This OpenAPI document",
+            "Specification",
+            &[],
+            None,
+            &[(200, Some("object"))],
+            &[]
+        ),
+        op!(
+            "get",
+            "/services/haproxy/configuration/version",
+            "getConfigurationVersion",
+            "The configuration version",
+            "Configuration",
+            READ,
+            None,
+            &[(200, Some("integer"))],
+            &[404]
+        ),
+        op!(
+            "get",
+            "/services/haproxy/configuration/raw",
+            "getHAProxyConfiguration",
+            "The configuration file as text",
+            "Configuration",
+            &["transaction_id", "version"],
+            None,
+            &[(200, Some("raw"))],
+            &[404]
+        ),
+        op!(
+            "post",
+            "/services/haproxy/configuration/raw",
+            "postHAProxyConfiguration",
+            "Replaces the configuration file",
+            "Configuration",
+            &[
+                "version",
+                "force_reload",
+                "skip_version",
+                "skip_reload",
+                "only_validate"
+            ],
+            Some("raw"),
+            &[(201, Some("raw")), (202, Some("raw"))],
+            &[400, 409]
+        ),
+        op!(
+            "get",
+            "/services/haproxy/transactions",
+            "getTransactions",
+            "Lists transactions",
+            "Transactions",
+            &["status"],
+            None,
+            &[(200, Some("list:transaction"))],
+            &[]
+        ),
+        op!(
+            "post",
+            "/services/haproxy/transactions",
+            "startTransaction",
+            "Starts a transaction",
+            "Transactions",
+            &["version_required"],
+            None,
+            &[(201, Some("transaction"))],
+            &[409, 429]
+        ),
+        op!(
+            "get",
+            "/services/haproxy/transactions/{id}",
+            "getTransaction",
+            "One transaction",
+            "Transactions",
+            &["id"],
+            None,
+            &[(200, Some("transaction"))],
+            &[404]
+        ),
+        op!(
+            "put",
+            "/services/haproxy/transactions/{id}",
+            "commitTransaction",
+            "Commits a transaction",
+            "Transactions",
+            &["id", "force_reload"],
+            None,
+            &[(200, Some("transaction")), (202, Some("transaction"))],
+            &[400, 404, 406]
+        ),
+        op!(
+            "delete",
+            "/services/haproxy/transactions/{id}",
+            "deleteTransaction",
+            "Deletes a transaction",
+            "Transactions",
+            &["id"],
+            None,
+            &[(204, None)],
+            &[404]
+        ),
+        op!(
+            "get",
+            "/services/haproxy/reloads",
+            "getReloads",
+            "Lists reloads",
+            "Reloads",
+            &[],
+            None,
+            &[(200, Some("list:reload"))],
+            &[]
+        ),
+        op!(
+            "get",
+            "/services/haproxy/reloads/{id}",
+            "getReload",
+            "One reload",
+            "Reloads",
+            &["id"],
+            None,
+            &[(200, Some("reload"))],
+            &[404]
+        ),
     ];
     ops.extend([
-        op!("get", "/services/haproxy/configuration/global", "getGlobal", "The global section", "Global", READ, None, &[(200, Some("global"))], &[]),
-        op!("put", "/services/haproxy/configuration/global", "replaceGlobal", "Replaces the global section", "Global", WRITE, Some("global"), &[(200, Some("global")), (202, Some("global"))], &[400, 409]),
+        op!(
+            "get",
+            "/services/haproxy/configuration/global",
+            "getGlobal",
+            "The global section",
+            "Global",
+            READ,
+            None,
+            &[(200, Some("global"))],
+            &[]
+        ),
+        op!(
+            "put",
+            "/services/haproxy/configuration/global",
+            "replaceGlobal",
+            "Replaces the global section",
+            "Global",
+            WRITE,
+            Some("global"),
+            &[(200, Some("global")), (202, Some("global"))],
+            &[400, 409]
+        ),
     ]);
     ops
 }
@@ -57,18 +232,128 @@ fn operations() -> Vec<Op> {
 fn resource_ops(ops: &mut Vec<Op>) {
     macro_rules! crud {
         ($list:expr, $one:expr, $schema:literal, $tag:literal, $idl:literal, $idc:literal, $idg:literal, $idr:literal, $idd:literal, $lp:expr, $op:expr) => {
-            ops.push(op!("get", $list, $idl, "Lists them", $tag, $lp, None, &[(200, Some(concat!("list:", $schema)))], &[404]));
-            ops.push(op!("post", $list, $idc, "Adds one", $tag, $op, Some($schema), &[(201, Some($schema)), (202, Some($schema))], &[400, 404, 409]));
-            ops.push(op!("get", $one, $idg, "One of them", $tag, $lp, None, &[(200, Some($schema))], &[404]));
-            ops.push(op!("put", $one, $idr, "Replaces one", $tag, $op, Some($schema), &[(200, Some($schema)), (202, Some($schema))], &[400, 404, 409]));
-            ops.push(op!("delete", $one, $idd, "Deletes one", $tag, $op, None, &[(202, None), (204, None)], &[404, 409]));
+            ops.push(op!(
+                "get",
+                $list,
+                $idl,
+                "Lists them",
+                $tag,
+                $lp,
+                None,
+                &[(200, Some(concat!("list:", $schema)))],
+                &[404]
+            ));
+            ops.push(op!(
+                "post",
+                $list,
+                $idc,
+                "Adds one",
+                $tag,
+                $op,
+                Some($schema),
+                &[(201, Some($schema)), (202, Some($schema))],
+                &[400, 404, 409]
+            ));
+            ops.push(op!(
+                "get",
+                $one,
+                $idg,
+                "One of them",
+                $tag,
+                $lp,
+                None,
+                &[(200, Some($schema))],
+                &[404]
+            ));
+            ops.push(op!(
+                "put",
+                $one,
+                $idr,
+                "Replaces one",
+                $tag,
+                $op,
+                Some($schema),
+                &[(200, Some($schema)), (202, Some($schema))],
+                &[400, 404, 409]
+            ));
+            ops.push(op!(
+                "delete",
+                $one,
+                $idd,
+                "Deletes one",
+                $tag,
+                $op,
+                None,
+                &[(202, None), (204, None)],
+                &[404, 409]
+            ));
         };
     }
-    crud!("/services/haproxy/configuration/frontends", "/services/haproxy/configuration/frontends/{name}", "frontend", "Frontend", "getFrontends", "createFrontend", "getFrontend", "replaceFrontend", "deleteFrontend", READ, WRITE);
-    crud!("/services/haproxy/configuration/backends", "/services/haproxy/configuration/backends/{name}", "backend", "Backend", "getBackends", "createBackend", "getBackend", "replaceBackend", "deleteBackend", READ, WRITE);
-    crud!("/services/haproxy/configuration/defaults", "/services/haproxy/configuration/defaults/{name}", "defaults", "Defaults", "getDefaultsSections", "createDefaultsSection", "getDefaultsSection", "replaceDefaultsSection", "deleteDefaultsSection", READ, WRITE);
-    crud!("/services/haproxy/configuration/backends/{parent_name}/servers", "/services/haproxy/configuration/backends/{parent_name}/servers/{name}", "server", "Server", "getAllServerBackend", "createServerBackend", "getServerBackend", "replaceServerBackend", "deleteServerBackend", READ, WRITE);
-    crud!("/services/haproxy/configuration/frontends/{parent_name}/binds", "/services/haproxy/configuration/frontends/{parent_name}/binds/{name}", "bind", "Bind", "getAllBindFrontend", "createBindFrontend", "getBindFrontend", "replaceBindFrontend", "deleteBindFrontend", READ, WRITE);
+    crud!(
+        "/services/haproxy/configuration/frontends",
+        "/services/haproxy/configuration/frontends/{name}",
+        "frontend",
+        "Frontend",
+        "getFrontends",
+        "createFrontend",
+        "getFrontend",
+        "replaceFrontend",
+        "deleteFrontend",
+        READ,
+        WRITE
+    );
+    crud!(
+        "/services/haproxy/configuration/backends",
+        "/services/haproxy/configuration/backends/{name}",
+        "backend",
+        "Backend",
+        "getBackends",
+        "createBackend",
+        "getBackend",
+        "replaceBackend",
+        "deleteBackend",
+        READ,
+        WRITE
+    );
+    crud!(
+        "/services/haproxy/configuration/defaults",
+        "/services/haproxy/configuration/defaults/{name}",
+        "defaults",
+        "Defaults",
+        "getDefaultsSections",
+        "createDefaultsSection",
+        "getDefaultsSection",
+        "replaceDefaultsSection",
+        "deleteDefaultsSection",
+        READ,
+        WRITE
+    );
+    crud!(
+        "/services/haproxy/configuration/backends/{parent_name}/servers",
+        "/services/haproxy/configuration/backends/{parent_name}/servers/{name}",
+        "server",
+        "Server",
+        "getAllServerBackend",
+        "createServerBackend",
+        "getServerBackend",
+        "replaceServerBackend",
+        "deleteServerBackend",
+        READ,
+        WRITE
+    );
+    crud!(
+        "/services/haproxy/configuration/frontends/{parent_name}/binds",
+        "/services/haproxy/configuration/frontends/{parent_name}/binds/{name}",
+        "bind",
+        "Bind",
+        "getAllBindFrontend",
+        "createBindFrontend",
+        "getBindFrontend",
+        "replaceBindFrontend",
+        "deleteBindFrontend",
+        READ,
+        WRITE
+    );
 }
 
 fn schema_ref(name: &str) -> Value {
@@ -76,23 +361,25 @@ fn schema_ref(name: &str) -> Value {
         "integer" => json!({"type": "integer"}),
         "object" => json!({"type": "object"}),
         "raw" => json!({"type": "string"}),
-        list if list.starts_with("list:") => json!({"type": "array", "items": schema_ref(&list[5..])}),
+        list if list.starts_with("list:") => {
+            json!({"type": "array", "items": schema_ref(&list[5..])})
+        }
         other => json!({"$ref": format!("#/components/schemas/{other}")}),
     }
 }
 
 fn content(name: &str) -> Value {
-    let media = if name == "raw" { "text/plain" } else { "application/json" };
+    let media = if name == "raw" {
+        "text/plain"
+    } else {
+        "application/json"
+    };
     json!({ media: {"schema": schema_ref(name)} })
 }
 
 fn parameters() -> Value {
-    let query = |name: &str, schema: Value, description: &str| {
-        json!({"name": name, "in": "query", "schema": schema, "description": description})
-    };
-    let path = |name: &str, description: &str| {
-        json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}, "description": description})
-    };
+    let query = |name: &str, schema: Value, description: &str| json!({"name": name, "in": "query", "schema": schema, "description": description});
+    let path = |name: &str, description: &str| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}, "description": description});
     let boolean = json!({"type": "boolean", "default": false});
     json!({
         "transaction_id": query("transaction_id", json!({"type": "string"}), "ID of the transaction where the change is made (or read); without it the change is committed at once"),
@@ -130,7 +417,9 @@ fn fixed_schemas() -> Map<String, Value> {
     schemas.insert("info".into(), json!({"type": "object", "properties": {
         "api": {"type": "object", "properties": {"version": string, "build_date": string}},
         "system": {"type": "object", "properties": {"hostname": string, "os_string": string, "time": integer, "uptime": integer}}}}));
-    for resource in ["global", "defaults", "frontend", "backend", "server", "bind"] {
+    for resource in [
+        "global", "defaults", "frontend", "backend", "server", "bind",
+    ] {
         schemas.insert(resource.into(), haplane_model::resource_schema(resource));
     }
     schemas
@@ -147,10 +436,16 @@ pub fn specification() -> Value {
             "parameters": op.params.iter().map(|p| json!({"$ref": format!("#/components/parameters/{p}")})).collect::<Vec<_>>(),
         });
         // Path parameters are part of the path.
-        let mut params = operation["parameters"].as_array().cloned().unwrap_or_default();
+        let mut params = operation["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         for name in ["parent_name", "name", "id"] {
             if op.path.contains(&format!("{{{name}}}")) && !op.params.contains(&name) {
-                params.insert(0, json!({"$ref": format!("#/components/parameters/{name}")}));
+                params.insert(
+                    0,
+                    json!({"$ref": format!("#/components/parameters/{name}")}),
+                );
             }
         }
         operation["parameters"] = Value::Array(params);
@@ -161,7 +456,8 @@ pub fn specification() -> Value {
         for (status, schema) in op.ok {
             let mut response = json!({"description": "Success"});
             if *status == 202 {
-                response["description"] = json!("Accepted: in a transaction, or committed with the reload queued");
+                response["description"] =
+                    json!("Accepted: in a transaction, or committed with the reload queued");
                 response["headers"] = json!({"Reload-ID": {"description": "ID of the queued reload", "schema": {"type": "string"}}});
             }
             if let Some(schema) = schema {
@@ -170,9 +466,15 @@ pub fn specification() -> Value {
             responses.insert(status.to_string(), response);
         }
         for status in op.errors.iter().chain(&[401]) {
-            responses.insert(status.to_string(), json!({"description": "Error", "content": content("error")}));
+            responses.insert(
+                status.to_string(),
+                json!({"description": "Error", "content": content("error")}),
+            );
         }
-        responses.insert("default".into(), json!({"description": "Error", "content": content("error")}));
+        responses.insert(
+            "default".into(),
+            json!({"description": "Error", "content": content("error")}),
+        );
         operation["responses"] = Value::Object(responses);
         let entry = paths.entry(op.path.to_owned()).or_insert_with(|| json!({}));
         entry[op.method] = operation;
@@ -197,6 +499,7 @@ pub fn specification() -> Value {
 pub fn documented_operations() -> Vec<(String, String)> {
     let mut ops = operations();
     resource_ops(&mut ops);
-    ops.into_iter().map(|o| (o.method.to_owned(), o.path.to_owned())).collect()
+    ops.into_iter()
+        .map(|o| (o.method.to_owned(), o.path.to_owned()))
+        .collect()
 }
-

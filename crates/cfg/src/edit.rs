@@ -192,7 +192,8 @@ impl Document {
             Some(id) => self.take_section_comments(id),
             None => Vec::new(),
         };
-        if !moved.is_empty() {
+        // A blank line separates the new section from the one that follows.
+        if before.is_some() {
             section.lines.push(Line::owned(b"", self.eol));
             section.lines.extend(moved);
         }

@@ -168,10 +168,7 @@ impl Dataplane {
                 transactions.update(&self.settings.transaction_dir, &id, doc)?;
                 Ok((value, Applied::Transaction))
             }
-            Target::Live {
-                version,
-                reload,
-            } => {
+            Target::Live { version, reload } => {
                 let version = version.ok_or(DataplaneError::NoVersion)?;
                 let guard = self.writer.lock().await;
                 let current = self.snapshot();

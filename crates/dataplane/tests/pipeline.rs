@@ -258,7 +258,10 @@ async fn versions_and_transactions() {
         1,
         "nothing deployed before the commit"
     );
-    let (info, applied) = s.dp.commit_transaction(&t.id, ReloadMode::Queue).await.unwrap();
+    let (info, applied) =
+        s.dp.commit_transaction(&t.id, ReloadMode::Queue)
+            .await
+            .unwrap();
     assert_eq!(info.status.as_str(), "success");
     assert!(
         matches!(applied, Applied::Committed { version: 2, .. }),
@@ -274,7 +277,10 @@ async fn versions_and_transactions() {
         s.dp.transaction(&other.id).unwrap().status.as_str(),
         "outdated"
     );
-    let outdated = s.dp.commit_transaction(&other.id, ReloadMode::Queue).await.unwrap_err();
+    let outdated =
+        s.dp.commit_transaction(&other.id, ReloadMode::Queue)
+            .await
+            .unwrap_err();
     assert!(
         matches!(
             outdated,
@@ -322,7 +328,10 @@ async fn transactions_survive_a_restart() {
     let reopened = Dataplane::open(s.dp.settings().clone()).unwrap();
     let info = reopened.transaction(&t.id).unwrap();
     assert_eq!((info.version, info.status.as_str()), (1, "in_progress"));
-    reopened.commit_transaction(&t.id, ReloadMode::Queue).await.unwrap();
+    reopened
+        .commit_transaction(&t.id, ReloadMode::Queue)
+        .await
+        .unwrap();
     assert!(std::fs::read_to_string(&s.config)
         .unwrap()
         .contains("backend kept"));

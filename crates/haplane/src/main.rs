@@ -1,97 +1,72 @@
-//! The `haplane` binary.
-//!
-//! `haplane parse FILE` shows how haplane reads a configuration: its
-//! sections, the diagnostics, and the JSON of the resources the keyword
-//! tables know. `haplane demo` does the same on an embedded sample.
+//! The `haplane` binary: command line, logging, and the API server.
 
-use std::path::PathBuf;
+mod cli;
+mod demo;
+mod parse;
+mod serve;
 
-use anyhow::Context;
-use clap::{Parser, Subcommand};
-use haplane_cfg::{Document, SectionKind};
-use haplane_model::{children, read_section, ChildKind};
-use serde_json::{json, Value};
+use clap::Parser;
 
-#[derive(Parser, Debug)]
-#[command(name = "haplane", version, about = "A Data Plane API for HAProxy")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+use crate::cli::{Cli, Command};
 
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Read the embedded sample configuration and show what haplane sees.
-    Demo,
-    /// Read a configuration file and show what haplane sees.
-    Parse {
-        /// The haproxy.cfg to read.
-        file: PathBuf,
-    },
-}
-
-const SAMPLE: &str = include_str!("demo.cfg");
-
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Demo => {
-            println!("Sample configuration:\n\n{SAMPLE}");
-            show(SAMPLE.as_bytes().to_vec());
+fn init_logging(level: &str, to_file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let level = if level == "warning" { "warn" } else { level };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    match to_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("--log-file {}: {e}", path.display()))?;
+            builder
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
         }
-        Command::Parse { file } => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            show(bytes);
-        }
+        None => builder.init(),
     }
     Ok(())
 }
 
-fn show(bytes: Vec<u8>) {
-    let doc = Document::parse(bytes);
-    println!("Sections:\n{}", doc.outline());
-    println!(
-        "Resources:\n{}",
-        serde_json::to_string_pretty(&resources(&doc)).unwrap_or_default()
-    );
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("haplane: {e:#}");
+        std::process::exit(1);
+    }
 }
 
-/// The JSON of every section the tables know, with servers and binds.
-fn resources(doc: &Document) -> Value {
-    let mut out = serde_json::Map::new();
-    for section in doc.sections() {
-        let id = section.id();
-        let (group, table) = match section.kind() {
-            SectionKind::Global => ("global", "global"),
-            SectionKind::Defaults => ("defaults", "proxy"),
-            SectionKind::Frontend => ("frontends", "proxy"),
-            SectionKind::Backend => ("backends", "proxy"),
-            SectionKind::Listen => ("listen", "proxy"),
-            _ => continue,
-        };
-        let mut value = Value::Object(read_section(doc, id, table));
-        if let Some(name) = section.name() {
-            value["name"] = json!(name);
+fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if cli.version {
+        println!("haplane {}", env!("CARGO_PKG_VERSION"));
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match &cli.command {
+        Some(Command::Parse { file }) => {
+            let bytes =
+                std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            parse::show(bytes);
+            Ok(())
         }
-        for (kind, key) in [(ChildKind::Server, "servers"), (ChildKind::Bind, "binds")] {
-            let list: Vec<Value> = children(doc, id, kind)
-                .into_iter()
-                .map(|(_, v)| Value::Object(v))
-                .collect();
-            if !list.is_empty() {
-                value[key] = Value::Array(list);
-            }
+        Some(Command::Demo { port }) => {
+            init_logging("info", None)?;
+            runtime.block_on(demo::run(*port))
         }
-        match out.get_mut(group) {
-            Some(Value::Array(items)) => items.push(value),
-            _ if group == "global" => {
-                out.insert(group.into(), value);
-            }
-            _ => {
-                out.insert(group.into(), Value::Array(vec![value]));
-            }
+        None => {
+            let options = cli.options()?;
+            let file = (options.log_to == "file")
+                .then_some(options.log_file.as_deref())
+                .flatten();
+            init_logging(&options.log_level, file)?;
+            runtime.block_on(serve::serve(options))
         }
     }
-    Value::Object(out)
 }

@@ -25,9 +25,9 @@ pub use table::{field_names, Scope};
 
 mod resource;
 mod schema;
-pub use schema::resource_schema;
 pub use resource::{
     create_child, create_section, delete_child, delete_section, get_child, get_global, get_section,
     list_children, list_sections, replace_child, replace_global, replace_section, valid_name,
     ResourceError,
 };
+pub use schema::resource_schema;

@@ -9,8 +9,12 @@ fn codec_schema(codec: &Codec, entries: &[&Entry]) -> Value {
     match codec {
         Codec::Str | Codec::Words | Codec::Spaced => json!({"type": "string"}),
         Codec::Int => json!({"type": "integer"}),
-        Codec::Time(1000) => json!({"type": "integer", "minimum": 0, "x-duration": true, "x-default-unit": "s"}),
-        Codec::Time(_) => json!({"type": "integer", "minimum": 0, "x-duration": true, "x-default-unit": "ms"}),
+        Codec::Time(1000) => {
+            json!({"type": "integer", "minimum": 0, "x-duration": true, "x-default-unit": "s"})
+        }
+        Codec::Time(_) => {
+            json!({"type": "integer", "minimum": 0, "x-duration": true, "x-default-unit": "ms"})
+        }
         Codec::Size => json!({"type": "integer", "minimum": 0, "x-size": true}),
         Codec::Enum(values) => json!({"type": "string", "enum": values}),
         Codec::Flag => json!({"type": "boolean"}),
@@ -41,7 +45,9 @@ fn insert(root: &mut Map<String, Value>, path: &[String], schema: Value) {
         let slot = here
             .entry(key.clone())
             .or_insert_with(|| json!({"type": "object", "properties": {}}));
-        here = slot["properties"].as_object_mut().expect("nested objects have properties");
+        here = slot["properties"]
+            .as_object_mut()
+            .expect("nested objects have properties");
     }
     here.entry(last.clone()).or_insert(schema);
 }
@@ -55,8 +61,16 @@ fn table_schema(table: &Table, extra: &[(&str, Value)]) -> Value {
         if matches!(entry.key, Key::Present) && !matches!(entry.codec, Codec::Const(_)) {
             continue;
         }
-        let siblings: Vec<&Entry> = table.entries.iter().filter(|e| e.field == entry.field).collect();
-        insert(&mut properties, &entry.field, codec_schema(&entry.codec, &siblings));
+        let siblings: Vec<&Entry> = table
+            .entries
+            .iter()
+            .filter(|e| e.field == entry.field)
+            .collect();
+        insert(
+            &mut properties,
+            &entry.field,
+            codec_schema(&entry.codec, &siblings),
+        );
     }
     json!({"type": "object", "additionalProperties": false, "properties": properties})
 }
@@ -75,7 +89,11 @@ pub fn resource_schema(resource: &str) -> Value {
         "defaults" | "frontend" | "backend" => {
             let mut s = table_schema(
                 section_table("proxy"),
-                &[("name", name_schema()), ("from", name_schema()), ("metadata", metadata)],
+                &[
+                    ("name", name_schema()),
+                    ("from", name_schema()),
+                    ("metadata", metadata),
+                ],
             );
             // Keep only the fields the section kind accepts.
             let keep: Vec<String> = crate::table::field_names("section", "proxy")
@@ -88,7 +106,9 @@ pub fn resource_schema(resource: &str) -> Value {
                 .map(|(name, _)| name.split('.').next().unwrap_or_default().to_owned())
                 .collect();
             let props = s["properties"].as_object_mut().expect("properties");
-            props.retain(|k, _| keep.contains(k) || ["name", "from", "metadata"].contains(&k.as_str()));
+            props.retain(|k, _| {
+                keep.contains(k) || ["name", "from", "metadata"].contains(&k.as_str())
+            });
             if resource != "defaults" {
                 s["required"] = json!(["name"]);
             }
@@ -97,7 +117,12 @@ pub fn resource_schema(resource: &str) -> Value {
         "server" => {
             let mut s = table_schema(
                 params_table("server"),
-                &[("name", name_schema()), ("address", json!({"type": "string", "pattern": "^[^\\s]+$"})), ("port", port), ("metadata", metadata)],
+                &[
+                    ("name", name_schema()),
+                    ("address", json!({"type": "string", "pattern": "^[^\\s]+$"})),
+                    ("port", port),
+                    ("metadata", metadata),
+                ],
             );
             s["required"] = json!(["name", "address"]);
             s

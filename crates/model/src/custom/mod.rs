@@ -63,8 +63,12 @@ pub(crate) fn schema(name: &str) -> Value {
             "usesrc": {"type": "string", "enum": ["address", "client", "clientip", "hdr_ip"]},
             "address_second": string, "port_second": {"type": "integer"}, "hdr": string, "occ": string,
         })),
-        "persist" => object(json!({"type": {"type": "string", "enum": ["rdp-cookie"]}, "rdp_cookie_name": string})),
-        "errorfiles" => object(json!({"name": string, "codes": {"type": "array", "items": {"type": "integer"}}})),
+        "persist" => object(
+            json!({"type": {"type": "string", "enum": ["rdp-cookie"]}, "rdp_cookie_name": string}),
+        ),
+        "errorfiles" => object(
+            json!({"name": string, "codes": {"type": "array", "items": {"type": "integer"}}}),
+        ),
         "cond" => object(cond),
         "stats_auth" => object(json!({"user": string, "passwd": string})),
         "stats_http_request" => {

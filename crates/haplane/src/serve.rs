@@ -1,0 +1,176 @@
+//! Serving the API: the engine and users from the options, HTTP and TLS
+//! listeners, graceful shutdown on SIGTERM/SIGINT.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use haplane_api::{AppState, Users};
+use haplane_cfg::Document;
+use haplane_dataplane::{Dataplane, ReloadMethod, Settings};
+use tokio::net::TcpListener;
+
+use crate::cli::{Options, Tls};
+
+/// The engine's settings from the options.
+pub fn settings(options: &Options) -> Settings {
+    let mut settings = Settings::new(&options.config_file);
+    settings.haproxy_bin = options.haproxy_bin.clone();
+    settings.validate_cmd = options.validate_cmd.clone();
+    settings.transaction_dir = options.transaction_dir.clone();
+    settings.max_open_transactions = options.max_open_transactions;
+    settings.backups_number = options.backups_number;
+    settings.backups_dir = options.backups_dir.clone();
+    settings.reload_delay = options.reload_delay;
+    settings.reload = match (&options.master_runtime, &options.reload_cmd) {
+        (Some(socket), _) => ReloadMethod::MasterSocket(socket.clone()),
+        (None, Some(cmd)) => ReloadMethod::Command(cmd.clone()),
+        (None, None) => ReloadMethod::None,
+    };
+    settings
+}
+
+/// The API's users: the userlist named by `--userlist`, in
+/// `--userlist-file` or else in the HAProxy configuration.
+pub fn users(options: &Options) -> anyhow::Result<Users> {
+    let file = options
+        .userlist_file
+        .as_ref()
+        .unwrap_or(&options.config_file);
+    let bytes = std::fs::read(file)
+        .with_context(|| format!("--userlist-file {}: cannot read it", file.display()))?;
+    let users =
+        Users::from_userlist(&Document::parse(bytes), &options.userlist).with_context(|| {
+            format!(
+                "--userlist {}: there is no userlist {0} in {}",
+                options.userlist,
+                file.display()
+            )
+        })?;
+    if users.is_empty() {
+        bail!(
+            "--userlist {}: the userlist has no user with a password",
+            options.userlist
+        );
+    }
+    Ok(users)
+}
+
+/// Serves until SIGTERM or SIGINT.
+pub async fn serve(options: Options) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let users = users(&options)?;
+    let dp = Dataplane::open(settings(&options))
+        .map_err(|e| anyhow::anyhow!("--config-file {}: {e}", options.config_file.display()))?;
+    let state = Arc::new(AppState {
+        dp,
+        users,
+        started,
+        master_socket: options.master_runtime.clone(),
+    });
+    let addr = format!("{}:{}", options.host, options.port);
+    let listener = TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("--host/--port {addr}: cannot listen"))?;
+    tracing::info!(address = %listener.local_addr()?, config = %options.config_file.display(), "serving the API");
+    tracing::debug!(
+        maps_dir = %options.maps_dir.display(),
+        ssl_certs_dir = %options.ssl_certs_dir.display(),
+        spoe_dir = %options.spoe_dir.display(),
+        restart_cmd = options.restart_cmd.as_deref().unwrap_or(""),
+        "resource directories",
+    );
+    if let Some(tls) = &options.tls {
+        let app = haplane_api::app(Arc::clone(&state));
+        let config = tls_config(tls)?;
+        let tls_addr: SocketAddr =
+            format!("{}:{}", tls.host, tls.port)
+                .parse()
+                .with_context(|| {
+                    format!(
+                        "--tls-host/--tls-port {}:{}: not an address",
+                        tls.host, tls.port
+                    )
+                })?;
+        tracing::info!(address = %tls_addr, client_certificates = tls.ca.is_some(), "serving the API over TLS");
+        tokio::spawn(async move {
+            let server = axum_server::bind_rustls(tls_addr, config);
+            if let Err(e) = server.serve(app.into_make_service()).await {
+                tracing::error!(error = %e, "the TLS listener stopped");
+            }
+        });
+    }
+    run(listener, state, shutdown_signal()).await
+}
+
+/// Serves `state` on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, haplane_api::app(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+pub async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}
+
+fn tls_config(tls: &Tls) -> anyhow::Result<axum_server::tls_rustls::RustlsConfig> {
+    let read = |path: &std::path::Path, what: &str| -> anyhow::Result<Vec<u8>> {
+        std::fs::read(path).with_context(|| format!("--{what} {}: cannot read it", path.display()))
+    };
+    let certs: Vec<_> =
+        rustls_pemfile::certs(&mut read(&tls.certificate, "tls-certificate")?.as_slice())
+            .collect::<Result<_, _>>()
+            .with_context(|| {
+                format!(
+                    "--tls-certificate {}: not a PEM certificate",
+                    tls.certificate.display()
+                )
+            })?;
+    let key = rustls_pemfile::private_key(&mut read(&tls.key, "tls-key")?.as_slice())
+        .ok()
+        .flatten()
+        .with_context(|| format!("--tls-key {}: no PEM private key in it", tls.key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()?;
+    let builder = match &tls.ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in rustls_pemfile::certs(&mut read(ca, "tls-ca")?.as_slice()) {
+                roots.add(cert.with_context(|| {
+                    format!("--tls-ca {}: not a PEM certificate", ca.display())
+                })?)?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .with_context(|| format!("--tls-ca {}: cannot verify clients with it", ca.display()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
+        .with_single_cert(certs, key)
+        .context("--tls-certificate/--tls-key: they do not match")?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(axum_server::tls_rustls::RustlsConfig::from_config(
+        Arc::new(config),
+    ))
+}
