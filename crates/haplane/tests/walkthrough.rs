@@ -1,0 +1,506 @@
+//! The walkthrough every user does first, over real HTTP against the
+//! `haplane` binary, with a real HAProxy 2.6 in master-worker mode on
+//! loopback: version -> transaction -> backend -> server -> frontend ->
+//! bind -> commit, proven by traffic through the new frontend.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use haplane_haproxy::MasterWorker;
+use reqwest::blocking::{Client, Response};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET / on a loopback port; the whole answer, or None.
+fn traffic(port: u16) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer)
+}
+
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("{what}: not within 10 s");
+}
+
+const CONFIG: &str = "# _version=1
+# Hand-written: every line of this file must survive the API's changes.
+global
+    maxconn 200   # a trailing comment
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+userlist api
+    user admin insecure-password s3cret
+
+# The application: HAProxy answers by itself.
+frontend app
+    bind 127.0.0.1:@APP@
+    http-request return status 200 content-type text/plain string hello-from-app
+";
+
+/// haplane, stopped by its PID when dropped.
+struct Haplane(Child);
+
+impl Drop for Haplane {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    _haproxy: MasterWorker,
+    haplane: Haplane,
+    api: String,
+    app_port: u16,
+    client: Client,
+}
+
+impl World {
+    fn start(extra: &[&str]) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let app_port = free_port();
+        let config = dir.path().join("haproxy.cfg");
+        std::fs::write(&config, CONFIG.replace("@APP@", &app_port.to_string())).unwrap();
+        let socket = dir.path().join("master.sock");
+        let haproxy =
+            MasterWorker::start(Path::new("haproxy"), &config, &socket).expect("haproxy starts");
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_haplane"))
+            .args([
+                "-c",
+                config.to_str().unwrap(),
+                "-m",
+                socket.to_str().unwrap(),
+                "-u",
+                "api",
+            ])
+            .args(["--port", &port.to_string(), "--reload-delay", "1"])
+            .args(["-t", dir.path().join("transactions").to_str().unwrap()])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("haplane starts");
+        let world = World {
+            api: format!("http://127.0.0.1:{port}/v3"),
+            client: Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            haplane: Haplane(child),
+            _haproxy: haproxy,
+            dir,
+            app_port,
+        };
+        wait_for("haplane answers", || world.get("/health").is_ok());
+        wait_for("haproxy serves", || {
+            traffic(app_port).is_some_and(|a| a.contains("hello-from-app"))
+        });
+        world
+    }
+
+    fn config(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("haproxy.cfg")).unwrap()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api)
+    }
+
+    fn get(&self, path: &str) -> reqwest::Result<Response> {
+        self.client
+            .get(self.url(path))
+            .basic_auth("admin", Some("s3cret"))
+            .send()
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .basic_auth("admin", Some("s3cret"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().unwrap();
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value, headers)
+    }
+}
+
+/// The lines of `old` all appear in `new`, in the same order.
+fn keeps_every_line(old: &str, new: &str) -> bool {
+    let mut rest = new.lines().skip(1); // the version line changes
+    old.lines().skip(1).all(|line| rest.any(|l| l == line))
+}
+
+#[test]
+fn walkthrough_changes_haproxy_and_keeps_the_file() {
+    let w = World::start(&[]);
+    let original = w.config();
+
+    // Authentication is required.
+    let anonymous = w
+        .client
+        .get(w.url("/services/haproxy/configuration/version"))
+        .send()
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(anonymous.headers().contains_key("www-authenticate"));
+    let wrong = w
+        .client
+        .get(w.url("/health"))
+        .basic_auth("admin", Some("nope"))
+        .send()
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    let (status, version, _) = w.send("GET", "/services/haproxy/configuration/version", None);
+    assert_eq!((status, version.clone()), (StatusCode::OK, json!(1)));
+
+    let (status, t, _) = w.send("POST", "/services/haproxy/transactions?version=1", None);
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    let id = t["id"].as_str().unwrap().to_owned();
+    assert_eq!(t["status"], "in_progress");
+    let q = format!("?transaction_id={id}");
+    let front_port = free_port();
+    for (path, body) in [
+        (
+            "/services/haproxy/configuration/backends",
+            json!({"name": "web", "mode": "http", "balance": {"algorithm": "roundrobin"}}),
+        ),
+        (
+            "/services/haproxy/configuration/backends/web/servers",
+            json!({"name": "app1", "address": "127.0.0.1", "port": w.app_port, "check": "enabled"}),
+        ),
+        (
+            "/services/haproxy/configuration/frontends",
+            json!({"name": "public", "mode": "http", "default_backend": "web"}),
+        ),
+        (
+            "/services/haproxy/configuration/frontends/public/binds",
+            json!({"name": "main", "address": "127.0.0.1", "port": front_port}),
+        ),
+    ] {
+        let (status, answer, _) = w.send("POST", &format!("{path}{q}"), Some(body.clone()));
+        assert_eq!(status, StatusCode::ACCEPTED, "{path}: {answer}");
+    }
+    // Inside the transaction the changes are visible; outside not yet.
+    let (_, servers, _) = w.send(
+        "GET",
+        &format!("/services/haproxy/configuration/backends/web/servers{q}"),
+        None,
+    );
+    assert_eq!(servers[0]["name"], "app1");
+    let (status, _, _) = w.send("GET", "/services/haproxy/configuration/backends/web", None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, committed, headers) = w.send(
+        "PUT",
+        &format!("/services/haproxy/transactions/{id}?force_reload=true"),
+        None,
+    );
+    assert_eq!(status, StatusCode::OK, "{committed}");
+    assert_eq!(committed["status"], "success");
+    assert_eq!(headers["configuration-version"], "2");
+
+    // Real traffic goes through the new frontend to the application.
+    wait_for("the new frontend serves", || {
+        traffic(front_port).is_some_and(|a| a.contains("hello-from-app"))
+    });
+    let text = w.config();
+    assert!(text.starts_with("# _version=2\n"), "{text}");
+    assert!(
+        keeps_every_line(&original, &text),
+        "original lines lost or reordered:\n{text}"
+    );
+
+    // A change HAProxy refuses: its message, the resource, and nothing changes.
+    let before = w.config();
+    let (status, error, _) = w.send(
+        "POST",
+        "/services/haproxy/configuration/backends/web/servers?version=2&force_reload=true",
+        Some(json!({"name": "bad", "address": "no-such-host.invalid", "port": 80})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(error["code"], 400);
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not resolve address 'no-such-host.invalid'"),
+        "{error}"
+    );
+    assert_eq!(
+        error["problems"][0]["resource"],
+        "/backends/web/servers/bad"
+    );
+    // Port 99999: refused before HAProxy runs, naming the field.
+    let (status, error, _) = w.send(
+        "POST",
+        "/services/haproxy/configuration/backends/web/servers?version=2",
+        Some(json!({"name": "bad", "address": "127.0.0.1", "port": 99999})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        error["message"].as_str().unwrap().contains("'port'"),
+        "{error}"
+    );
+    // And through the raw endpoint, HAProxy's own words about the bind.
+    let broken = format!("{before}\nfrontend broken\n    bind 127.0.0.1:99999\n");
+    let response = w
+        .client
+        .post(w.url("/services/haproxy/configuration/raw?version=2"))
+        .basic_auth("admin", Some("s3cret"))
+        .body(broken)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let error: Value = response.json().unwrap();
+    assert!(
+        error["message"].as_str().unwrap().contains("99999"),
+        "{error}"
+    );
+    assert_eq!(
+        w.config(),
+        before,
+        "refused changes leave the file as it was"
+    );
+    assert!(
+        traffic(front_port).unwrap().contains("hello-from-app"),
+        "and the traffic as it was"
+    );
+}
+
+#[test]
+fn errors_have_the_reference_shape() {
+    let w = World::start(&["--max-open-transactions", "2"]);
+    let cases: Vec<(&str, &str, Option<Value>, StatusCode, &str)> = vec![
+        (
+            "POST",
+            "/services/haproxy/configuration/backends?version=7",
+            Some(json!({"name": "x"})),
+            StatusCode::CONFLICT,
+            "version",
+        ),
+        (
+            "POST",
+            "/services/haproxy/configuration/backends",
+            Some(json!({"name": "x"})),
+            StatusCode::BAD_REQUEST,
+            "version",
+        ),
+        (
+            "POST",
+            "/services/haproxy/configuration/backends?version=1",
+            Some(json!({"name": "x", "colour": "red"})),
+            StatusCode::BAD_REQUEST,
+            "unknown field 'colour'",
+        ),
+        (
+            "POST",
+            "/services/haproxy/configuration/backends?version=1",
+            Some(json!({"name": "x", "mode": "udp"})),
+            StatusCode::BAD_REQUEST,
+            "'mode'",
+        ),
+        (
+            "GET",
+            "/services/haproxy/configuration/backends/nope",
+            None,
+            StatusCode::NOT_FOUND,
+            "backend 'nope' not found",
+        ),
+        (
+            "POST",
+            "/services/haproxy/configuration/frontends?version=1",
+            Some(json!({"name": "app"})),
+            StatusCode::CONFLICT,
+            "already exists",
+        ),
+        (
+            "GET",
+            "/services/haproxy/transactions/nope",
+            None,
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            "GET",
+            "/services/haproxy/reloads/2000-01-01-1",
+            None,
+            StatusCode::NOT_FOUND,
+            "not found",
+        ),
+        (
+            "GET",
+            "/nowhere",
+            None,
+            StatusCode::NOT_FOUND,
+            "no such path",
+        ),
+    ];
+    for (method, path, body, expected, words) in cases {
+        let (status, error, _) = w.send(method, path, body);
+        assert_eq!(status, expected, "{method} {path}: {error}");
+        assert_eq!(error["code"], expected.as_u16(), "{error}");
+        assert!(
+            error["message"].as_str().unwrap().contains(words),
+            "{method} {path}: {error}"
+        );
+    }
+    // Malformed JSON.
+    let response = w
+        .client
+        .post(w.url("/services/haproxy/configuration/backends?version=1"))
+        .basic_auth("admin", Some("s3cret"))
+        .body("{nope")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // Too many open transactions; an outdated one cannot commit.
+    let (_, t1, _) = w.send("POST", "/services/haproxy/transactions?version=1", None);
+    let (_, _t2, _) = w.send("POST", "/services/haproxy/transactions?version=1", None);
+    let (status, _, _) = w.send("POST", "/services/haproxy/transactions?version=1", None);
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (status, _, headers) = w.send(
+        "POST",
+        "/services/haproxy/configuration/backends?version=1",
+        Some(json!({"name": "moved"})),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "a queued reload");
+    assert!(headers.contains_key("reload-id"));
+    let reload_id = headers["reload-id"].to_str().unwrap().to_owned();
+    let (status, error, _) = w.send(
+        "PUT",
+        &format!(
+            "/services/haproxy/transactions/{}",
+            t1["id"].as_str().unwrap()
+        ),
+        None,
+    );
+    assert_eq!(status, StatusCode::NOT_ACCEPTABLE, "{error}");
+    let (_, list, _) = w.send(
+        "GET",
+        "/services/haproxy/transactions?status=outdated",
+        None,
+    );
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    // The queued reload completes.
+    wait_for("the reload succeeds", || {
+        w.send(
+            "GET",
+            &format!("/services/haproxy/reloads/{reload_id}"),
+            None,
+        )
+        .1["status"]
+            == "succeeded"
+    });
+    // A body past the limit.
+    let huge = vec![b' '; haplane_api_body_limit() + 1];
+    let response = w
+        .client
+        .post(w.url("/services/haproxy/configuration/raw?version=2"))
+        .basic_auth("admin", Some("s3cret"))
+        .body(huge)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+fn haplane_api_body_limit() -> usize {
+    64 * 1024 * 1024
+}
+
+#[test]
+fn specification_is_valid_openapi_and_raw_has_headers() {
+    let w = World::start(&[]);
+    let spec = w.get("/specification").unwrap().text().unwrap();
+    let path = w.dir.path().join("spec.json");
+    std::fs::write(&path, &spec).unwrap();
+    let check = Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        check.status.success(),
+        "openapi-spec-validator: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let docs = w.get("/docs").unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    assert!(docs.text().unwrap().contains("/v3/specification"));
+    let raw = w.get("/services/haproxy/configuration/raw").unwrap();
+    assert_eq!(raw.headers()["configuration-version"], "1");
+    assert!(raw.headers().contains_key("configuration-checksum"));
+    assert_eq!(raw.text().unwrap(), w.config());
+    let (_, health, _) = w.send("GET", "/health", None);
+    assert_eq!(health, json!({"haproxy": "up"}));
+    // SIGTERM stops haplane cleanly.
+    let pid = w.haplane.0.id();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+    let mut haplane = w.haplane;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Ok(Some(status)) = haplane.0.try_wait() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "haplane did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+}
