@@ -103,6 +103,12 @@ pub(crate) fn decode(codec: &Codec, args: &[&str], negated: bool) -> Result<Valu
                 .map(|s| Value::String(s.to_owned()))
                 .collect(),
         ),
+        Codec::OnOff => match one()? {
+            "on" => Value::String("enabled".into()),
+            "off" => Value::String("disabled".into()),
+            "auto" => Value::String("auto".into()),
+            other => return Err(format!("'{other}' is not one of on, off, auto")),
+        },
         Codec::Wordlist | Codec::Spaced => {
             if args.is_empty() {
                 return Err("expected at least one word".into());
@@ -212,6 +218,15 @@ pub(crate) fn encode(codec: &Codec, value: &Value, field: &str) -> Result<Render
             }
             Rendered::Args(vec![words.join(",")])
         }
+        Codec::OnOff => match string()? {
+            "enabled" => Rendered::Args(vec!["on".into()]),
+            "disabled" => Rendered::Args(vec!["off".into()]),
+            "auto" => Rendered::Args(vec!["auto".into()]),
+            other => {
+                let message = format!("'{other}' is not one of enabled, disabled, auto");
+                return Err(ModelError::invalid(field, message));
+            }
+        },
         Codec::Wordlist => {
             let items = value
                 .as_array()

@@ -19,6 +19,7 @@ fn codec_schema(codec: &Codec, entries: &[&Entry]) -> Value {
         Codec::Enum(values) => json!({"type": "string", "enum": values}),
         Codec::Flag => json!({"type": "boolean"}),
         Codec::Toggle => json!({"type": "string", "enum": ["enabled", "disabled"]}),
+        Codec::OnOff => json!({"type": "string", "enum": ["enabled", "disabled", "auto"]}),
         Codec::Const(_) => {
             let values: Vec<&str> = entries
                 .iter()

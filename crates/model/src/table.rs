@@ -28,6 +28,8 @@ pub(crate) enum Codec {
     Csv,
     /// Several words -> an array of strings.
     Wordlist,
+    /// `on`/`off`/`auto` -> "enabled"/"disabled"/"auto".
+    OnOff,
     /// Several words -> one string joined by spaces, written back as
     /// separate words (for keywords that take a list of plain words).
     Spaced,
@@ -345,6 +347,7 @@ fn parse_codec(text: &str) -> Result<Codec, String> {
         ("const", Some(v)) => Codec::Const(v.trim().to_owned()),
         ("csv", None) => Codec::Csv,
         ("wordlist", None) => Codec::Wordlist,
+        ("onoff", None) => Codec::OnOff,
         ("spaced", None) => Codec::Spaced,
         ("list", Some(inner)) => Codec::List(Box::new(parse_codec(inner)?)),
         ("params", Some(n)) => Codec::Params(n.trim().to_owned()),

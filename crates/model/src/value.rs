@@ -61,13 +61,10 @@ pub(crate) fn parse_size(word: &str) -> Option<i64> {
     number.checked_mul(factor)
 }
 
-/// Writes a size in bytes with the largest exact suffix (`1048576` -> `1m`).
+/// Writes a size as a plain number of bytes. Suffixes are never written:
+/// several HAProxy 2.6 keywords (`tune.bufsize`, `tune.rcvbuf.*`, ...) read
+/// their argument with `atol`, so `16k` would silently mean 16 bytes.
 pub(crate) fn format_size(bytes: i64) -> String {
-    for (suffix, size) in [("g", 1i64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
-        if bytes >= size && bytes % size == 0 {
-            return format!("{}{suffix}", bytes / size);
-        }
-    }
     bytes.to_string()
 }
 
@@ -101,7 +98,7 @@ mod tests {
         assert_eq!(parse_size("1m"), Some(1 << 20));
         assert_eq!(parse_size("64K"), Some(64 << 10));
         assert_eq!(parse_size("1t"), None);
-        assert_eq!(format_size(1 << 20), "1m");
+        assert_eq!(format_size(1 << 20), "1048576");
         assert_eq!(format_size(1500), "1500");
     }
 }

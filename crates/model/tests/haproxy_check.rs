@@ -16,7 +16,7 @@ use haplane_cfg::{Document, SectionId, SectionKind};
 use haplane_model::{children, field_names, read_section, render_child, write_section, ChildKind};
 use serde_json::{Map, Value};
 
-const FIXTURES: &[&str] = &["proxies", "servers", "binds"];
+const FIXTURES: &[&str] = &["global", "proxies", "servers", "binds"];
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -27,16 +27,27 @@ fn fixtures_dir() -> PathBuf {
 fn load(name: &str) -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let files = dir.path().to_str().expect("utf-8 path").to_owned();
-    for entry in std::fs::read_dir(fixtures_dir().join("files")).expect("fixture files") {
-        let path = entry.expect("entry").path();
-        let text = std::fs::read(&path).expect("read fixture file");
-        let text = String::from_utf8_lossy(&text).replace("@FILES@", &files);
-        std::fs::write(dir.path().join(path.file_name().unwrap()), text)
-            .expect("copy fixture file");
-    }
+    copy_dir(&fixtures_dir().join("files"), dir.path(), &files);
     let text =
         std::fs::read_to_string(fixtures_dir().join(format!("{name}.cfg"))).expect("fixture");
     (text.replace("@FILES@", &files), dir)
+}
+
+/// Copies `from` into `to` (with subdirectories), with `@FILES@` replaced
+/// in every file.
+fn copy_dir(from: &Path, to: &Path, files: &str) {
+    for entry in std::fs::read_dir(from).expect("fixture files") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            std::fs::create_dir_all(&target).expect("fixture subdirectory");
+            copy_dir(&path, &target, files);
+            continue;
+        }
+        let text = std::fs::read(&path).expect("read fixture file");
+        let text = String::from_utf8_lossy(&text).replace("@FILES@", files);
+        std::fs::write(target, text).expect("copy fixture file");
+    }
 }
 
 fn haproxy_accepts(text: &str, dir: &Path) {
@@ -206,7 +217,20 @@ fn rendered_json_passes_haproxy_check_and_reads_back() {
     for name in FIXTURES {
         run(name, &mut used);
     }
-    // Every field of every table is exercised by some fixture.
+    // Every field of every table is exercised by some fixture. Server
+    // params also stand on default-server lines, bind params on stats sockets.
+    let aliases: Vec<String> = used
+        .iter()
+        .filter_map(|p| {
+            p.strip_prefix("proxy:default_server.")
+                .map(|f| format!("server:{f}"))
+                .or_else(|| {
+                    p.strip_prefix("global:runtime_apis.")
+                        .map(|f| format!("bind:{f}"))
+                })
+        })
+        .collect();
+    used.extend(aliases);
     let mut unused = Vec::new();
     for (kind, table, prefix) in [
         ("section", "global", "global:"),
@@ -217,9 +241,17 @@ fn rendered_json_passes_haproxy_check_and_reads_back() {
         for (field, _) in field_names(kind, table) {
             let path = format!("{prefix}{field}");
             // default-server takes the server params, which servers.cfg covers.
-            let path = match path.strip_prefix("proxy:default_server.") {
-                Some(f) => format!("server:{f}"),
-                None => path,
+            // default-server takes the server params, a stats socket the bind
+            // params: servers.cfg and binds.cfg cover them.
+            let path = if let Some(f) = path.strip_prefix("proxy:default_server.") {
+                format!("server:{f}")
+            } else if let Some(f) = path
+                .strip_prefix("global:runtime_apis.")
+                .filter(|f| *f != "address")
+            {
+                format!("bind:{f}")
+            } else {
+                path
             };
             if !used.contains(&path) && !UNTESTABLE.iter().any(|(p, _)| *p == path) {
                 unused.push(path);

@@ -120,7 +120,7 @@ fn conflicts_and_bad_input_change_nothing() {
         ),
         (
             create_section(&mut doc, b, &obj(json!({"name": "n", "mode": "udp"}))).unwrap_err(),
-            "field 'mode': 'udp' is not one of http, tcp",
+            "field 'mode': 'udp' is not one of tcp, http",
         ),
         (
             replace_section(&mut doc, b, "nope", &obj(json!({"name": "nope"}))).unwrap_err(),
