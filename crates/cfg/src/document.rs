@@ -185,11 +185,13 @@ impl Document {
 
     /// The first section of `kind` named `name`.
     pub fn find_section(&self, kind: SectionKind, name: &str) -> Option<SectionId> {
+        let finder = memchr::memmem::Finder::new(name.as_bytes());
         self.sections_of(kind)
+            // Cheap filter first: the name's bytes must be in the header.
+            .filter(|s| finder.find(s.header().bytes()).is_some())
             .find(|s| s.name().as_deref() == Some(name))
             .map(|s| s.id())
     }
-
     /// The 1-based line number of a section's header or of one of its lines.
     pub fn line_number(&self, location: Location) -> usize {
         let before: usize = self.sections[..location.section.0]

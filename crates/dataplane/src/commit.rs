@@ -112,6 +112,17 @@ fn problems(doc: &Document, error: &CheckError) -> (String, Vec<Problem>) {
     (message, problems)
 }
 
+/// The bytes after a `# _version=N` first line (all of them if there is none).
+fn without_version(bytes: &[u8]) -> &[u8] {
+    if !bytes.starts_with(b"# _version=") {
+        return bytes;
+    }
+    match bytes.iter().position(|&b| b == b'\n') {
+        Some(end) => &bytes[end + 1..],
+        None => &[],
+    }
+}
+
 /// Writes `bytes` to `path` so that a crash leaves the old or the new file:
 /// temporary file in the same directory, fsync, rename, fsync directory.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -132,7 +143,11 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 impl Dataplane {
     /// Validates a document with `haproxy -c` (or the validate command).
     pub(crate) async fn validate(&self, doc: &Document) -> Result<(), DataplaneError> {
-        let bytes = doc.to_bytes();
+        self.validate_bytes(doc.to_bytes(), doc).await
+    }
+
+    /// Validates `bytes`, the rendering of `doc` (which locates problems).
+    async fn validate_bytes(&self, bytes: Vec<u8>, doc: &Document) -> Result<(), DataplaneError> {
         let settings = self.settings.clone();
         let result = tokio::task::spawn_blocking(move || match &settings.validate_cmd {
             Some(cmd) => haplane_haproxy::check_bytes_with(cmd, &settings.config_file, &bytes),
@@ -160,7 +175,7 @@ impl Dataplane {
         mut doc: Document,
         reload: ReloadMode,
     ) -> Result<Applied, DataplaneError> {
-        let force_reload = reload == ReloadMode::Force;
+        let forced = reload == ReloadMode::Force;
         let current = self.snapshot();
         if current.version != base {
             return Err(DataplaneError::VersionMismatch {
@@ -169,30 +184,32 @@ impl Dataplane {
             });
         }
         // A change that changes nothing costs nothing.
-        doc.set_version(base);
-        let mut live = current.doc.clone();
-        live.set_version(base);
-        if doc.to_bytes() == live.to_bytes() {
+        if without_version(&doc.to_bytes()) == without_version(&current.doc.to_bytes()) {
             return Ok(Applied::Committed {
                 version: base,
                 reload: None,
-                forced: force_reload,
+                forced,
             });
         }
         let version = base + 1;
         doc.set_version(version);
-        self.validate(&doc).await?;
-        let previous = current.doc.to_bytes();
-        self.backup(&previous, current.version);
+        let bytes = doc.to_bytes();
+        self.validate_bytes(bytes.clone(), &doc).await?;
+        if self.settings.backups_number > 0 {
+            self.backup(&current.doc.to_bytes(), current.version);
+        }
         let path = &self.settings.config_file;
-        write_atomic(path, &doc.to_bytes()).map_err(|e| DataplaneError::io(path.display(), e))?;
+        write_atomic(path, &bytes).map_err(|e| DataplaneError::io(path.display(), e))?;
         self.install(Snapshot::new(doc, self.stamp_now()));
         tracing::info!(version, "configuration committed");
-        let reload = self.reloads.request(self, previous, force_reload).await;
+        let reload = match reload {
+            ReloadMode::Skip => None,
+            _ => self.reloads.request(self, current, forced).await,
+        };
         Ok(Applied::Committed {
             version,
             reload,
-            forced: force_reload,
+            forced,
         })
     }
 
@@ -222,10 +239,10 @@ impl Dataplane {
         }
     }
 
-    /// Puts the configuration `bytes` back as the live one (after a failed
+    /// Puts `previous` back as the live configuration (after a failed
     /// reload), as a new version so that versions only grow.
-    pub(crate) fn restore(&self, bytes: &[u8]) -> Result<(), DataplaneError> {
-        let mut doc = Document::parse(bytes.to_vec());
+    pub(crate) fn restore(&self, previous: &Snapshot) -> Result<(), DataplaneError> {
+        let mut doc = previous.doc.clone();
         doc.set_version(self.snapshot().version + 1);
         let path = &self.settings.config_file;
         write_atomic(path, &doc.to_bytes()).map_err(|e| DataplaneError::io(path.display(), e))?;

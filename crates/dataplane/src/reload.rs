@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use haplane_runtime::MasterCli;
 
 use crate::settings::{ReloadMethod, Settings};
-use crate::store::Dataplane;
+use crate::store::{Dataplane, Snapshot};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReloadStatus {
@@ -52,7 +52,7 @@ struct State {
     history: VecDeque<Reload>,
     /// The queued reload and the last configuration known to load, to put
     /// back if the reload fails.
-    pending: Option<(String, Vec<u8>)>,
+    pending: Option<(String, Arc<Snapshot>)>,
     counter: u64,
 }
 
@@ -122,7 +122,7 @@ impl ReloadAgent {
     pub(crate) async fn request(
         &self,
         dp: &Dataplane,
-        previous: Vec<u8>,
+        previous: Arc<Snapshot>,
         force: bool,
     ) -> Option<Reload> {
         if self.method == ReloadMethod::None {
@@ -171,7 +171,7 @@ impl ReloadAgent {
     }
 
     /// Reloads and verifies; on failure restores `previous` and reloads again.
-    async fn perform(&self, dp: &Dataplane, id: String, previous: Vec<u8>) -> Reload {
+    async fn perform(&self, dp: &Dataplane, id: String, previous: Arc<Snapshot>) -> Reload {
         let timestamp = now();
         self.record(Reload {
             id: id.clone(),

@@ -502,3 +502,32 @@ async fn hand_edits_are_seen_on_the_next_request() {
         .find_section(SectionKind::Backend, "by_hand")
         .is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_reload_writes_without_reloading() {
+    let s = setup(master, None);
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    let applied =
+        s.dp.replace_raw(
+            format!("{text}\nbackend quiet\n").into_bytes(),
+            Some(1),
+            ReloadMode::Skip,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            applied,
+            Applied::Committed {
+                version: 2,
+                reload: None,
+                ..
+            }
+        ),
+        "{applied:?}"
+    );
+    assert!(s.dp.reloads().is_empty(), "no reload was asked for");
+    assert!(std::fs::read_to_string(&s.config)
+        .unwrap()
+        .contains("backend quiet"));
+}

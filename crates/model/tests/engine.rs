@@ -230,3 +230,18 @@ fn server_lines() {
         expect![[r#"error: field 'weight': expected an integer, got "heavy""#]],
     );
 }
+
+/// HAProxy 2.6 reads `tune.bufsize` with atol: `16k` would mean 16 bytes and
+/// crash it. Sizes are therefore always written as plain bytes.
+#[test]
+fn tune_bufsize_is_written_in_plain_bytes() {
+    check_write(
+        "global\n    daemon\n",
+        json!({"daemon": true, "tune_buffer_options": {"bufsize": 16384}}),
+        expect![[r#"
+            global
+                daemon
+                tune.bufsize 16384
+        "#]],
+    );
+}

@@ -1,0 +1,207 @@
+//! API benchmark on the generated 10,000 backends x 10 servers file:
+//! server-side time of `GET` one server and of listing one backend's
+//! servers, the cost of a committed one-server change against a bare
+//! `haproxy -c` on the same file, resident memory, and start-up time.
+//!
+//! Run: `cargo bench -p haplane --bench api` (add `-- --backends N` for
+//! another size).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::Request;
+use haplane_api::{AppState, Users};
+use haplane_cfg::{synthetic_config, SectionKind};
+use haplane_dataplane::{Dataplane, ReloadMode, Settings, Target};
+use haplane_model::ChildKind;
+use tower::ServiceExt;
+
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1000.0)
+}
+
+async fn time_get(app: &axum::Router, uri: &str, runs: usize) -> Duration {
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let request = Request::get(uri)
+            .header("authorization", "Basic YWRtaW46cHc=")
+            .body(Body::empty())
+            .unwrap();
+        let start = Instant::now();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let _ = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap();
+        samples.push(start.elapsed());
+        assert_eq!(status, 200, "{uri}");
+    }
+    median(samples)
+}
+
+fn startup_ms() -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("haproxy.cfg");
+    std::fs::write(
+        &config,
+        "global\n    maxconn 10\n\nuserlist api\n    user admin insecure-password pw\n",
+    )
+    .unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_haplane"))
+        .args([
+            "-c",
+            config.to_str().unwrap(),
+            "-u",
+            "api",
+            "--port",
+            &port.to_string(),
+        ])
+        .args(["-t", dir.path().join("t").to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let elapsed = loop {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s
+                .write_all(b"GET /v3/health HTTP/1.0\r\nAuthorization: Basic YWRtaW46cHc=\r\n\r\n");
+            let mut answer = String::new();
+            let _ = s.read_to_string(&mut answer);
+            if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
+                break start.elapsed();
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "haplane did not answer"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let _ = child.wait();
+    elapsed
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let backends: usize = args
+        .iter()
+        .position(|a| a == "--backends")
+        .and_then(|i| args.get(i + 1))
+        .map_or(10_000, |n| n.parse().expect("--backends takes a number"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("haproxy.cfg");
+    let text = synthetic_config(backends, 10);
+    let size = text.len() as u64;
+    std::fs::write(&config, &text).unwrap();
+    drop(text);
+
+    let rss_before = rss_bytes();
+    let mut settings = Settings::new(&config);
+    settings.transaction_dir = dir.path().join("transactions");
+    let dp = Dataplane::open(settings).unwrap();
+    let state = Arc::new(AppState {
+        dp: Arc::clone(&dp),
+        users: Users::single("admin", "pw"),
+        started: Instant::now(),
+        master_socket: None,
+    });
+    let app = haplane_api::app(state);
+    let middle = backends / 2;
+    let one = format!("/v3/services/haproxy/configuration/backends/be_{middle}/servers/srv3");
+    let list = format!("/v3/services/haproxy/configuration/backends/be_{middle}/servers");
+    let get_one = time_get(&app, &one, 200).await;
+    let list_all = time_get(&app, &list, 200).await;
+    let rss = rss_bytes().saturating_sub(rss_before);
+
+    // A committed one-server change (validated with haproxy -c, written),
+    // interleaved with bare `haproxy -c` runs on the same file.
+    let mut commits = Vec::new();
+    let mut checks = Vec::new();
+    for weight in 1..=7 {
+        let version = dp.snapshot().version;
+        let start = Instant::now();
+        dp.edit(
+            Target::Live {
+                version: Some(version),
+                reload: ReloadMode::Skip,
+            },
+            |doc| {
+                let backend = format!("be_{middle}");
+                let mut server = haplane_model::get_child(
+                    doc,
+                    SectionKind::Backend,
+                    &backend,
+                    ChildKind::Server,
+                    "srv3",
+                )?;
+                server.insert("weight".into(), serde_json::json!(weight));
+                haplane_model::replace_child(
+                    doc,
+                    SectionKind::Backend,
+                    &backend,
+                    ChildKind::Server,
+                    "srv3",
+                    &server,
+                )
+            },
+        )
+        .await
+        .unwrap();
+        commits.push(start.elapsed());
+        let start = Instant::now();
+        let status = Command::new("haproxy")
+            .args(["-c", "-q", "-f"])
+            .arg(&config)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        checks.push(start.elapsed());
+    }
+    let commit = median(commits);
+    let check = median(checks);
+    let startup = median((0..5).map(|_| startup_ms()).collect());
+
+    println!("| backends | file MB | GET one server ms | list 10 servers ms | commit ms | haproxy -c ms | commit / haproxy -c | RSS MB | RSS / file | start-up ms |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {backends} | {:.1} | {} | {} | {} | {} | {:.3} | {:.1} | {:.2}x | {} |",
+        size as f64 / 1e6,
+        ms(get_one),
+        ms(list_all),
+        ms(commit),
+        ms(check),
+        commit.as_secs_f64() / check.as_secs_f64(),
+        rss as f64 / 1e6,
+        rss as f64 / size as f64,
+        ms(startup),
+    );
+}
