@@ -221,22 +221,10 @@ impl ReloadAgent {
         match &self.method {
             ReloadMethod::None => (true, String::new()),
             ReloadMethod::Command(cmd) => {
-                let out = tokio::process::Command::new("sh")
-                    .arg("-c")
-                    .arg(cmd)
-                    .output()
-                    .await;
-                match out {
-                    Ok(out) => {
-                        let text = format!(
-                            "{}{}",
-                            String::from_utf8_lossy(&out.stdout),
-                            String::from_utf8_lossy(&out.stderr)
-                        );
-                        (out.status.success(), text.trim().to_owned())
-                    }
-                    Err(e) => (false, format!("cannot run '{cmd}': {e}")),
-                }
+                let cmd = cmd.clone();
+                tokio::task::spawn_blocking(move || haplane_haproxy::run_shell(&cmd))
+                    .await
+                    .unwrap_or_else(|e| (false, format!("reload task: {e}")))
             }
             ReloadMethod::MasterSocket(path) => self.reload_master(&MasterCli::new(path)).await,
         }

@@ -531,3 +531,36 @@ async fn skip_reload_writes_without_reloading() {
         .unwrap()
         .contains("backend quiet"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_command_is_run_and_its_failure_restores() {
+    let s = setup(
+        |_| ReloadMethod::Command("echo reloading; exit 3".into()),
+        None,
+    );
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    let applied =
+        s.dp.replace_raw(
+            format!("{text}\nbackend refused\n").into_bytes(),
+            Some(1),
+            ReloadMode::Force,
+        )
+        .await
+        .unwrap();
+    let Applied::Committed {
+        reload: Some(reload),
+        ..
+    } = applied
+    else {
+        panic!("{applied:?}")
+    };
+    assert_eq!(reload.status, ReloadStatus::Failed);
+    assert!(
+        reload.response.starts_with("reloading"),
+        "{}",
+        reload.response
+    );
+    assert!(!std::fs::read_to_string(&s.config)
+        .unwrap()
+        .contains("backend refused"));
+}

@@ -22,3 +22,23 @@ pub fn version(binary: &std::path::Path) -> Result<String, CheckError> {
     let text = String::from_utf8_lossy(&out.stdout);
     Ok(text.lines().next().unwrap_or_default().to_owned())
 }
+
+/// Runs a user's shell command (`--reload-cmd`, `--restart-cmd`): whether it
+/// succeeded, and what it printed.
+pub fn run_shell(command: &str) -> (bool, String) {
+    match std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .output()
+    {
+        Ok(out) => {
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (out.status.success(), text.trim().to_owned())
+        }
+        Err(e) => (false, format!("cannot run '{command}': {e}")),
+    }
+}
