@@ -564,3 +564,39 @@ async fn a_reload_command_is_run_and_its_failure_restores() {
         .unwrap()
         .contains("backend refused"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbered_backups_are_kept_up_to_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("haproxy.cfg");
+    std::fs::write(&config, "# _version=1\nglobal\n    maxconn 10\n").unwrap();
+    let mut settings = Settings::new(&config);
+    settings.transaction_dir = dir.path().join("transactions");
+    settings.backups_number = 2;
+    settings.backups_dir = Some(dir.path().join("backups"));
+    let dp = Dataplane::open(settings).unwrap();
+    for version in 1..=4u64 {
+        let name = format!("b{version}");
+        dp.edit(
+            Target::Live {
+                version: Some(version),
+                reload: ReloadMode::Queue,
+            },
+            |doc| create_section(doc, SectionKind::Backend, &obj(json!({"name": name}))),
+        )
+        .await
+        .unwrap();
+    }
+    let mut kept: Vec<String> = std::fs::read_dir(dir.path().join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["haproxy.cfg.3", "haproxy.cfg.4"]);
+    let third = std::fs::read_to_string(dir.path().join("backups/haproxy.cfg.3")).unwrap();
+    assert!(
+        third.starts_with("# _version=3\n")
+            && third.contains("backend b2")
+            && !third.contains("backend b3")
+    );
+}
