@@ -569,7 +569,12 @@ async fn a_reload_command_is_run_and_its_failure_restores() {
 async fn numbered_backups_are_kept_up_to_the_limit() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("haproxy.cfg");
-    std::fs::write(&config, "# _version=1\nglobal\n    maxconn 10\n").unwrap();
+    let port = free_port();
+    std::fs::write(
+        &config,
+        format!("# _version=1\nglobal\n    maxconn 10\n\nfrontend f\n    bind 127.0.0.1:{port}\n"),
+    )
+    .unwrap();
     let mut settings = Settings::new(&config);
     settings.transaction_dir = dir.path().join("transactions");
     settings.backups_number = 2;
