@@ -147,6 +147,26 @@ impl Document {
         at + count - 1
     }
 
+    /// Where the run of full-line comments directly above line `index`, at
+    /// its indentation, starts: the place to insert a line "before" it
+    /// without separating it from its comments.
+    pub fn comments_above(&self, id: SectionId, index: usize) -> usize {
+        let section = self.section(id);
+        let Some(line) = section.line(index) else {
+            return index;
+        };
+        let indent = line.indent();
+        let mut start = index;
+        while start > 0 {
+            let above = section.line(start - 1).expect("index in range");
+            if above.kind() != LineKind::Comment || above.indent() != indent {
+                break;
+            }
+            start -= 1;
+        }
+        start
+    }
+
     /// Where the run of comments attached to line `index` starts (`index`
     /// itself when none is attached).
     fn attached_start(&self, id: SectionId, index: usize) -> usize {
@@ -162,15 +182,7 @@ impl Document {
         if !ends_block {
             return index;
         }
-        let mut start = index;
-        while start > 0 {
-            let above = section.line(start - 1).expect("index in range");
-            if above.kind() != LineKind::Comment || above.indent() != indent {
-                break;
-            }
-            start -= 1;
-        }
-        start
+        self.comments_above(id, index)
     }
 
     /// Inserts a new section whose header is `header` (e.g. `["backend",

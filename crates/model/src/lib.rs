@@ -24,6 +24,11 @@ pub use section::{read_section, write_section};
 pub use table::{field_names, Scope};
 
 mod resource;
+mod rule;
+pub use rule::{
+    delete_rule, get_rule, insert_rule, list_rules, replace_rule, replace_rules, rule_actions,
+    RuleKind,
+};
 mod schema;
 pub use resource::{
     create_child, create_section, delete_child, delete_section, get_child, get_global, get_section,

@@ -70,14 +70,21 @@ pub(crate) fn parse<'w>(table: &Table, words: &[&'w str]) -> Vec<Item<'w>> {
                 continue;
             }
         } else if let Some(entry) = table.positional(positional + 1) {
-            if let Ok(value) = codec::decode(&table.entries[entry].codec, &[word], false) {
+            // A positional `words`/`spaced` argument takes all that remains.
+            let codec = &table.entries[entry].codec;
+            let take = if arity(codec).is_none() {
+                words.len() - i
+            } else {
+                1
+            };
+            if let Ok(value) = codec::decode(codec, &words[i..i + take], false) {
                 positional += 1;
                 items.push(Item::Known {
                     entry,
-                    words: vec![word],
+                    words: words[i..i + take].to_vec(),
                     value,
                 });
-                i += 1;
+                i += take;
                 continue;
             }
         }
@@ -107,7 +114,7 @@ pub(crate) fn object(table: &Table, items: &[Item<'_>]) -> Map<String, Value> {
                 Codec::List(_) if !value.is_array() => Value::Array(vec![value.clone()]),
                 _ => value.clone(),
             };
-            set_path(&mut out, &entry.field, value);
+            merge(&mut out, &entry.field, value);
         }
     }
     out
@@ -204,8 +211,19 @@ pub(crate) fn encode_groups(
     prefix: &str,
     negation: Negation,
 ) -> Result<Vec<Vec<String>>, ModelError> {
-    let Some(value) = get_path(object, path) else {
-        return Ok(vec![]);
+    let whole = Value::Object(object.clone());
+    let value = if is_merged(path) {
+        // A `.` entry reads its fields from the object itself.
+        let fields = merged_fields(table, path);
+        if !object.keys().any(|k| fields.contains(&k.as_str())) {
+            return Ok(vec![]);
+        }
+        &whole
+    } else {
+        match get_path(object, path) {
+            Some(v) => v,
+            None => return Ok(vec![]),
+        }
     };
     if value.is_null() {
         return Ok(vec![]);
@@ -299,7 +317,11 @@ fn check_level(
         }
         let mut here = path.to_vec();
         here.push(key.clone());
-        let exact = table.entries.iter().any(|e| e.field == here);
+        let exact = table.entries.iter().any(|e| e.field == here)
+            || (path.is_empty()
+                && table.entries.iter().any(|e| {
+                    is_merged(&e.field) && merged_fields(table, &e.field).contains(&key.as_str())
+                }));
         let deeper = table
             .entries
             .iter()
@@ -316,4 +338,60 @@ fn check_level(
         }
     }
     Ok(())
+}
+
+/// Sets `value` at `path`; the path `.` merges an object into `object`.
+pub(crate) fn merge(object: &mut Map<String, Value>, path: &[String], value: Value) {
+    match (path, value) {
+        ([only], Value::Object(fields)) if only == "." => object.extend(fields),
+        (_, value) => set_path(object, path, value),
+    }
+}
+
+/// Takes the value of `entry` out of `object`: the value at its path, or
+/// for a `.` entry the object of the keys it merges.
+pub(crate) fn take_entry_value(
+    table: &Table,
+    entry: &Entry,
+    object: &mut Map<String, Value>,
+) -> Option<Value> {
+    if !is_merged(&entry.field) {
+        return take_field(object, &entry.field);
+    }
+    let mut taken = Map::new();
+    for key in merged_fields(table, &entry.field) {
+        if let Some(v) = object.remove(key) {
+            taken.insert(key.to_owned(), v);
+        }
+    }
+    (!taken.is_empty()).then_some(Value::Object(taken))
+}
+
+/// Takes the value at `path` out of `object`.
+pub(crate) fn take_field(object: &mut Map<String, Value>, path: &[String]) -> Option<Value> {
+    match path {
+        [only] => object.remove(only),
+        [first, rest @ ..] => object
+            .get_mut(first)?
+            .as_object_mut()
+            .and_then(|o| take_field(o, rest)),
+        [] => None,
+    }
+}
+
+fn is_merged(path: &[String]) -> bool {
+    matches!(path, [only] if only == ".")
+}
+
+/// The object keys a `.` entry of `table` reads and writes.
+fn merged_fields(table: &Table, path: &[String]) -> Vec<&'static str> {
+    table
+        .entries
+        .iter()
+        .filter(|e| e.field == path)
+        .flat_map(|e| match &e.codec {
+            Codec::Custom(name) => crate::custom::merged_fields(name).to_vec(),
+            _ => vec![],
+        })
+        .collect()
 }

@@ -150,6 +150,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("proxy.kw", include_str!("../tables/proxy.kw")),
     ("server.kw", include_str!("../tables/server.kw")),
     ("bind.kw", include_str!("../tables/bind.kw")),
+    ("rules.kw", include_str!("../tables/rules.kw")),
 ];
 
 /// The tables compiled into the binary.
@@ -280,7 +281,11 @@ fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
             "expected FIELD | KEYWORD | CODEC [| SCOPE], got {line:?}"
         ));
     }
-    let field: Vec<String> = columns[0].split('.').map(str::to_owned).collect();
+    // `.` alone: the value is an object merged into the parent object.
+    let field: Vec<String> = match columns[0] {
+        "." => vec![".".to_owned()],
+        path => path.split('.').map(str::to_owned).collect(),
+    };
     if field.iter().any(|f| f.is_empty() || f.contains(' ')) {
         return Err(format!("bad field path {:?}", columns[0]));
     }

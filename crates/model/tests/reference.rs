@@ -112,3 +112,33 @@ fn a_made_up_field_is_not_found() {
     assert!(lookup(&root, &["backend_base"], "balance.speed").is_none());
     assert!(lookup(&root, &["global_base"], "tune_buffer_options.bufsize").is_some());
 }
+
+#[test]
+fn rule_fields_are_reference_fields() {
+    let root = reference();
+    for kind in haplane_model::RuleKind::ALL {
+        let base = kind.schema_name().trim_end_matches("_rule");
+        let mut tables = vec![base.to_owned()];
+        tables.extend(
+            haplane_model::rule_actions(kind)
+                .into_iter()
+                .map(|a| format!("{base}.{a}")),
+        );
+        for table in tables {
+            for (field, _) in field_names("params", &table) {
+                let fields: Vec<&str> = if field == "." {
+                    vec!["var_scope", "var_name"]
+                } else {
+                    vec![field.as_str()]
+                };
+                for f in fields {
+                    assert!(
+                        lookup(&root, &[kind.schema_name()], f).is_some(),
+                        "{table}: {f} is not in {}",
+                        kind.schema_name()
+                    );
+                }
+            }
+        }
+    }
+}

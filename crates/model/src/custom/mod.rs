@@ -22,7 +22,17 @@ const NAMES: &[&str] = &[
     "cond",
     "stats_auth",
     "stats_http_request",
+    "var_ref",
 ];
+
+/// For codecs used with the field `.`: the keys of the object they merge
+/// into the rule or resource.
+pub(crate) fn merged_fields(name: &str) -> &'static [&'static str] {
+    match name {
+        "var_ref" => &["var_scope", "var_name"],
+        _ => &[],
+    }
+}
 
 pub(crate) fn exists(name: &str) -> bool {
     NAMES.contains(&name)
@@ -70,6 +80,7 @@ pub(crate) fn schema(name: &str) -> Value {
             json!({"name": string, "codes": {"type": "array", "items": {"type": "integer"}}}),
         ),
         "cond" => object(cond),
+        "var_ref" => object(json!({"var_scope": string, "var_name": string})),
         "stats_auth" => object(json!({"user": string, "passwd": string})),
         "stats_http_request" => {
             let mut props = cond;
@@ -100,6 +111,13 @@ pub(crate) fn decode(name: &str, args: &[&str]) -> Result<(Value, usize), String
         "cond" => proxy::decode_cond(args).map(|c| all(Value::Object(c))),
         "stats_auth" => proxy::decode_stats_auth(args).map(all),
         "stats_http_request" => proxy::decode_stats_http_request(args).map(all),
+        "var_ref" => match args.first().and_then(|a| a.split_once('.')) {
+            Some((scope, name)) if !scope.is_empty() && !name.is_empty() => {
+                Ok((json!({"var_scope": scope, "var_name": name}), 1))
+            }
+            _ => Err("expected SCOPE.NAME".into()),
+        },
+
         _ => Err(format!("unknown custom codec {name}")),
     }
 }
@@ -134,6 +152,21 @@ pub(crate) fn encode(
         "cond" => proxy::encode_cond(object()?, field, &[]).map(Some),
         "stats_auth" => proxy::encode_stats_auth(object()?, field).map(Some),
         "stats_http_request" => proxy::encode_stats_http_request(object()?, field).map(Some),
+        "var_ref" => {
+            let o = object()?;
+            match (
+                o.get("var_scope").and_then(Value::as_str),
+                o.get("var_name").and_then(Value::as_str),
+            ) {
+                (Some(scope), Some(name)) if !scope.is_empty() && !name.is_empty() => {
+                    Ok(Some(vec![format!("{scope}.{name}")]))
+                }
+                _ => Err(ModelError::MissingField {
+                    field: "var_name".into(),
+                }),
+            }
+        }
+
         _ => unreachable!("custom codec names are checked when the tables load"),
     }
 }
