@@ -9,6 +9,7 @@ mod error;
 mod meta;
 mod params;
 mod resources;
+mod rules;
 mod services;
 mod spec;
 
@@ -42,6 +43,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(meta::routes())
         .merge(services::routes())
         .merge(resources::routes())
+        .merge(rules::routes())
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require_user,

@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 
 /// One operation of the API.
+#[derive(Clone, Copy)]
 struct Op {
     method: &'static str,
     path: &'static str,
@@ -391,6 +392,7 @@ fn parameters() -> Value {
         "only_validate": query("only_validate", boolean, "Only validate the configuration with haproxy -c"),
         "status": query("status", json!({"type": "string", "enum": ["failed", "outdated", "in_progress", "success"]}), "Only transactions with this status"),
         "id": path("id", "The ID"),
+        "index": {"name": "index", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}, "description": "Position of the rule in its list, from 0"},
         "name": path("name", "The name"),
         "parent_name": path("parent_name", "The name of the parent section"),
     })
@@ -422,13 +424,143 @@ fn fixed_schemas() -> Map<String, Value> {
     ] {
         schemas.insert(resource.into(), haplane_model::resource_schema(resource));
     }
+    for kind in haplane_model::RuleKind::ALL {
+        schemas.insert(kind.schema_name().into(), haplane_model::rule_schema(kind));
+    }
     schemas
+}
+
+/// Operations on indexed rules, for every rule kind and parent section.
+/// Built once: their paths and names are made at run time and kept for the
+/// life of the process.
+fn rule_ops(ops: &mut Vec<Op>) {
+    static RULE_OPS: std::sync::OnceLock<Vec<Op>> = std::sync::OnceLock::new();
+    let built = RULE_OPS.get_or_init(build_rule_ops);
+    ops.extend(built.iter().copied());
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+fn build_rule_ops() -> Vec<Op> {
+    use haplane_model::RuleKind;
+    let mut ops = Vec::new();
+    for kind in RuleKind::ALL {
+        for &parent in kind.parents() {
+            let group = crate::rules::group(parent);
+            let list_path = leak(format!(
+                "/services/haproxy/configuration/{group}/{{parent_name}}/{}",
+                kind.path()
+            ));
+            let one_path = leak(format!("{list_path}/{{index}}"));
+            let noun: String = kind
+                .schema_name()
+                .split('_')
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                        .unwrap_or_default()
+                })
+                .collect();
+            let owner = match group {
+                "frontends" => "Frontend",
+                "backends" => "Backend",
+                _ => "Defaults",
+            };
+            let id = |verb: &str, suffix: &str| leak(format!("{verb}{noun}{suffix}{owner}"));
+            let tag = leak(noun.clone());
+            let schema = kind.schema_name();
+            let list_schema = leak(format!("list:{schema}"));
+            ops.push(Op {
+                method: "get",
+                path: list_path,
+                id: id("getAll", "s"),
+                summary: "Lists the rules",
+                tag,
+                params: READ,
+                body: None,
+                ok: leak_ok(200, list_schema),
+                errors: &[404],
+            });
+            ops.push(Op {
+                method: "put",
+                path: list_path,
+                id: id("replaceAll", "s"),
+                summary: "Replaces the whole list",
+                tag,
+                params: WRITE,
+                body: Some(list_schema),
+                ok: leak_ok2(200, 202, list_schema),
+                errors: &[400, 404, 409],
+            });
+            ops.push(Op {
+                method: "get",
+                path: one_path,
+                id: id("get", ""),
+                summary: "One rule",
+                tag,
+                params: READ,
+                body: None,
+                ok: leak_ok(200, schema),
+                errors: &[404],
+            });
+            ops.push(Op {
+                method: "post",
+                path: one_path,
+                id: id("create", ""),
+                summary: "Inserts a rule at the index",
+                tag,
+                params: WRITE,
+                body: Some(schema),
+                ok: leak_ok2(201, 202, schema),
+                errors: &[400, 404, 409],
+            });
+            ops.push(Op {
+                method: "put",
+                path: one_path,
+                id: id("replace", ""),
+                summary: "Replaces the rule at the index",
+                tag,
+                params: WRITE,
+                body: Some(schema),
+                ok: leak_ok2(200, 202, schema),
+                errors: &[400, 404, 409],
+            });
+            ops.push(Op {
+                method: "delete",
+                path: one_path,
+                id: id("delete", ""),
+                summary: "Deletes the rule at the index",
+                tag,
+                params: WRITE,
+                body: None,
+                ok: &[(202, None), (204, None)],
+                errors: &[404, 409],
+            });
+        }
+    }
+    ops
+}
+
+fn leak_ok(status: u16, schema: &'static str) -> &'static [(u16, Option<&'static str>)] {
+    Box::leak(vec![(status, Some(schema))].into_boxed_slice())
+}
+
+fn leak_ok2(
+    first: u16,
+    second: u16,
+    schema: &'static str,
+) -> &'static [(u16, Option<&'static str>)] {
+    Box::leak(vec![(first, Some(schema)), (second, Some(schema))].into_boxed_slice())
 }
 
 /// The OpenAPI document.
 pub fn specification() -> Value {
     let mut ops = operations();
     resource_ops(&mut ops);
+    rule_ops(&mut ops);
     let mut paths = Map::new();
     for op in &ops {
         let mut operation = json!({
@@ -440,7 +572,7 @@ pub fn specification() -> Value {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        for name in ["parent_name", "name", "id"] {
+        for name in ["parent_name", "name", "id", "index"] {
             if op.path.contains(&format!("{{{name}}}")) && !op.params.contains(&name) {
                 params.insert(
                     0,
@@ -499,6 +631,7 @@ pub fn specification() -> Value {
 pub fn documented_operations() -> Vec<(String, String)> {
     let mut ops = operations();
     resource_ops(&mut ops);
+    rule_ops(&mut ops);
     ops.into_iter()
         .map(|o| (o.method.to_owned(), o.path.to_owned()))
         .collect()

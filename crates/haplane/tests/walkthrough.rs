@@ -504,3 +504,70 @@ fn specification_is_valid_openapi_and_raw_has_headers() {
     };
     assert!(status.success(), "{status}");
 }
+
+/// GET PATH on a loopback port; the status line.
+fn status_of(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.lines().next().map(str::to_owned)
+}
+
+#[test]
+fn rules_are_inserted_by_index_and_take_effect() {
+    let w = World::start(&[]);
+    let rules = "/services/haproxy/configuration/frontends/app/http_request_rules";
+    let (status, list, _) = w.send("GET", rules, None);
+    assert_eq!(
+        (status, list.as_array().unwrap().len()),
+        (StatusCode::OK, 1),
+        "{list}"
+    );
+    assert_eq!(list[0]["type"], "return");
+    // Insert a deny before the catch-all return, at index 0.
+    let (status, _, _) = w.send(
+        "POST",
+        &format!("{rules}/0?version=1&force_reload=true"),
+        Some(json!({"type": "deny", "deny_status": 403, "cond": "if", "cond_test": "{ path /blocked }"})),
+    );
+    assert_eq!(status, StatusCode::CREATED);
+    wait_for("the deny rule applies", || {
+        status_of(w.app_port, "/blocked").is_some_and(|s| s.contains(" 403 "))
+    });
+    assert!(traffic(w.app_port).unwrap().contains("hello-from-app"));
+    let (_, list, _) = w.send("GET", rules, None);
+    assert_eq!(list[0]["type"], "deny");
+    assert_eq!(list[1]["type"], "return");
+    // Out-of-range index, missing field: 404 and 400 naming the field.
+    let (status, _, _) = w.send("GET", &format!("{rules}/7"), None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, error, _) = w.send(
+        "POST",
+        &format!("{rules}/0?version=2"),
+        Some(json!({"type": "set-header"})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        error["message"].as_str().unwrap().contains("'hdr_name'"),
+        "{error}"
+    );
+    // The whole list replaced: the deny goes.
+    let (status, _, _) = w.send(
+        "PUT",
+        &format!("{rules}?version=2&force_reload=true"),
+        Some(json!([list[1].clone()])),
+    );
+    assert_eq!(status, StatusCode::OK);
+    wait_for("the deny rule is gone", || {
+        status_of(w.app_port, "/blocked").is_some_and(|s| s.contains(" 200 "))
+    });
+    let text = w.config();
+    assert!(
+        text.contains("# The application: HAProxy answers by itself.\nfrontend app\n"),
+        "{text}"
+    );
+}

@@ -35,4 +35,4 @@ pub use resource::{
     list_children, list_sections, replace_child, replace_global, replace_section, valid_name,
     ResourceError,
 };
-pub use schema::resource_schema;
+pub use schema::{resource_schema, rule_schema};

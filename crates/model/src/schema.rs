@@ -147,3 +147,55 @@ pub fn resource_schema(resource: &str) -> Value {
     schema["title"] = json!(resource);
     schema
 }
+
+/// The schema of one rule of `kind`: the fields of every action's table,
+/// `type` (the actions), and the condition.
+pub fn rule_schema(kind: crate::rule::RuleKind) -> Value {
+    let base = kind.schema_name().trim_end_matches("_rule").to_owned();
+    let actions = kind.actions();
+    let mut names = vec![base.clone()];
+    names.extend(actions.iter().map(|a| format!("{base}.{a}")));
+    let mut properties = Map::new();
+    for name in names {
+        let Some(table) = crate::table::tables().params.get(&name) else {
+            continue;
+        };
+        for entry in &table.entries {
+            if entry.field == ["."] {
+                if let Codec::Custom(custom) = &entry.codec {
+                    for key in crate::custom::merged_fields(custom) {
+                        properties
+                            .entry((*key).to_owned())
+                            .or_insert(json!({"type": "string"}));
+                    }
+                }
+                continue;
+            }
+            let siblings: Vec<&Entry> = table
+                .entries
+                .iter()
+                .filter(|e| e.field == entry.field)
+                .collect();
+            insert(
+                &mut properties,
+                &entry.field,
+                codec_schema(&entry.codec, &siblings),
+            );
+        }
+    }
+    if !actions.is_empty() {
+        properties.insert("type".into(), json!({"type": "string", "enum": actions}));
+    }
+    if kind != crate::rule::RuleKind::Acl {
+        properties.insert(
+            "cond".into(),
+            json!({"type": "string", "enum": ["if", "unless"]}),
+        );
+        properties.insert("cond_test".into(), json!({"type": "string"}));
+    }
+    properties.insert(
+        "metadata".into(),
+        json!({"type": "object", "additionalProperties": true}),
+    );
+    json!({"type": "object", "title": kind.schema_name(), "additionalProperties": false, "properties": properties})
+}
