@@ -26,16 +26,34 @@ pub enum RuleKind {
     HttpRequest,
     HttpResponse,
     HttpAfterResponse,
+    HttpError,
+    TcpRequest,
+    TcpResponse,
+    HttpCheck,
+    TcpCheck,
+    Filter,
+    Stick,
+    LogTarget,
+    Capture,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 6] = [
+    pub const ALL: [RuleKind; 15] = [
         RuleKind::Acl,
         RuleKind::BackendSwitching,
         RuleKind::ServerSwitching,
         RuleKind::HttpRequest,
         RuleKind::HttpResponse,
         RuleKind::HttpAfterResponse,
+        RuleKind::HttpError,
+        RuleKind::TcpRequest,
+        RuleKind::TcpResponse,
+        RuleKind::HttpCheck,
+        RuleKind::TcpCheck,
+        RuleKind::Filter,
+        RuleKind::Stick,
+        RuleKind::LogTarget,
+        RuleKind::Capture,
     ];
 
     /// The configuration keyword of the rule's lines.
@@ -47,6 +65,29 @@ impl RuleKind {
             RuleKind::HttpRequest => "http-request",
             RuleKind::HttpResponse => "http-response",
             RuleKind::HttpAfterResponse => "http-after-response",
+            RuleKind::HttpError => "http-error",
+            RuleKind::TcpRequest => "tcp-request",
+            RuleKind::TcpResponse => "tcp-response",
+            RuleKind::HttpCheck => "http-check",
+            RuleKind::TcpCheck => "tcp-check",
+            RuleKind::Filter => "filter",
+            RuleKind::Stick => "stick",
+            RuleKind::LogTarget => "log",
+            RuleKind::Capture => "declare capture",
+        }
+    }
+
+    /// The fields the words after the keyword name, in order, before the
+    /// action's params: they choose the param table (`tcp_request.content.accept`).
+    pub(crate) fn levels(self) -> &'static [&'static str] {
+        match self {
+            RuleKind::Acl
+            | RuleKind::BackendSwitching
+            | RuleKind::ServerSwitching
+            | RuleKind::LogTarget => &[],
+            RuleKind::TcpRequest | RuleKind::TcpResponse => &["type", "action"],
+            RuleKind::TcpCheck => &["action"],
+            _ => &["type"],
         }
     }
 
@@ -59,6 +100,15 @@ impl RuleKind {
             RuleKind::HttpRequest => "http_request_rules",
             RuleKind::HttpResponse => "http_response_rules",
             RuleKind::HttpAfterResponse => "http_after_response_rules",
+            RuleKind::HttpError => "http_error_rules",
+            RuleKind::TcpRequest => "tcp_request_rules",
+            RuleKind::TcpResponse => "tcp_response_rules",
+            RuleKind::HttpCheck => "http_checks",
+            RuleKind::TcpCheck => "tcp_checks",
+            RuleKind::Filter => "filters",
+            RuleKind::Stick => "stick_rules",
+            RuleKind::LogTarget => "log_targets",
+            RuleKind::Capture => "captures",
         }
     }
 
@@ -71,49 +121,62 @@ impl RuleKind {
             RuleKind::HttpRequest => "http_request_rule",
             RuleKind::HttpResponse => "http_response_rule",
             RuleKind::HttpAfterResponse => "http_after_response_rule",
+            RuleKind::HttpError => "http_error_rule",
+            RuleKind::TcpRequest => "tcp_request_rule",
+            RuleKind::TcpResponse => "tcp_response_rule",
+            RuleKind::HttpCheck => "http_check",
+            RuleKind::TcpCheck => "tcp_check",
+            RuleKind::Filter => "filter",
+            RuleKind::Stick => "stick_rule",
+            RuleKind::LogTarget => "log_target",
+            RuleKind::Capture => "capture",
         }
     }
 
     /// The sections that hold such rules, as the reference places them.
     pub fn parents(self) -> &'static [SectionKind] {
+        use SectionKind::{Backend, Defaults, Frontend};
         match self {
             RuleKind::Acl
             | RuleKind::HttpRequest
             | RuleKind::HttpResponse
-            | RuleKind::HttpAfterResponse => &[
-                SectionKind::Frontend,
-                SectionKind::Backend,
-                SectionKind::Defaults,
-            ],
-            RuleKind::BackendSwitching => &[SectionKind::Frontend],
-            RuleKind::ServerSwitching => &[SectionKind::Backend],
+            | RuleKind::HttpAfterResponse
+            | RuleKind::HttpError
+            | RuleKind::TcpRequest
+            | RuleKind::LogTarget => &[Frontend, Backend, Defaults],
+            RuleKind::BackendSwitching | RuleKind::Capture => &[Frontend],
+            RuleKind::ServerSwitching | RuleKind::Stick => &[Backend],
+            RuleKind::TcpResponse | RuleKind::HttpCheck | RuleKind::TcpCheck => {
+                &[Backend, Defaults]
+            }
+            RuleKind::Filter => &[Frontend, Backend],
         }
     }
 
-    fn has_action(self) -> bool {
-        matches!(
+    fn has_cond(self) -> bool {
+        !matches!(
             self,
-            RuleKind::HttpRequest | RuleKind::HttpResponse | RuleKind::HttpAfterResponse
+            RuleKind::Acl | RuleKind::LogTarget | RuleKind::Capture | RuleKind::Filter
         )
     }
 
-    fn has_cond(self) -> bool {
-        self != RuleKind::Acl
+    fn base(self) -> &'static str {
+        self.schema_name().trim_end_matches("_rule")
     }
 
-    /// The param table of the rule (or of one action).
-    fn table(self, action: Option<&str>) -> Option<&'static Table> {
-        let base = self.schema_name().trim_end_matches("_rule");
-        let name = match action {
-            Some(a) => format!("{base}.{a}"),
-            None => base.to_owned(),
-        };
+    /// The param table named by the level words (`["content", "accept"]`).
+    fn table(self, levels: &[&str]) -> Option<&'static Table> {
+        let mut name = self.base().to_owned();
+        for level in levels {
+            name.push('.');
+            name.push_str(level);
+        }
         tables().params.get(&name)
     }
 
-    /// The actions the tables describe, for the schema's `type` enum.
+    /// The actions the tables describe (`content.accept` for two levels).
     pub(crate) fn actions(self) -> Vec<String> {
-        let prefix = format!("{}.", self.schema_name().trim_end_matches("_rule"));
+        let prefix = format!("{}.", self.base());
         let mut out: Vec<String> = tables()
             .params
             .keys()
@@ -124,23 +187,28 @@ impl RuleKind {
     }
 }
 
-/// The actions the rule tables describe for `kind` (sorted).
+/// The actions the rule tables describe for `kind` (sorted; levels joined
+/// by dots).
 pub fn rule_actions(kind: RuleKind) -> Vec<String> {
     kind.actions()
 }
 
 /// A rule line cut in its parts.
 struct Parts<'w> {
-    action: Option<(&'w str, Option<&'w str>)>,
+    /// The level words (`content`, `accept`), the last without its `(ARG)`.
+    levels: Vec<&'w str>,
+    /// The argument in parentheses of the last level (`set-var(txn.x)`).
+    arg: Option<&'w str>,
     params: Vec<&'w str>,
     cond: Option<(&'w str, Vec<&'w str>)>,
 }
 
 fn split<'w>(kind: RuleKind, words: &[&'w str]) -> Option<Parts<'w>> {
-    let (_, mut rest) = words.split_first()?;
+    let keyword = kind.keyword().split(' ').count();
+    let mut rest = words.get(keyword..)?;
     let mut cond = None;
     if kind.has_cond() {
-        let start = usize::from(kind.has_action());
+        let start = kind.levels().len().min(1);
         if let Some(at) = rest
             .iter()
             .rposition(|w| *w == "if" || *w == "unless")
@@ -150,40 +218,52 @@ fn split<'w>(kind: RuleKind, words: &[&'w str]) -> Option<Parts<'w>> {
             rest = &rest[..at];
         }
     }
-    let mut action = None;
-    if kind.has_action() {
+    let mut levels = Vec::new();
+    let mut arg = None;
+    for _ in kind.levels() {
+        // A table for the levels read so far ends them (`tcp-request inspect-delay`).
+        if !levels.is_empty() && kind.table(&levels).is_some() {
+            break;
+        }
         let (first, tail) = rest.split_first()?;
-        action = Some(match first.split_once('(') {
-            Some((name, arg)) => (name, Some(arg.strip_suffix(')').unwrap_or(arg))),
+        let (name, paren) = match first.split_once('(') {
+            Some((name, a)) => (name, Some(a.strip_suffix(')').unwrap_or(a))),
             None => (*first, None),
-        });
+        };
+        levels.push(name);
+        arg = paren;
         rest = tail;
     }
     Some(Parts {
-        action,
+        levels,
+        arg,
         params: rest.to_vec(),
         cond,
     })
+}
+
+fn keyword_matches(kind: RuleKind, values: &[&str]) -> bool {
+    let keyword: Vec<&str> = kind.keyword().split(' ').collect();
+    values.len() >= keyword.len() && values[..keyword.len()] == keyword[..]
 }
 
 /// Reads one rule line into JSON.
 fn read_rule(kind: RuleKind, line: &LineRef<'_>) -> Option<Map<String, Value>> {
     let words = line.words();
     let values: Vec<&str> = words.iter().map(|w| &*w.value).collect();
-    if values.first() != Some(&kind.keyword()) {
+    if !keyword_matches(kind, &values) {
         return None;
     }
     let parts = split(kind, &values)?;
     let mut out = Map::new();
-    let action = parts.action.map(|(name, _)| name);
-    if let Some(name) = action {
-        out.insert("type".into(), json!(name));
+    for (field, value) in kind.levels().iter().zip(&parts.levels) {
+        out.insert((*field).to_owned(), json!(value));
     }
-    if let Some(table) = kind.table(action) {
+    if let Some(table) = kind.table(&parts.levels) {
         let items = params::parse(table, &parts.params);
         out.extend(params::object(table, &items));
-        if let (Some((_, Some(arg))), Some(entry)) = (
-            parts.action,
+        if let (Some(arg), Some(entry)) = (
+            parts.arg,
             table.entries.iter().find(|e| e.key == Key::Positional(0)),
         ) {
             if let Ok(value) = crate::codec::decode(&entry.codec, &[arg], false) {
@@ -206,7 +286,35 @@ fn rule_lines(doc: &Document, id: SectionId, kind: RuleKind) -> Vec<(usize, Map<
         .collect()
 }
 
-const IDENTITY: &[&str] = &["type", "cond", "cond_test", "metadata"];
+/// The level values of `value` (`type`, `action`) that name a table.
+fn levels_of<'v>(
+    kind: RuleKind,
+    value: &'v Map<String, Value>,
+) -> Result<Vec<&'v str>, ModelError> {
+    let mut levels = Vec::new();
+    for field in kind.levels() {
+        if !levels.is_empty() && kind.table(&levels).is_some() {
+            break;
+        }
+        match value.get(*field) {
+            Some(Value::String(t)) if !t.is_empty() && !t.contains(char::is_whitespace) => {
+                levels.push(t.as_str())
+            }
+            Some(other) => {
+                return Err(ModelError::invalid(
+                    *field,
+                    format!("expected a word, got {other}"),
+                ))
+            }
+            None => {
+                return Err(ModelError::MissingField {
+                    field: (*field).to_owned(),
+                })
+            }
+        }
+    }
+    Ok(levels)
+}
 
 /// Renders a rule; with `old`, unchanged params keep their words and
 /// unknown ones stay.
@@ -215,30 +323,22 @@ fn render_rule(
     value: &Map<String, Value>,
     old: Option<&LineRef<'_>>,
 ) -> Result<Vec<String>, ModelError> {
-    let action = match (kind.has_action(), value.get("type")) {
-        (false, _) => None,
-        (true, Some(Value::String(t))) if !t.is_empty() => Some(t.as_str()),
-        (true, Some(other)) => {
-            return Err(ModelError::invalid(
-                "type",
-                format!("expected an action name, got {other}"),
-            ))
-        }
-        (true, None) => {
-            return Err(ModelError::MissingField {
-                field: "type".into(),
-            })
-        }
-    };
-    let table = kind.table(action);
-    let Some(table) = table else {
+    let levels = levels_of(kind, value)?;
+    let Some(table) = kind.table(&levels) else {
         let known = kind.actions().join(", ");
+        let field = kind.levels().last().copied().unwrap_or("type");
         return Err(ModelError::invalid(
-            "type",
-            format!("'{}' is not one of {known}", action.unwrap_or_default()),
+            field,
+            format!("'{}' is not one of {known}", levels.join(".")),
         ));
     };
-    params::check_fields(table, value, "", IDENTITY)?;
+    let identity: Vec<&str> = kind
+        .levels()
+        .iter()
+        .copied()
+        .chain(["cond", "cond_test", "metadata"])
+        .collect();
+    params::check_fields(table, value, "", &identity)?;
     // Positional arguments are not optional.
     for entry in &table.entries {
         if matches!(entry.key, Key::Positional(n) if n >= 1)
@@ -251,11 +351,11 @@ fn render_rule(
     }
     let mut body: Map<String, Value> = value
         .iter()
-        .filter(|(k, _)| !IDENTITY.contains(&k.as_str()))
+        .filter(|(k, _)| !identity.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    // The action's argument in parentheses (`set-var(txn.x)`).
-    let mut head = action.map(str::to_owned);
+    let mut head: Vec<String> = levels.iter().map(|l| l.to_string()).collect();
+    // The last level's argument in parentheses (`set-var(txn.x)`).
     if let Some(entry) = table.entries.iter().find(|e| e.key == Key::Positional(0)) {
         let arg = params::take_entry_value(table, entry, &mut body);
         match crate::codec::encode(
@@ -264,7 +364,9 @@ fn render_rule(
             &entry.field_name(),
         ) {
             Ok(crate::codec::Rendered::Args(args)) if !args.is_empty() => {
-                head = head.map(|h| format!("{h}({})", args.join(" ")));
+                if let Some(last) = head.last_mut() {
+                    *last = format!("{last}({})", args.join(" "));
+                }
             }
             _ => {
                 return Err(ModelError::MissingField {
@@ -273,17 +375,14 @@ fn render_rule(
             }
         }
     }
-    let mut words = vec![kind.keyword().to_owned()];
+    let mut words: Vec<String> = kind.keyword().split(' ').map(str::to_owned).collect();
     words.extend(head);
     let old_params: Vec<String> = match old {
         Some(line) => {
             let lexed = line.words();
             let values: Vec<&str> = lexed.iter().map(|w| &*w.value).collect();
-            let parts = split(kind, &values);
-            match parts {
-                Some(p) if p.action.map(|a| a.0) == action => {
-                    p.params.iter().map(|s| s.to_string()).collect()
-                }
+            match split(kind, &values) {
+                Some(p) if p.levels == levels => p.params.iter().map(|s| s.to_string()).collect(),
                 _ => vec![],
             }
         }

@@ -183,10 +183,26 @@ pub fn rule_schema(kind: crate::rule::RuleKind) -> Value {
             );
         }
     }
-    if !actions.is_empty() {
-        properties.insert("type".into(), json!({"type": "string", "enum": actions}));
+    // The level fields (`type`, `action`) and the words the tables know for them.
+    for (depth, field) in kind.levels().iter().enumerate() {
+        let mut values: Vec<&str> = actions
+            .iter()
+            .filter_map(|a| a.split('.').nth(depth))
+            .collect();
+        values.sort();
+        values.dedup();
+        properties.insert(
+            (*field).to_owned(),
+            json!({"type": "string", "enum": values}),
+        );
     }
-    if kind != crate::rule::RuleKind::Acl {
+    if !matches!(
+        kind,
+        crate::rule::RuleKind::Acl
+            | crate::rule::RuleKind::LogTarget
+            | crate::rule::RuleKind::Capture
+            | crate::rule::RuleKind::Filter
+    ) {
         properties.insert(
             "cond".into(),
             json!({"type": "string", "enum": ["if", "unless"]}),
