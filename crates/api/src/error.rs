@@ -56,7 +56,7 @@ impl From<ResourceError> for ApiError {
     fn from(e: ResourceError) -> ApiError {
         let status = match &e {
             ResourceError::NotFound(_) => StatusCode::NOT_FOUND,
-            ResourceError::AlreadyExists(_) => StatusCode::CONFLICT,
+            ResourceError::AlreadyExists(_) | ResourceError::Conflict(_) => StatusCode::CONFLICT,
             ResourceError::Invalid(_) => StatusCode::BAD_REQUEST,
         };
         ApiError::new(status, e.to_string())

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::child::{children, find_child, render_child, ChildKind};
 use crate::error::ModelError;
-use crate::section::{read_section, write_section};
+use crate::section::{read_section, read_section_as, write_section, write_section_as};
 
 /// Why a resource operation did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,6 +16,9 @@ pub enum ResourceError {
     NotFound(String),
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// The request conflicts with the file as it is (409).
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Invalid(#[from] ModelError),
 }
@@ -43,9 +46,11 @@ fn table(kind: SectionKind) -> &'static str {
 const IDENTITY: &[&str] = &["name", "from", "metadata"];
 
 /// The JSON of one proxy section.
-fn section_json(doc: &Document, id: SectionId) -> Map<String, Value> {
+/// `view` is the kind asked for: a `listen` section shows the fields of its
+/// frontend or backend view.
+fn section_json(doc: &Document, id: SectionId, view: SectionKind) -> Map<String, Value> {
     let section = doc.section(id);
-    let mut value = read_section(doc, id, table(section.kind()));
+    let mut value = read_section_as(doc, id, table(section.kind()), view);
     if let Some(name) = section.name() {
         value.insert("name".into(), json!(name));
     }
@@ -56,10 +61,17 @@ fn section_json(doc: &Document, id: SectionId) -> Map<String, Value> {
 }
 
 /// Every section of `kind`, as JSON.
+/// Every section of `kind`, as JSON; frontends and backends include the
+/// `listen` sections (their frontend or backend view).
 pub fn list_sections(doc: &Document, kind: SectionKind) -> Vec<Map<String, Value>> {
-    doc.sections_of(kind)
-        .map(|s| section_json(doc, s.id()))
+    doc.sections()
+        .filter(|s| s.kind() == kind || (has_listen_view(kind) && s.kind() == SectionKind::Listen))
+        .map(|s| section_json(doc, s.id(), kind))
         .collect()
+}
+
+fn has_listen_view(kind: SectionKind) -> bool {
+    matches!(kind, SectionKind::Frontend | SectionKind::Backend)
 }
 
 /// The section of `kind` named `name`, as JSON.
@@ -69,7 +81,7 @@ pub fn get_section(
     name: &str,
 ) -> Result<Map<String, Value>, ResourceError> {
     let id = find(doc, kind, name)?;
-    Ok(section_json(doc, id))
+    Ok(section_json(doc, id, kind))
 }
 
 /// The `global` section as JSON (empty when the file has none).
@@ -94,8 +106,19 @@ pub fn replace_global(doc: &mut Document, value: &Map<String, Value>) -> Result<
     Ok(())
 }
 
-fn find(doc: &Document, kind: SectionKind, name: &str) -> Result<SectionId, ResourceError> {
+/// The section of `kind` named `name`; for frontends and backends, a
+/// `listen` section of that name is one too.
+pub(crate) fn find(
+    doc: &Document,
+    kind: SectionKind,
+    name: &str,
+) -> Result<SectionId, ResourceError> {
     doc.find_section(kind, name)
+        .or_else(|| {
+            has_listen_view(kind)
+                .then(|| doc.find_section(SectionKind::Listen, name))
+                .flatten()
+        })
         .ok_or_else(|| ResourceError::NotFound(format!("{} '{name}'", label(kind))))
 }
 
@@ -137,7 +160,7 @@ pub fn create_section(
 ) -> Result<(), ResourceError> {
     let header = header_words(kind, value)?;
     let name = &header[1];
-    if doc.find_section(kind, name).is_some() {
+    if find(doc, kind, name).is_ok() {
         return Err(ResourceError::AlreadyExists(format!(
             "{} '{name}'",
             label(kind)
@@ -164,8 +187,11 @@ pub fn replace_section(
     value: &Map<String, Value>,
 ) -> Result<(), ResourceError> {
     let id = find(doc, kind, name)?;
-    let header = header_words(kind, value)?;
-    if header[1] != name && doc.find_section(kind, &header[1]).is_some() {
+    let mut header = header_words(kind, value)?;
+    // A listen section keeps its keyword whichever view is replaced.
+    let own = doc.section(id).kind();
+    header[0] = own.keyword().unwrap_or(label(kind)).to_owned();
+    if header[1] != name && find(doc, kind, &header[1]).is_ok() {
         return Err(ResourceError::AlreadyExists(format!(
             "{} '{}'",
             label(kind),
@@ -174,14 +200,14 @@ pub fn replace_section(
     }
     let mut scratch = doc.clone();
     let section = scratch.section(id);
-    let old_header: Vec<String> = std::iter::once(label(kind).to_owned())
+    let old_header: Vec<String> = std::iter::once(header[0].clone())
         .chain(section.header_args())
         .collect();
     if old_header != header {
         let words: Vec<&str> = header.iter().map(String::as_str).collect();
         scratch.replace_header(id, &words);
     }
-    write_section(&mut scratch, id, table(kind), value, IDENTITY)?;
+    write_section_as(&mut scratch, id, table(kind), value, IDENTITY, kind)?;
     *doc = scratch;
     Ok(())
 }
@@ -193,6 +219,13 @@ pub fn delete_section(
     name: &str,
 ) -> Result<(), ResourceError> {
     let id = find(doc, kind, name)?;
+    if doc.section(id).kind() != kind {
+        return Err(ResourceError::Conflict(format!(
+            "{} '{name}' is a view of the listen section '{name}', which is also a {}; edit the file to split it first",
+            label(kind),
+            if kind == SectionKind::Frontend { "backend" } else { "frontend" }
+        )));
+    }
     doc.remove_section(id);
     Ok(())
 }

@@ -424,12 +424,7 @@ fn render_rule(
 }
 
 fn find(doc: &Document, parent: SectionKind, name: &str) -> Result<SectionId, ResourceError> {
-    doc.find_section(parent, name).ok_or_else(|| {
-        ResourceError::NotFound(format!(
-            "{} '{name}'",
-            parent.keyword().unwrap_or("section")
-        ))
-    })
+    crate::resource::find(doc, parent, name)
 }
 
 fn not_found(kind: RuleKind, index: usize) -> ResourceError {

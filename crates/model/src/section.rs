@@ -44,9 +44,11 @@ fn section_name(kind: SectionKind) -> &'static str {
 }
 
 /// Finds the lines of section `id` that `table` claims.
-fn claim(doc: &Document, id: SectionId, table: &Table) -> Vec<Claimed> {
+/// `view` is the section kind whose keywords count: the section's own kind,
+/// or for a `listen` section its frontend or backend view.
+fn claim(doc: &Document, id: SectionId, table: &Table, view: SectionKind) -> Vec<Claimed> {
     let section = doc.section(id);
-    let kind = section.kind();
+    let kind = view;
     let mut depth = 0usize;
     let mut out = Vec::new();
     for (index, line) in section.lines().enumerate() {
@@ -84,12 +86,29 @@ fn claim(doc: &Document, id: SectionId, table: &Table) -> Vec<Claimed> {
 
 /// Reads section `id` into a JSON object with `table`.
 pub fn read_section(doc: &Document, id: SectionId, table: &str) -> Map<String, Value> {
-    read_with(doc, id, section_table(table))
+    let view = doc.section(id).kind();
+    read_with(doc, id, section_table(table), view)
 }
 
-fn read_with(doc: &Document, id: SectionId, table: &Table) -> Map<String, Value> {
+/// Reads section `id` as a section of kind `view` (the frontend or backend
+/// view of a `listen` section): only keywords `view` accepts count.
+pub fn read_section_as(
+    doc: &Document,
+    id: SectionId,
+    table: &str,
+    view: SectionKind,
+) -> Map<String, Value> {
+    read_with(doc, id, section_table(table), view)
+}
+
+fn read_with(
+    doc: &Document,
+    id: SectionId,
+    table: &Table,
+    view: SectionKind,
+) -> Map<String, Value> {
     let mut out = Map::new();
-    for claimed in claim(doc, id, table) {
+    for claimed in claim(doc, id, table, view) {
         if let Some(value) = claimed.value {
             set_path(&mut out, &table.entries[claimed.entry].field, value);
         }
@@ -107,8 +126,23 @@ pub fn write_section(
     value: &Map<String, Value>,
     identity: &[&str],
 ) -> Result<(), ModelError> {
+    let view = doc.section(id).kind();
+    write_section_as(doc, id, table, value, identity, view)
+}
+
+/// Writes `value` into section `id` seen as a section of kind `view`: the
+/// fields `view` does not accept are neither written nor removed (the other
+/// view of a `listen` section keeps them).
+pub fn write_section_as(
+    doc: &mut Document,
+    id: SectionId,
+    table: &str,
+    value: &Map<String, Value>,
+    identity: &[&str],
+    view: SectionKind,
+) -> Result<(), ModelError> {
     let table = section_table(table);
-    let kind = doc.section(id).kind();
+    let kind = view;
     check_fields(table, value, "", identity)?;
     for entry in &table.entries {
         if get_path(value, &entry.field).is_some() && !accepts(entry.scope, kind) {
@@ -126,7 +160,7 @@ pub fn write_section(
         }
     }
     // Encode everything first, so that a bad value changes nothing.
-    let old = read_with(doc, id, table);
+    let old = read_with(doc, id, table, view);
     let mut plan: Vec<(&[String], Vec<Vec<String>>)> = Vec::new();
     for entry in &table.entries {
         let path = &entry.field[..];
@@ -141,7 +175,7 @@ pub fn write_section(
         plan.push((path, lines));
     }
     for (path, lines) in plan {
-        apply_field(doc, id, table, path, lines);
+        apply_field(doc, id, table, path, lines, view);
     }
     Ok(())
 }
@@ -160,8 +194,9 @@ fn apply_field(
     table: &Table,
     path: &[String],
     lines: Vec<Vec<String>>,
+    view: SectionKind,
 ) {
-    let claimed = claim(doc, id, table);
+    let claimed = claim(doc, id, table, view);
     let mine: Vec<usize> = claimed
         .iter()
         .filter(|c| table.entries[c.entry].field == path)

@@ -4,8 +4,8 @@
 use expect_test::expect;
 use haplane_cfg::{Document, SectionKind};
 use haplane_model::{
-    create_child, create_section, delete_child, delete_section, get_child, list_sections,
-    replace_child, replace_section, ChildKind, ResourceError,
+    create_child, create_section, delete_child, delete_section, get_child, get_section,
+    list_sections, replace_child, replace_section, ChildKind, ResourceError,
 };
 use serde_json::{json, Map, Value};
 
@@ -160,5 +160,62 @@ fn conflicts_and_bad_input_change_nothing() {
         doc.to_text(),
         FILE,
         "failed operations leave the document as it was"
+    );
+}
+
+#[test]
+fn a_listen_section_is_a_frontend_and_a_backend_and_stays_one_section() {
+    let text = "listen web
+    bind :8080
+    mode http
+    timeout client 30s
+    balance leastconn
+    server a 127.0.0.1:9001
+";
+    let mut doc = Document::parse(text.as_bytes().to_vec());
+    let (f, b) = (SectionKind::Frontend, SectionKind::Backend);
+    let frontend = get_section(&doc, f, "web").unwrap();
+    let backend = get_section(&doc, b, "web").unwrap();
+    assert_eq!(
+        Value::Object(frontend.clone()),
+        json!({"name": "web", "mode": "http", "client_timeout": 30000})
+    );
+    assert_eq!(
+        Value::Object(backend.clone()),
+        json!({"name": "web", "mode": "http", "balance": {"algorithm": "leastconn"}})
+    );
+    assert_eq!(list_sections(&doc, f).len(), 1);
+    // Replacing the frontend view leaves the backend's fields alone.
+    let mut changed = frontend;
+    changed.insert("client_timeout".into(), json!(60000));
+    changed.insert("maxconn".into(), json!(100));
+    replace_section(&mut doc, f, "web", &changed).unwrap();
+    let mut changed = backend;
+    changed.insert("balance".into(), json!({"algorithm": "roundrobin"}));
+    replace_section(&mut doc, b, "web", &changed).unwrap();
+    create_child(
+        &mut doc,
+        b,
+        "web",
+        ChildKind::Server,
+        &obj(json!({"name": "b", "address": "127.0.0.1", "port": 9002})),
+    )
+    .unwrap();
+    expect![[r#"
+        listen web
+            bind :8080
+            mode http
+            timeout client 1m
+            maxconn 100
+            balance roundrobin
+            server a 127.0.0.1:9001
+            server b 127.0.0.1:9002
+    "#]]
+    .assert_eq(&doc.to_text());
+    assert!(create_section(&mut doc, f, &obj(json!({"name": "web"}))).is_err());
+    let error = delete_section(&mut doc, f, "web").unwrap_err();
+    assert!(
+        error.to_string().contains("listen section 'web'"),
+        "{error}"
     );
 }
