@@ -42,11 +42,6 @@ pub fn transaction(query: &Query) -> Option<&str> {
 
 /// Where a write goes, from its query parameters.
 pub fn target(query: &Query) -> Result<Target, ApiError> {
-    if flag(query, "full_section")? {
-        return Err(ApiError::bad_request(
-            "full_section=true is not supported yet by this server",
-        ));
-    }
     if let Some(id) = transaction(query) {
         return Ok(Target::Transaction(id.to_owned()));
     }

@@ -112,9 +112,11 @@ async fn list_sections(
     State(state): St,
     Query(q): Q,
 ) -> Result<Response, ApiError> {
-    let list = state.dp.read(params::transaction(&q), |doc| {
-        model::list_sections(doc, kind)
-    })?;
+    let full = params::flag(&q, "full_section")?;
+    let list = state.dp.read(params::transaction(&q), |doc| match full {
+        true => model::list_full_sections(doc, kind),
+        false => Ok(model::list_sections(doc, kind)),
+    })??;
     Ok(Json(objects(list)).into_response())
 }
 
@@ -124,8 +126,10 @@ async fn get_section(
     Path(name): Path<String>,
     Query(q): Q,
 ) -> Result<Response, ApiError> {
-    let value = state.dp.read(params::transaction(&q), |doc| {
-        model::get_section(doc, kind, &name)
+    let full = params::flag(&q, "full_section")?;
+    let value = state.dp.read(params::transaction(&q), |doc| match full {
+        true => model::get_full_section(doc, kind, &name),
+        false => model::get_section(doc, kind, &name),
     })??;
     Ok(Json(Value::Object(value)).into_response())
 }
@@ -138,9 +142,13 @@ async fn create_section(
 ) -> Result<Response, ApiError> {
     let value = json_object(&body)?;
     let target = params::target(&q)?;
+    let full = params::flag(&q, "full_section")?;
     let (_, applied) = state
         .dp
-        .edit(target, |doc| model::create_section(doc, kind, &value))
+        .edit(target, |doc| match full {
+            true => model::create_full_section(doc, kind, &value),
+            false => model::create_section(doc, kind, &value),
+        })
         .await?;
     Ok(written(
         &applied,
@@ -161,10 +169,12 @@ async fn replace_section(
         .entry("name")
         .or_insert_with(|| Value::String(name.clone()));
     let target = params::target(&q)?;
+    let full = params::flag(&q, "full_section")?;
     let (_, applied) = state
         .dp
-        .edit(target, |doc| {
-            model::replace_section(doc, kind, &name, &value)
+        .edit(target, |doc| match full {
+            true => model::replace_full_section(doc, kind, &name, &value),
+            false => model::replace_section(doc, kind, &name, &value),
         })
         .await?;
     Ok(written(

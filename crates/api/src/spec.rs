@@ -22,6 +22,8 @@ struct Op {
 
 const WRITE: &[&str] = &["transaction_id", "version", "force_reload"];
 const READ: &[&str] = &["transaction_id"];
+const SECTION_WRITE: &[&str] = &["transaction_id", "version", "force_reload", "full_section"];
+const SECTION_READ: &[&str] = &["transaction_id", "full_section"];
 
 macro_rules! op {
     ($method:literal, $path:expr, $id:literal, $summary:literal, $tag:literal, $params:expr, $body:expr, $ok:expr, $errors:expr) => {
@@ -300,8 +302,8 @@ fn resource_ops(ops: &mut Vec<Op>) {
         "getFrontend",
         "replaceFrontend",
         "deleteFrontend",
-        READ,
-        WRITE
+        SECTION_READ,
+        SECTION_WRITE
     );
     crud!(
         "/services/haproxy/configuration/backends",
@@ -313,8 +315,8 @@ fn resource_ops(ops: &mut Vec<Op>) {
         "getBackend",
         "replaceBackend",
         "deleteBackend",
-        READ,
-        WRITE
+        SECTION_READ,
+        SECTION_WRITE
     );
     crud!(
         "/services/haproxy/configuration/defaults",
@@ -326,8 +328,8 @@ fn resource_ops(ops: &mut Vec<Op>) {
         "getDefaultsSection",
         "replaceDefaultsSection",
         "deleteDefaultsSection",
-        READ,
-        WRITE
+        SECTION_READ,
+        SECTION_WRITE
     );
     crud!(
         "/services/haproxy/configuration/backends/{parent_name}/servers",
@@ -390,6 +392,7 @@ fn parameters() -> Value {
         "skip_version": query("skip_version", boolean.clone(), "Do not check the version"),
         "skip_reload": query("skip_reload", boolean.clone(), "Write the file but do not reload HAProxy"),
         "only_validate": query("only_validate", boolean, "Only validate the configuration with haproxy -c"),
+        "full_section": query("full_section", json!({"type": "boolean", "default": false}), "Read or write the section with its children nested (rules, servers, binds)"),
         "status": query("status", json!({"type": "string", "enum": ["failed", "outdated", "in_progress", "success"]}), "Only transactions with this status"),
         "id": path("id", "The ID"),
         "index": {"name": "index", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}, "description": "Position of the rule in its list, from 0"},
@@ -426,6 +429,38 @@ fn fixed_schemas() -> Map<String, Value> {
     }
     for kind in haplane_model::RuleKind::ALL {
         schemas.insert(kind.schema_name().into(), haplane_model::rule_schema(kind));
+    }
+    // A full section (`full_section=true`) nests its children.
+    for (resource, section) in [
+        ("frontend", haplane_cfg::SectionKind::Frontend),
+        ("backend", haplane_cfg::SectionKind::Backend),
+        ("defaults", haplane_cfg::SectionKind::Defaults),
+    ] {
+        let properties = schemas[resource]["properties"]
+            .as_object_mut()
+            .expect("resource schemas have properties");
+        for kind in haplane_model::RuleKind::ALL
+            .into_iter()
+            .filter(|k| k.parents().contains(&section))
+        {
+            let items = json!({"$ref": format!("#/components/schemas/{}", kind.schema_name())});
+            properties.insert(
+                kind.full_section_field().into(),
+                json!({"type": "array", "items": items}),
+            );
+        }
+        let child = match resource {
+            "frontend" => Some(("binds", "bind")),
+            "backend" => Some(("servers", "server")),
+            _ => None,
+        };
+        if let Some((field, schema)) = child {
+            let by_name = json!({"$ref": format!("#/components/schemas/{schema}")});
+            properties.insert(
+                field.into(),
+                json!({"type": "object", "additionalProperties": by_name}),
+            );
+        }
     }
     schemas
 }

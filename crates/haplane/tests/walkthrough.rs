@@ -571,3 +571,49 @@ fn rules_are_inserted_by_index_and_take_effect() {
         "{text}"
     );
 }
+
+#[test]
+fn full_sections_nest_their_children() {
+    let w = World::start(&[]);
+    let full = json!({
+        "name": "web",
+        "mode": "http",
+        "balance": {"algorithm": "roundrobin"},
+        "servers": {"s1": {"address": "127.0.0.1", "port": w.app_port}},
+        "http_request_rule_list": [{"type": "set-header", "hdr_name": "X-A", "hdr_format": "a"}],
+        "acl_list": [{"acl_name": "is_x", "criterion": "path_beg", "value": "/x"}],
+    });
+    let (status, answer, _) = w.send(
+        "POST",
+        "/services/haproxy/configuration/backends?version=1&full_section=true",
+        Some(full),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let (_, got, _) = w.send(
+        "GET",
+        "/services/haproxy/configuration/backends/web?full_section=true",
+        None,
+    );
+    assert_eq!(got["servers"]["s1"]["port"], w.app_port);
+    assert_eq!(got["http_request_rule_list"][0]["hdr_name"], "X-A");
+    assert_eq!(got["acl_list"][0]["acl_name"], "is_x");
+    let (_, plain, _) = w.send("GET", "/services/haproxy/configuration/backends/web", None);
+    assert!(plain.get("servers").is_none(), "{plain}");
+    // Replacing the full section: absent lists go, servers follow the map.
+    let replaced = json!({"name": "web", "mode": "http", "servers": {"s2": {"address": "127.0.0.1", "port": w.app_port}}});
+    let (status, answer, _) = w.send(
+        "PUT",
+        "/services/haproxy/configuration/backends/web?version=2&full_section=true",
+        Some(replaced),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let text = w.config();
+    assert!(
+        text.contains("backend web\n    mode http\n    server s2 127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("X-A") && !text.contains("is_x") && !text.contains("server s1"),
+        "{text}"
+    );
+}

@@ -31,8 +31,9 @@ pub use rule::{
 };
 mod schema;
 pub use resource::{
-    create_child, create_section, delete_child, delete_section, get_child, get_global, get_section,
-    list_children, list_sections, replace_child, replace_global, replace_section, valid_name,
+    create_child, create_full_section, create_section, delete_child, delete_section, get_child,
+    get_full_section, get_global, get_section, list_children, list_full_sections, list_sections,
+    replace_child, replace_full_section, replace_global, replace_section, valid_name,
     ResourceError,
 };
 pub use schema::{resource_schema, rule_schema};

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::child::{children, find_child, render_child, ChildKind};
 use crate::error::ModelError;
+use crate::rule::{list_rules, replace_rules, RuleKind};
 use crate::section::{read_section, read_section_as, write_section, write_section_as};
 
 /// Why a resource operation did not happen.
@@ -334,5 +335,205 @@ pub fn delete_child(
     let (index, _) = find_child(doc, id, kind, name)
         .ok_or_else(|| ResourceError::NotFound(child_label(kind, name)))?;
     doc.remove_line(id, index);
+    Ok(())
+}
+
+/// The children a full section (`full_section=true`) nests: the rule lists
+/// of `kind`, and its servers or binds (objects by name).
+fn nested(kind: SectionKind) -> (Vec<RuleKind>, Option<(&'static str, ChildKind)>) {
+    let rules = RuleKind::ALL
+        .into_iter()
+        .filter(|r| r.parents().contains(&kind))
+        .collect();
+    let child = match kind {
+        SectionKind::Backend => Some(("servers", ChildKind::Server)),
+        SectionKind::Frontend => Some(("binds", ChildKind::Bind)),
+        _ => None,
+    };
+    (rules, child)
+}
+
+/// The section with its children nested, as the reference's full section.
+pub fn get_full_section(
+    doc: &Document,
+    kind: SectionKind,
+    name: &str,
+) -> Result<Map<String, Value>, ResourceError> {
+    let mut value = get_section(doc, kind, name)?;
+    let (rules, child) = nested(kind);
+    for rule in rules {
+        let list = list_rules(doc, kind, name, rule)?;
+        if !list.is_empty() {
+            value.insert(
+                rule.full_section_field().into(),
+                Value::Array(list.into_iter().map(Value::Object).collect()),
+            );
+        }
+    }
+    if let Some((field, child)) = child {
+        let items = list_children(doc, kind, name, child)?;
+        if !items.is_empty() {
+            let by_name: Map<String, Value> = items
+                .into_iter()
+                .map(|c| {
+                    (
+                        c.get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
+                        Value::Object(c),
+                    )
+                })
+                .collect();
+            value.insert(field.into(), Value::Object(by_name));
+        }
+    }
+    Ok(value)
+}
+
+/// Every section of `kind` with its children nested.
+pub fn list_full_sections(
+    doc: &Document,
+    kind: SectionKind,
+) -> Result<Vec<Map<String, Value>>, ResourceError> {
+    list_sections(doc, kind)
+        .into_iter()
+        .map(|s| {
+            get_full_section(
+                doc,
+                kind,
+                s.get("name").and_then(Value::as_str).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Splits a full section into the section's own fields and its children.
+type Nested = (
+    Vec<(RuleKind, Vec<Map<String, Value>>)>,
+    Option<(ChildKind, Map<String, Value>)>,
+);
+
+fn split_full(
+    kind: SectionKind,
+    value: &Map<String, Value>,
+) -> Result<(Map<String, Value>, Nested), ResourceError> {
+    let (rules, child) = nested(kind);
+    let mut own = value.clone();
+    let mut lists = Vec::new();
+    for rule in rules {
+        let field = rule.full_section_field();
+        let items = match own.remove(field) {
+            None | Some(Value::Null) => vec![],
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|i| match i {
+                    Value::Object(o) => Ok(o),
+                    other => Err(ModelError::invalid(
+                        field,
+                        format!("items must be objects, got {other}"),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(
+                    ModelError::invalid(field, format!("expected an array, got {other}")).into(),
+                )
+            }
+        };
+        lists.push((rule, items));
+    }
+    let mut children = None;
+    if let Some((field, child)) = child {
+        let map = match own.remove(field) {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map,
+            Some(other) => {
+                return Err(ModelError::invalid(
+                    field,
+                    format!("expected an object by name, got {other}"),
+                )
+                .into())
+            }
+        };
+        children = Some((child, map));
+    }
+    Ok((own, (lists, children)))
+}
+
+/// Makes the children of a section those of `nested`.
+fn write_nested(
+    doc: &mut Document,
+    kind: SectionKind,
+    name: &str,
+    nested: &Nested,
+) -> Result<(), ResourceError> {
+    let (lists, children) = nested;
+    for (rule, items) in lists {
+        replace_rules(doc, kind, name, *rule, items)?;
+    }
+    if let Some((child, wanted)) = children {
+        for existing in list_children(doc, kind, name, *child)? {
+            let existing_name = existing
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            if !wanted.contains_key(&existing_name) {
+                delete_child(doc, kind, name, *child, &existing_name)?;
+            }
+        }
+        for (child_name, value) in wanted {
+            let mut value = value
+                .as_object()
+                .cloned()
+                .ok_or_else(|| ModelError::invalid(child_name.as_str(), "expected an object"))?;
+            value.entry("name").or_insert_with(|| json!(child_name));
+            match get_child(doc, kind, name, *child, child_name) {
+                Ok(_) => replace_child(doc, kind, name, *child, child_name, &value)?,
+                Err(_) => create_child(doc, kind, name, *child, &value)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates a section with its children (`full_section=true`).
+pub fn create_full_section(
+    doc: &mut Document,
+    kind: SectionKind,
+    value: &Map<String, Value>,
+) -> Result<(), ResourceError> {
+    let (own, nested) = split_full(kind, value)?;
+    let mut scratch = doc.clone();
+    create_section(&mut scratch, kind, &own)?;
+    let name = own
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    write_nested(&mut scratch, kind, &name, &nested)?;
+    *doc = scratch;
+    Ok(())
+}
+
+/// Replaces a section and all its children (`full_section=true`): lists
+/// and children absent from `value` are removed.
+pub fn replace_full_section(
+    doc: &mut Document,
+    kind: SectionKind,
+    name: &str,
+    value: &Map<String, Value>,
+) -> Result<(), ResourceError> {
+    let (own, nested) = split_full(kind, value)?;
+    let mut scratch = doc.clone();
+    replace_section(&mut scratch, kind, name, &own)?;
+    let new_name = own
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or(name)
+        .to_owned();
+    write_nested(&mut scratch, kind, &new_name, &nested)?;
+    *doc = scratch;
     Ok(())
 }

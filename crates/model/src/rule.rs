@@ -112,6 +112,28 @@ impl RuleKind {
         }
     }
 
+    /// The field of a section's full JSON (`full_section=true`) that holds
+    /// the list.
+    pub fn full_section_field(self) -> &'static str {
+        match self {
+            RuleKind::TcpCheck => "tcp_check_rule_list",
+            RuleKind::HttpCheck => "http_check_list",
+            RuleKind::Filter => "filter_list",
+            RuleKind::LogTarget => "log_target_list",
+            RuleKind::Capture => "capture_list",
+            RuleKind::Acl => "acl_list",
+            RuleKind::BackendSwitching => "backend_switching_rule_list",
+            RuleKind::ServerSwitching => "server_switching_rule_list",
+            RuleKind::HttpRequest => "http_request_rule_list",
+            RuleKind::HttpResponse => "http_response_rule_list",
+            RuleKind::HttpAfterResponse => "http_after_response_rule_list",
+            RuleKind::HttpError => "http_error_rule_list",
+            RuleKind::TcpRequest => "tcp_request_rule_list",
+            RuleKind::TcpResponse => "tcp_response_rule_list",
+            RuleKind::Stick => "stick_rule_list",
+        }
+    }
+
     /// The reference schema of one rule.
     pub fn schema_name(self) -> &'static str {
         match self {

@@ -191,10 +191,11 @@ pub fn rule_schema(kind: crate::rule::RuleKind) -> Value {
             .collect();
         values.sort();
         values.dedup();
-        properties.insert(
-            (*field).to_owned(),
-            json!({"type": "string", "enum": values}),
-        );
+        let schema = match values.is_empty() {
+            true => json!({"type": "string"}),
+            false => json!({"type": "string", "enum": values}),
+        };
+        properties.insert((*field).to_owned(), schema);
     }
     if !matches!(
         kind,
