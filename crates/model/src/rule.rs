@@ -309,10 +309,7 @@ fn rule_lines(doc: &Document, id: SectionId, kind: RuleKind) -> Vec<(usize, Map<
 }
 
 /// The level values of `value` (`type`, `action`) that name a table.
-fn levels_of<'v>(
-    kind: RuleKind,
-    value: &'v Map<String, Value>,
-) -> Result<Vec<&'v str>, ModelError> {
+fn levels_of(kind: RuleKind, value: &Map<String, Value>) -> Result<Vec<&str>, ModelError> {
     let mut levels = Vec::new();
     for field in kind.levels() {
         if !levels.is_empty() && kind.table(&levels).is_some() {
