@@ -10,83 +10,72 @@ use haplane_model::{
 };
 use serde_json::{json, Map, Value};
 
-fn fixture() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules.cfg"))
-        .unwrap()
+const FIXTURES: &[&str] = &["rules", "rules_http_more", "rules_tcp"];
+
+fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{name}.cfg"));
+    std::fs::read_to_string(path).unwrap()
 }
 
 fn haproxy_accepts(text: &str) {
     let dir = tempfile::tempdir().unwrap();
-    if let Err(e) = haplane_haproxy::check_bytes(
-        Path::new("haproxy"),
-        &dir.path().join("h.cfg"),
-        text.as_bytes(),
-    ) {
+    if let Err(e) = haplane_haproxy::check_bytes(Path::new("haproxy"), &dir.path().join("h.cfg"), text.as_bytes()) {
         panic!("haproxy -c rejected:\n{e}\n---\n{text}");
     }
 }
 
-const PLACES: &[(SectionKind, &str, RuleKind)] = &[
-    (SectionKind::Frontend, "f", RuleKind::Acl),
-    (SectionKind::Frontend, "f", RuleKind::HttpRequest),
-    (SectionKind::Frontend, "f", RuleKind::BackendSwitching),
-    (SectionKind::Backend, "api", RuleKind::HttpRequest),
-    (SectionKind::Frontend, "f", RuleKind::HttpResponse),
-    (SectionKind::Backend, "api", RuleKind::HttpResponse),
-    (SectionKind::Backend, "api", RuleKind::HttpAfterResponse),
-    (SectionKind::Backend, "api", RuleKind::ServerSwitching),
-];
+/// Every (section, rule kind) pair of a document that can hold rules.
+fn places(doc: &Document) -> Vec<(SectionKind, String, RuleKind)> {
+    let mut out = Vec::new();
+    for section in doc.sections() {
+        let Some(name) = section.name() else { continue };
+        for kind in RuleKind::ALL {
+            if kind.parents().contains(&section.kind()) {
+                out.push((section.kind(), name.clone(), kind));
+            }
+        }
+    }
+    out
+}
 
-fn read_all(doc: &Document) -> Vec<Vec<Map<String, Value>>> {
-    PLACES
-        .iter()
-        .map(|(p, n, k)| list_rules(doc, *p, n, *k).unwrap())
-        .collect()
+fn read_all(doc: &Document, places: &[(SectionKind, String, RuleKind)]) -> Vec<Vec<Map<String, Value>>> {
+    places.iter().map(|(p, n, k)| list_rules(doc, *p, n, *k).unwrap()).collect()
 }
 
 #[test]
 fn every_action_renders_to_what_haproxy_accepts_and_reads_back() {
-    let text = fixture();
-    haproxy_accepts(&text);
-    let mut doc = Document::parse(text.into_bytes());
-    let before = read_all(&doc);
-    // Every http-request/response action of the tables appears in the fixture.
-    for kind in [
-        RuleKind::HttpRequest,
-        RuleKind::HttpResponse,
-        RuleKind::HttpAfterResponse,
-    ] {
-        let seen: Vec<&str> = PLACES
-            .iter()
-            .zip(&before)
-            .filter(|((_, _, k), _)| *k == kind)
-            .flat_map(|(_, rules)| rules.iter().filter_map(|r| r["type"].as_str()))
-            .collect();
-        let unused: Vec<String> = haplane_model::rule_actions(kind)
-            .into_iter()
-            .filter(|a| !seen.contains(&a.as_str()))
-            .collect();
-        assert!(
-            unused.is_empty(),
-            "{kind:?} actions no fixture line uses: {unused:?}"
-        );
+    let mut seen: Vec<(RuleKind, String)> = Vec::new();
+    for name in FIXTURES {
+        let text = fixture(name);
+        haproxy_accepts(&text);
+        let mut doc = Document::parse(text.into_bytes());
+        let places = places(&doc);
+        let before = read_all(&doc, &places);
+        for ((_, _, kind), rules) in places.iter().zip(&before) {
+            for rule in rules {
+                let levels: Vec<&str> = ["type", "action"].iter().filter_map(|f| rule.get(*f).and_then(Value::as_str)).collect();
+                seen.push((*kind, levels.join(".")));
+            }
+        }
+        // Remove every rule, then write them back from their JSON alone.
+        for ((parent, section, kind), rules) in places.iter().zip(&before) {
+            replace_rules(&mut doc, *parent, section, *kind, &[]).unwrap();
+            for (i, rule) in rules.iter().enumerate() {
+                insert_rule(&mut doc, *parent, section, *kind, i, rule).unwrap_or_else(|e| panic!("{name}: {rule:?}: {e}"));
+            }
+        }
+        let rebuilt = doc.to_text();
+        haproxy_accepts(&rebuilt);
+        assert_eq!(read_all(&Document::parse(rebuilt.clone().into_bytes()), &places), before, "{name}:\n{rebuilt}");
     }
-    // Remove every rule, then write them back from their JSON alone.
-    for ((parent, name, kind), rules) in PLACES.iter().zip(&before) {
-        replace_rules(&mut doc, *parent, name, *kind, &[]).unwrap();
-        assert!(list_rules(&doc, *parent, name, *kind).unwrap().is_empty());
-        for (i, rule) in rules.iter().enumerate() {
-            insert_rule(&mut doc, *parent, name, *kind, i, rule)
-                .unwrap_or_else(|e| panic!("{rule:?}: {e}"));
+    // Every action of the tables appears in a fixture (a table for inspect-delay
+    // counts as the action `inspect-delay`).
+    for kind in RuleKind::ALL {
+        for action in rule_actions(kind) {
+            let covered = seen.iter().any(|(k, a)| *k == kind && (*a == action || a.starts_with(&format!("{action}."))));
+            assert!(covered, "{kind:?} action {action} is in no fixture");
         }
     }
-    let rebuilt = doc.to_text();
-    haproxy_accepts(&rebuilt);
-    assert_eq!(
-        read_all(&Document::parse(rebuilt.clone().into_bytes())),
-        before,
-        "{rebuilt}"
-    );
 }
 
 fn obj(v: Value) -> Map<String, Value> {
