@@ -81,6 +81,94 @@ pub fn routes() -> Router<Arc<AppState>> {
             );
     }
     router
+        .route(
+            &format!("{CONFIG}/backends/{{parent_name}}/server_templates"),
+            get(list_templates).post(create_template),
+        )
+        .route(
+            &format!("{CONFIG}/backends/{{parent_name}}/server_templates/{{prefix}}"),
+            get(get_template)
+                .put(replace_template)
+                .delete(delete_template),
+        )
+}
+
+async fn list_templates(
+    State(state): St,
+    Path(b): Path<String>,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    let list = state.dp.read(params::transaction(&q), |doc| {
+        model::list_templates(doc, &b)
+    })??;
+    Ok(Json(objects(list)).into_response())
+}
+
+async fn get_template(
+    State(state): St,
+    Path((b, prefix)): Path<(String, String)>,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    let value = state.dp.read(params::transaction(&q), |doc| {
+        model::get_template(doc, &b, &prefix)
+    })??;
+    Ok(Json(Value::Object(value)).into_response())
+}
+
+async fn create_template(
+    State(state): St,
+    Path(b): Path<String>,
+    Query(q): Q,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let value = json_object(&body)?;
+    let target = params::target(&q)?;
+    let (_, applied) = state
+        .dp
+        .edit(target, |doc| model::create_template(doc, &b, &value))
+        .await?;
+    Ok(written(
+        &applied,
+        StatusCode::CREATED,
+        Some(Value::Object(value)),
+    ))
+}
+
+async fn replace_template(
+    State(state): St,
+    Path((b, prefix)): Path<(String, String)>,
+    Query(q): Q,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let mut value = json_object(&body)?;
+    value
+        .entry("prefix")
+        .or_insert_with(|| Value::String(prefix.clone()));
+    let target = params::target(&q)?;
+    let (_, applied) = state
+        .dp
+        .edit(target, |doc| {
+            model::replace_template(doc, &b, &prefix, &value)
+        })
+        .await?;
+    Ok(written(
+        &applied,
+        StatusCode::OK,
+        Some(Value::Object(value)),
+    ))
+}
+
+async fn delete_template(
+    State(state): St,
+    Path((b, prefix)): Path<(String, String)>,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    let target = params::target(&q)?;
+    let (_, applied) = state
+        .dp
+        .edit(target, |doc| model::delete_template(doc, &b, &prefix))
+        .await?;
+    Ok(written(&applied, StatusCode::NO_CONTENT, None))
 }
 
 fn objects(list: Vec<serde_json::Map<String, Value>>) -> Value {

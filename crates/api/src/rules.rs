@@ -33,9 +33,32 @@ pub fn group(kind: SectionKind) -> &'static str {
 }
 
 pub fn routes() -> Router<Arc<AppState>> {
-    let mut router = Router::new();
+    // The global section's log targets: no parent name in the path.
+    let global = SectionKind::Global;
+    let log = RuleKind::LogTarget;
+    let whole = |i: usize| Path((String::new(), i));
+    let mut router = Router::new()
+        .route(
+            "/services/haproxy/configuration/global/log_targets",
+            get(move |s: St, q: Q| list_rules(global, log, s, Path(String::new()), q)).put(
+                move |s: St, q: Q, b: Bytes| replace_all(global, log, s, Path(String::new()), q, b),
+            ),
+        )
+        .route(
+            "/services/haproxy/configuration/global/log_targets/{index}",
+            get(move |s: St, Path(i): Path<usize>, q: Q| get_rule(global, log, s, whole(i), q))
+                .post(move |s: St, Path(i): Path<usize>, q: Q, b: Bytes| {
+                    insert(global, log, s, whole(i), q, b)
+                })
+                .put(move |s: St, Path(i): Path<usize>, q: Q, b: Bytes| {
+                    replace(global, log, s, whole(i), q, b)
+                })
+                .delete(move |s: St, Path(i): Path<usize>, q: Q| {
+                    delete(global, log, s, whole(i), q)
+                }),
+        );
     for kind in RuleKind::ALL {
-        for &parent in kind.parents() {
+        for &parent in kind.parents().iter().filter(|p| **p != SectionKind::Global) {
             let list = format!(
                 "/services/haproxy/configuration/{}/{{parent_name}}/{}",
                 group(parent),

@@ -357,6 +357,19 @@ fn resource_ops(ops: &mut Vec<Op>) {
         READ,
         WRITE
     );
+    crud!(
+        "/services/haproxy/configuration/backends/{parent_name}/server_templates",
+        "/services/haproxy/configuration/backends/{parent_name}/server_templates/{prefix}",
+        "server_template",
+        "ServerTemplate",
+        "getServerTemplates",
+        "createServerTemplate",
+        "getServerTemplate",
+        "replaceServerTemplate",
+        "deleteServerTemplate",
+        READ,
+        WRITE
+    );
 }
 
 fn schema_ref(name: &str) -> Value {
@@ -398,6 +411,7 @@ fn parameters() -> Value {
         "index": {"name": "index", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}, "description": "Position of the rule in its list, from 0"},
         "name": path("name", "The name"),
         "parent_name": path("parent_name", "The name of the parent section"),
+        "prefix": path("prefix", "The prefix of the server template"),
     })
 }
 
@@ -423,7 +437,13 @@ fn fixed_schemas() -> Map<String, Value> {
         "api": {"type": "object", "properties": {"version": string, "build_date": string}},
         "system": {"type": "object", "properties": {"hostname": string, "os_string": string, "time": integer, "uptime": integer}}}}));
     for resource in [
-        "global", "defaults", "frontend", "backend", "server", "bind",
+        "global",
+        "defaults",
+        "frontend",
+        "backend",
+        "server",
+        "bind",
+        "server_template",
     ] {
         schemas.insert(resource.into(), haplane_model::resource_schema(resource));
     }
@@ -484,10 +504,15 @@ fn build_rule_ops() -> Vec<Op> {
     for kind in RuleKind::ALL {
         for &parent in kind.parents() {
             let group = crate::rules::group(parent);
-            let list_path = leak(format!(
-                "/services/haproxy/configuration/{group}/{{parent_name}}/{}",
-                kind.path()
-            ));
+            let list_path = leak(match parent {
+                haplane_cfg::SectionKind::Global => {
+                    "/services/haproxy/configuration/global/log_targets".to_owned()
+                }
+                _ => format!(
+                    "/services/haproxy/configuration/{group}/{{parent_name}}/{}",
+                    kind.path()
+                ),
+            });
             let one_path = leak(format!("{list_path}/{{index}}"));
             let noun: String = kind
                 .schema_name()
@@ -499,9 +524,10 @@ fn build_rule_ops() -> Vec<Op> {
                         .unwrap_or_default()
                 })
                 .collect();
-            let owner = match group {
-                "frontends" => "Frontend",
-                "backends" => "Backend",
+            let owner = match (parent, group) {
+                (haplane_cfg::SectionKind::Global, _) => "Global",
+                (_, "frontends") => "Frontend",
+                (_, "backends") => "Backend",
                 _ => "Defaults",
             };
             let id = |verb: &str, suffix: &str| leak(format!("{verb}{noun}{suffix}{owner}"));
@@ -607,7 +633,7 @@ pub fn specification() -> Value {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        for name in ["parent_name", "name", "id", "index"] {
+        for name in ["parent_name", "name", "id", "index", "prefix"] {
             if op.path.contains(&format!("{{{name}}}")) && !op.params.contains(&name) {
                 params.insert(
                     0,

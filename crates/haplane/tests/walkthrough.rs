@@ -617,3 +617,30 @@ fn full_sections_nest_their_children() {
         "{text}"
     );
 }
+
+#[test]
+fn server_templates_over_http() {
+    let w = World::start(&[]);
+    let (status, _, _) = w.send(
+        "POST",
+        "/services/haproxy/configuration/backends?version=1",
+        Some(json!({"name": "dyn"})),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let path = "/services/haproxy/configuration/backends/dyn/server_templates";
+    let template = json!({"prefix": "node", "num_or_range": "1-2", "fqdn": "localhost", "port": w.app_port, "check": "enabled"});
+    let (status, answer, _) = w.send(
+        "POST",
+        &format!("{path}?version=2&force_reload=true"),
+        Some(template),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let (_, got, _) = w.send("GET", &format!("{path}/node"), None);
+    assert_eq!(got["num_or_range"], "1-2");
+    let (status, _, _) = w.send("GET", &format!("{path}/nope"), None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(w.config().contains(&format!(
+        "server-template node 1-2 localhost:{} check",
+        w.app_port
+    )));
+}

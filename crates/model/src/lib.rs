@@ -16,6 +16,10 @@ mod error;
 mod params;
 mod section;
 mod table;
+mod template;
+pub use template::{
+    create_template, delete_template, get_template, list_templates, replace_template,
+};
 mod value;
 
 pub use child::{children, find_child, read_child, render_child, ChildKind};

@@ -109,11 +109,16 @@ pub fn replace_global(doc: &mut Document, value: &Map<String, Value>) -> Result<
 
 /// The section of `kind` named `name`; for frontends and backends, a
 /// `listen` section of that name is one too.
+/// `global` has no name: the first global section is the one.
 pub(crate) fn find(
     doc: &Document,
     kind: SectionKind,
     name: &str,
 ) -> Result<SectionId, ResourceError> {
+    if kind == SectionKind::Global {
+        let global = doc.sections_of(kind).next().map(|s| s.id());
+        return global.ok_or_else(|| ResourceError::NotFound("global section".into()));
+    }
     doc.find_section(kind, name)
         .or_else(|| {
             has_listen_view(kind)

@@ -164,8 +164,8 @@ impl RuleKind {
             | RuleKind::HttpResponse
             | RuleKind::HttpAfterResponse
             | RuleKind::HttpError
-            | RuleKind::TcpRequest
-            | RuleKind::LogTarget => &[Frontend, Backend, Defaults],
+            | RuleKind::TcpRequest => &[Frontend, Backend, Defaults],
+            RuleKind::LogTarget => &[Frontend, Backend, Defaults, SectionKind::Global],
             RuleKind::BackendSwitching | RuleKind::Capture => &[Frontend],
             RuleKind::ServerSwitching | RuleKind::Stick => &[Backend],
             RuleKind::TcpResponse | RuleKind::HttpCheck | RuleKind::TcpCheck => {

@@ -142,6 +142,23 @@ pub fn resource_schema(resource: &str) -> Value {
             s["required"] = json!(["name"]);
             s
         }
+        "server_template" => {
+            let mut s = table_schema(
+                params_table("server"),
+                &[
+                    ("prefix", name_schema()),
+                    (
+                        "num_or_range",
+                        json!({"type": "string", "pattern": "^[0-9]+(-[0-9]+)?$"}),
+                    ),
+                    ("fqdn", json!({"type": "string"})),
+                    ("port", port),
+                    ("metadata", metadata),
+                ],
+            );
+            s["required"] = json!(["prefix", "num_or_range", "fqdn"]);
+            s
+        }
         other => panic!("no resource {other}"),
     };
     schema["title"] = json!(resource);

@@ -219,3 +219,49 @@ fn a_listen_section_is_a_frontend_and_a_backend_and_stays_one_section() {
         "{error}"
     );
 }
+
+#[test]
+fn server_templates_are_created_changed_and_checked_by_haproxy() {
+    use haplane_model::{
+        create_template, delete_template, get_template, list_templates, replace_template,
+    };
+    let text = "defaults\n    mode http\n    timeout client 1s\n    timeout server 1s\n    timeout connect 1s\n\nfrontend f\n    bind 127.0.0.1:18290\n    default_backend b\n\nbackend b\n    balance roundrobin\n";
+    let mut doc = Document::parse(text.as_bytes().to_vec());
+    create_template(&mut doc, "b", &obj(json!({"prefix": "web", "num_or_range": "1-3", "fqdn": "localhost", "port": 8080, "check": "enabled", "weight": 10}))).unwrap();
+    let mut t = get_template(&doc, "b", "web").unwrap();
+    t.insert("weight".into(), json!(20));
+    replace_template(&mut doc, "b", "web", &t).unwrap();
+    create_template(
+        &mut doc,
+        "b",
+        &obj(json!({"prefix": "api", "num_or_range": "2", "fqdn": "localhost"})),
+    )
+    .unwrap();
+    expect![[r#"
+        backend b
+            balance roundrobin
+            server-template web 1-3 localhost:8080 check weight 20
+            server-template api 2 localhost
+    "#]]
+    .assert_eq(doc.to_text().split("\n\n").last().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    haplane_haproxy::check_bytes(
+        std::path::Path::new("haproxy"),
+        &dir.path().join("h.cfg"),
+        &doc.to_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", doc.to_text()));
+    assert_eq!(list_templates(&doc, "b").unwrap().len(), 2);
+    assert_eq!(
+        create_template(
+            &mut doc,
+            "b",
+            &obj(json!({"prefix": "x", "num_or_range": "many", "fqdn": "h"}))
+        )
+        .unwrap_err()
+        .to_string(),
+        "field 'num_or_range': 'many' is not a number or a FIRST-LAST range"
+    );
+    delete_template(&mut doc, "b", "api").unwrap();
+    assert!(get_template(&doc, "b", "api").is_err());
+}

