@@ -6,7 +6,8 @@ use std::path::Path;
 use expect_test::expect;
 use haplane_cfg::{Document, SectionKind};
 use haplane_model::{
-    delete_rule, get_rule, insert_rule, list_rules, replace_rule, replace_rules, RuleKind,
+    delete_rule, get_rule, insert_rule, list_rules, replace_rule, replace_rules, rule_actions,
+    RuleKind,
 };
 use serde_json::{json, Map, Value};
 
