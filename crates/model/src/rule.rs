@@ -209,6 +209,13 @@ impl RuleKind {
     }
 }
 
+impl RuleKind {
+    /// Whether the tables describe this kind at all (its rules can be written).
+    pub fn is_described(self) -> bool {
+        self.table(&[]).is_some() || !self.actions().is_empty()
+    }
+}
+
 /// The actions the rule tables describe for `kind` (sorted; levels joined
 /// by dots).
 pub fn rule_actions(kind: RuleKind) -> Vec<String> {

@@ -35,7 +35,7 @@ fn places(doc: &Document) -> Vec<(SectionKind, String, RuleKind)> {
     for section in doc.sections() {
         let Some(name) = section.name() else { continue };
         for kind in RuleKind::ALL {
-            if kind.parents().contains(&section.kind()) {
+            if kind.parents().contains(&section.kind()) && kind.is_described() {
                 out.push((section.kind(), name.clone(), kind));
             }
         }
