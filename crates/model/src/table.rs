@@ -151,6 +151,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("server.kw", include_str!("../tables/server.kw")),
     ("bind.kw", include_str!("../tables/bind.kw")),
     ("rules.kw", include_str!("../tables/rules.kw")),
+    ("rules_tcp.kw", include_str!("../tables/rules_tcp.kw")),
 ];
 
 /// The tables compiled into the binary.

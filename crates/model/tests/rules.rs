@@ -11,7 +11,7 @@ use haplane_model::{
 };
 use serde_json::{json, Map, Value};
 
-const FIXTURES: &[&str] = &["rules"];
+const FIXTURES: &[&str] = &["rules", "rules_tcp"];
 
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{name}.cfg"));
