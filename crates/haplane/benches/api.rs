@@ -140,6 +140,9 @@ async fn main() {
     let list = format!("/v3/services/haproxy/configuration/backends/be_{middle}/servers");
     let get_one = time_get(&app, &one, 200).await;
     let list_all = time_get(&app, &list, 200).await;
+    let rules = "/v3/services/haproxy/configuration/frontends/fe_main/backend_switching_rules";
+    let list_rules = time_get(&app, rules, 50).await;
+
     let rss = rss_bytes().saturating_sub(rss_before);
 
     // A committed one-server change (validated with haproxy -c, written),
@@ -190,10 +193,10 @@ async fn main() {
     let check = median(checks);
     let startup = median((0..5).map(|_| startup_ms()).collect());
 
-    println!("| backends | file MB | GET one server ms | list 10 servers ms | commit ms | haproxy -c ms | commit / haproxy -c | RSS MB | RSS / file | start-up ms |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| backends | file MB | GET one server ms | list 10 servers ms | commit ms | haproxy -c ms | commit / haproxy -c | RSS MB | RSS / file | start-up ms | list all rules of the big frontend ms |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {backends} | {:.1} | {} | {} | {} | {} | {:.3} | {:.1} | {:.2}x | {} |",
+        "| {backends} | {:.1} | {} | {} | {} | {} | {:.3} | {:.1} | {:.2}x | {} | {} |",
         size as f64 / 1e6,
         ms(get_one),
         ms(list_all),
@@ -203,5 +206,6 @@ async fn main() {
         rss as f64 / 1e6,
         rss as f64 / size as f64,
         ms(startup),
+        ms(list_rules),
     );
 }

@@ -272,12 +272,51 @@ fn split<'w>(kind: RuleKind, words: &[&'w str]) -> Option<Parts<'w>> {
 }
 
 fn keyword_matches(kind: RuleKind, values: &[&str]) -> bool {
-    let keyword: Vec<&str> = kind.keyword().split(' ').collect();
-    values.len() >= keyword.len() && values[..keyword.len()] == keyword[..]
+    let mut keyword = kind.keyword().split(' ');
+    let mut values = values.iter();
+    keyword.all(|k| values.next() == Some(&k))
+}
+
+/// Whether the line can be a rule of `kind`: its first bytes are the
+/// keyword's first word (checked before the line is split into words).
+fn may_be(kind: RuleKind, line: &LineRef<'_>) -> bool {
+    let first = kind.keyword().split(' ').next().unwrap_or_default();
+    let bytes = line.bytes();
+    let start = bytes.len() - bytes.trim_ascii_start().len();
+    // A quoted or escaped first word is left to the full split.
+    bytes[start..].starts_with(first.as_bytes())
+        || matches!(bytes.get(start), Some(b'"' | b'\'' | b'\\'))
+}
+
+/// Param tables already looked up while reading a section's rules.
+#[derive(Default)]
+struct TableCache(Vec<(Vec<String>, Option<&'static Table>)>);
+
+impl TableCache {
+    fn get(&mut self, kind: RuleKind, levels: &[&str]) -> Option<&'static Table> {
+        let known = self
+            .0
+            .iter()
+            .find(|(k, _)| k.len() == levels.len() && k.iter().zip(levels).all(|(a, b)| a == b));
+        if let Some((_, table)) = known {
+            return *table;
+        }
+        let table = kind.table(levels);
+        self.0
+            .push((levels.iter().map(|l| l.to_string()).collect(), table));
+        table
+    }
 }
 
 /// Reads one rule line into JSON.
-fn read_rule(kind: RuleKind, line: &LineRef<'_>) -> Option<Map<String, Value>> {
+fn read_rule_with(
+    kind: RuleKind,
+    line: &LineRef<'_>,
+    cache: &mut TableCache,
+) -> Option<Map<String, Value>> {
+    if !may_be(kind, line) {
+        return None;
+    }
     let words = line.words();
     let values: Vec<&str> = words.iter().map(|w| &*w.value).collect();
     if !keyword_matches(kind, &values) {
@@ -288,7 +327,7 @@ fn read_rule(kind: RuleKind, line: &LineRef<'_>) -> Option<Map<String, Value>> {
     for (field, value) in kind.levels().iter().zip(&parts.levels) {
         out.insert((*field).to_owned(), json!(value));
     }
-    if let Some(table) = kind.table(&parts.levels) {
+    if let Some(table) = cache.get(kind, &parts.levels) {
         let items = params::parse(table, &parts.params);
         out.extend(params::object(table, &items));
         if let (Some(arg), Some(entry)) = (
@@ -309,9 +348,10 @@ fn read_rule(kind: RuleKind, line: &LineRef<'_>) -> Option<Map<String, Value>> {
 
 /// The rules of `kind` in a section, with their line index.
 fn rule_lines(doc: &Document, id: SectionId, kind: RuleKind) -> Vec<(usize, Map<String, Value>)> {
+    let mut cache = TableCache::default();
     doc.section(id)
         .keyword_lines()
-        .filter_map(|(i, line)| read_rule(kind, &line).map(|v| (i, v)))
+        .filter_map(|(i, line)| read_rule_with(kind, &line, &mut cache).map(|v| (i, v)))
         .collect()
 }
 
