@@ -191,7 +191,11 @@ async fn main() {
     }
     // Pairs taken one after the other see the same machine: the median of
     // their ratios is steadier than the ratio of the medians.
-    let mut ratios: Vec<f64> = commits.iter().zip(&checks).map(|(c, h)| c.as_secs_f64() / h.as_secs_f64()).collect();
+    let mut ratios: Vec<f64> = commits
+        .iter()
+        .zip(&checks)
+        .map(|(c, h)| c.as_secs_f64() / h.as_secs_f64())
+        .collect();
     ratios.sort_by(f64::total_cmp);
     let ratio = ratios[ratios.len() / 2];
     let commit = median(commits);

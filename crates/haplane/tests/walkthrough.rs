@@ -644,3 +644,28 @@ fn server_templates_over_http() {
         w.app_port
     )));
 }
+
+#[test]
+fn errors_axum_answers_itself_have_the_reference_shape() {
+    let w = World::start(&[]);
+    for (method, path, expected) in [
+        (
+            "GET",
+            "/services/haproxy/configuration/frontends/app/acls/abc",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "PATCH",
+            "/services/haproxy/configuration/backends",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ] {
+        let (status, error, _) = w.send(method, path, None);
+        assert_eq!(status, expected, "{method} {path}");
+        assert_eq!(error["code"], expected.as_u16(), "{error}");
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{error}"
+        );
+    }
+}
