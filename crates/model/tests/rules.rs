@@ -13,9 +13,16 @@ use serde_json::{json, Map, Value};
 
 const FIXTURES: &[&str] = &["rules", "rules_tcp"];
 
-fn fixture(name: &str) -> String {
+/// The fixture, with `@FILES@` naming a directory holding the map and ACL
+/// files it names (empty).
+fn fixture(name: &str, files: &Path) -> String {
+    for file in ["hosts.map", "blocked.acl"] {
+        std::fs::write(files.join(file), "").unwrap();
+    }
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{name}.cfg"));
-    std::fs::read_to_string(path).unwrap()
+    std::fs::read_to_string(path)
+        .unwrap()
+        .replace("@FILES@", files.to_str().unwrap())
 }
 
 fn haproxy_accepts(text: &str) {
@@ -57,7 +64,8 @@ fn read_all(
 fn every_action_renders_to_what_haproxy_accepts_and_reads_back() {
     let mut seen: Vec<(RuleKind, String)> = Vec::new();
     for name in FIXTURES {
-        let text = fixture(name);
+        let files = tempfile::tempdir().unwrap();
+        let text = fixture(name, files.path());
         haproxy_accepts(&text);
         let mut doc = Document::parse(text.into_bytes());
         let places = places(&doc);
