@@ -53,12 +53,20 @@ fn insert(root: &mut Map<String, Value>, path: &[String], schema: Value) {
     here.entry(last.clone()).or_insert(schema);
 }
 
-fn table_schema(table: &Table, extra: &[(&str, Value)]) -> Value {
-    let mut properties = Map::new();
-    for (name, schema) in extra {
-        properties.insert((*name).to_owned(), schema.clone());
-    }
+/// Adds the schema of every field of `table` to `properties`; the keys a
+/// `.` entry merges are strings.
+fn add_properties(table: &Table, properties: &mut Map<String, Value>) {
     for entry in &table.entries {
+        if entry.field == ["."] {
+            if let Codec::Custom(custom) = &entry.codec {
+                for key in crate::custom::merged_fields(custom) {
+                    properties
+                        .entry((*key).to_owned())
+                        .or_insert(json!({"type": "string"}));
+                }
+            }
+            continue;
+        }
         if matches!(entry.key, Key::Present) && !matches!(entry.codec, Codec::Const(_)) {
             continue;
         }
@@ -68,11 +76,19 @@ fn table_schema(table: &Table, extra: &[(&str, Value)]) -> Value {
             .filter(|e| e.field == entry.field)
             .collect();
         insert(
-            &mut properties,
+            properties,
             &entry.field,
             codec_schema(&entry.codec, &siblings),
         );
     }
+}
+
+fn table_schema(table: &Table, extra: &[(&str, Value)]) -> Value {
+    let mut properties = Map::new();
+    for (name, schema) in extra {
+        properties.insert((*name).to_owned(), schema.clone());
+    }
+    add_properties(table, &mut properties);
     json!({"type": "object", "additionalProperties": false, "properties": properties})
 }
 
@@ -177,28 +193,7 @@ pub fn rule_schema(kind: crate::rule::RuleKind) -> Value {
         let Some(table) = crate::table::tables().params.get(&name) else {
             continue;
         };
-        for entry in &table.entries {
-            if entry.field == ["."] {
-                if let Codec::Custom(custom) = &entry.codec {
-                    for key in crate::custom::merged_fields(custom) {
-                        properties
-                            .entry((*key).to_owned())
-                            .or_insert(json!({"type": "string"}));
-                    }
-                }
-                continue;
-            }
-            let siblings: Vec<&Entry> = table
-                .entries
-                .iter()
-                .filter(|e| e.field == entry.field)
-                .collect();
-            insert(
-                &mut properties,
-                &entry.field,
-                codec_schema(&entry.codec, &siblings),
-            );
-        }
+        add_properties(table, &mut properties);
     }
     // The level fields (`type`, `action`) and the words the tables know for them.
     for (depth, field) in kind.levels().iter().enumerate() {
