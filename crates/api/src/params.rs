@@ -66,6 +66,7 @@ pub fn written(applied: &Applied, done: StatusCode, body: Option<Value>) -> Resp
             version,
             reload,
             forced,
+            ..
         } => {
             headers.insert("Configuration-Version", HeaderValue::from(*version));
             match reload {

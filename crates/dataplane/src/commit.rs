@@ -24,6 +24,8 @@ pub enum Applied {
         version: u64,
         reload: Option<Reload>,
         forced: bool,
+        /// Applied through the runtime API: in effect, with no reload.
+        runtime: bool,
     },
 }
 
@@ -189,6 +191,7 @@ impl Dataplane {
                 version: base,
                 reload: None,
                 forced,
+                runtime: false,
             });
         }
         let version = base + 1;
@@ -198,10 +201,37 @@ impl Dataplane {
         if self.settings.backups_number > 0 {
             self.backup(&current.doc.to_bytes(), current.version);
         }
+        // What the runtime API can apply instead of a reload.
+        let live = match reload {
+            ReloadMode::Skip => None,
+            _ => self
+                .runtime()
+                .and_then(|rt| crate::live::plan(&current.doc, &doc).map(|steps| (rt, steps))),
+        };
         let path = &self.settings.config_file;
         write_atomic(path, &bytes).map_err(|e| DataplaneError::io(path.display(), e))?;
         self.install(Snapshot::new(doc, self.stamp_now()));
         tracing::info!(version, "configuration committed");
+        if let Some((rt, steps)) = live {
+            match crate::live::apply(&rt, &steps).await {
+                Ok(()) => {
+                    tracing::info!(
+                        version,
+                        steps = steps.len(),
+                        "applied through the runtime API, no reload"
+                    );
+                    return Ok(Applied::Committed {
+                        version,
+                        reload: None,
+                        forced,
+                        runtime: true,
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(version, error = %e, "the runtime API refused the change; reloading")
+                }
+            }
+        }
         let reload = match reload {
             ReloadMode::Skip => None,
             _ => self.reloads.request(self, current, forced).await,
@@ -210,6 +240,7 @@ impl Dataplane {
             version,
             reload,
             forced,
+            runtime: false,
         })
     }
 

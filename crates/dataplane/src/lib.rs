@@ -7,6 +7,7 @@
 
 mod commit;
 mod error;
+pub mod live;
 mod reload;
 mod settings;
 mod store;

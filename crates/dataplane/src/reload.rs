@@ -180,6 +180,8 @@ impl ReloadAgent {
             timestamp,
         });
         let (ok, response) = self.reload_once().await;
+        // Open runtime connections lead to the old worker now.
+        dp.reset_runtime();
         let reload = if ok {
             tracing::info!(id, "reload succeeded");
             Reload {

@@ -31,6 +31,9 @@ pub struct Settings {
     pub reload_delay: Duration,
     /// How long to wait for a reload to show in `show proc`.
     pub reload_timeout: Duration,
+    /// HAProxy's stats socket, when it is not the configuration's first
+    /// `stats socket ... level admin`.
+    pub runtime_api: Option<haplane_runtime::Endpoint>,
 }
 
 impl Settings {
@@ -48,6 +51,7 @@ impl Settings {
             reload: ReloadMethod::None,
             reload_delay: Duration::from_secs(5),
             reload_timeout: Duration::from_secs(30),
+            runtime_api: None,
         }
     }
 }

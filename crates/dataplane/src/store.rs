@@ -5,13 +5,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
-use haplane_cfg::Document;
+use haplane_cfg::{Document, SectionKind};
 use haplane_model::ResourceError;
+use haplane_runtime::{Endpoint, Runtime};
 
 use crate::commit::Applied;
 use crate::error::DataplaneError;
 use crate::reload::ReloadAgent;
-use crate::settings::Settings;
+use crate::settings::{ReloadMethod, Settings};
 use crate::transaction::{TransactionInfo, TransactionStatus, Transactions};
 
 /// The configuration as read at one instant. Shared by `Arc`: readers keep
@@ -75,6 +76,8 @@ pub struct Dataplane {
     /// Open transactions, each also a file in the transaction directory.
     pub(crate) transactions: Mutex<Transactions>,
     pub(crate) reloads: ReloadAgent,
+    /// The runtime client, made for the socket the configuration names.
+    runtime: Mutex<Option<Arc<Runtime>>>,
     /// This engine itself, for the tasks it spawns (queued reloads).
     me: std::sync::Weak<Dataplane>,
 }
@@ -99,6 +102,7 @@ impl Dataplane {
             writer: tokio::sync::Mutex::new(()),
             transactions: Mutex::new(transactions),
             reloads,
+            runtime: Mutex::new(None),
             me: me.clone(),
         });
         Ok(dataplane)
@@ -106,6 +110,42 @@ impl Dataplane {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The client of HAProxy's runtime API: the stats socket given in the
+    /// settings, else the first `stats socket ... level admin` of the
+    /// configuration's global section, else worker 1 through the master
+    /// CLI. `None` when there is none of these.
+    pub fn runtime(&self) -> Option<Arc<Runtime>> {
+        let wanted = match &self.settings.runtime_api {
+            Some(endpoint) => Some((endpoint.clone(), false)),
+            None => admin_stats_socket(&self.snapshot().doc)
+                .map(|e| (e, false))
+                .or_else(|| match &self.settings.reload {
+                    ReloadMethod::MasterSocket(path) => Some((Endpoint::Unix(path.clone()), true)),
+                    _ => None,
+                }),
+        };
+        let mut cached = self.runtime.lock().expect("runtime lock");
+        let (endpoint, via_master) = wanted?;
+        if let Some(rt) = cached.as_ref() {
+            if rt.endpoint() == &endpoint && rt.is_via_master() == via_master {
+                return Some(Arc::clone(rt));
+            }
+        }
+        let rt = Arc::new(match (endpoint, via_master) {
+            (Endpoint::Unix(path), true) => Runtime::via_master(path),
+            (endpoint, _) => Runtime::stats_socket(endpoint),
+        });
+        *cached = Some(Arc::clone(&rt));
+        Some(rt)
+    }
+
+    /// Drops the runtime client's open connections (after a reload).
+    pub(crate) fn reset_runtime(&self) {
+        if let Some(rt) = self.runtime.lock().expect("runtime lock").as_ref() {
+            rt.reset();
+        }
     }
 
     /// The current configuration. If the file changed on disk since it was
@@ -289,4 +329,21 @@ impl Dataplane {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The first `stats socket ADDRESS ... level admin` of the global section
+/// (the default level, operator, cannot change servers).
+fn admin_stats_socket(doc: &Document) -> Option<Endpoint> {
+    let global = doc.sections_of(SectionKind::Global).next()?;
+    global.keyword_lines().find_map(|(_, line)| {
+        let words = line.words();
+        let values: Vec<&str> = words.iter().map(|w| &*w.value).collect();
+        if values.first() != Some(&"stats") || values.get(1) != Some(&"socket") {
+            return None;
+        }
+        let admin = values.windows(2).any(|w| w == ["level", "admin"]);
+        admin
+            .then(|| Endpoint::from_stats_socket(values.get(2)?))
+            .flatten()
+    })
 }

@@ -139,6 +139,7 @@ async fn a_forced_change_is_validated_written_and_reloaded() {
         version,
         reload: Some(reload),
         forced: true,
+        ..
     } = applied
     else {
         panic!("{applied:?}")

@@ -3,179 +3,13 @@
 //! loopback: version -> transaction -> backend -> server -> frontend ->
 //! bind -> commit, proven by traffic through the new frontend.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use haplane_haproxy::MasterWorker;
-use reqwest::blocking::{Client, Response};
+use common::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// GET / on a loopback port; the whole answer, or None.
-fn traffic(port: u16) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    stream
-        .write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
-        .ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    Some(answer)
-}
-
-fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("{what}: not within 10 s");
-}
-
-const CONFIG: &str = "# _version=1
-# Hand-written: every line of this file must survive the API's changes.
-global
-    maxconn 200   # a trailing comment
-
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-
-userlist api
-    user admin insecure-password s3cret
-
-# The application: HAProxy answers by itself.
-frontend app
-    bind 127.0.0.1:@APP@
-    http-request return status 200 content-type text/plain string hello-from-app
-";
-
-/// haplane, stopped by its PID when dropped.
-struct Haplane(Child);
-
-impl Drop for Haplane {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if matches!(self.0.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-struct World {
-    dir: tempfile::TempDir,
-    _haproxy: MasterWorker,
-    haplane: Haplane,
-    api: String,
-    app_port: u16,
-    client: Client,
-}
-
-impl World {
-    fn start(extra: &[&str]) -> World {
-        let dir = tempfile::tempdir().unwrap();
-        let app_port = free_port();
-        let config = dir.path().join("haproxy.cfg");
-        std::fs::write(&config, CONFIG.replace("@APP@", &app_port.to_string())).unwrap();
-        let socket = dir.path().join("master.sock");
-        let haproxy =
-            MasterWorker::start(Path::new("haproxy"), &config, &socket).expect("haproxy starts");
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_haplane"))
-            .args([
-                "-c",
-                config.to_str().unwrap(),
-                "-m",
-                socket.to_str().unwrap(),
-                "-u",
-                "api",
-            ])
-            .args(["--port", &port.to_string(), "--reload-delay", "1"])
-            .args(["-t", dir.path().join("transactions").to_str().unwrap()])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("haplane starts");
-        let world = World {
-            api: format!("http://127.0.0.1:{port}/v3"),
-            client: Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
-            haplane: Haplane(child),
-            _haproxy: haproxy,
-            dir,
-            app_port,
-        };
-        wait_for("haplane answers", || world.get("/health").is_ok());
-        wait_for("haproxy serves", || {
-            traffic(app_port).is_some_and(|a| a.contains("hello-from-app"))
-        });
-        world
-    }
-
-    fn config(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("haproxy.cfg")).unwrap()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.api)
-    }
-
-    fn get(&self, path: &str) -> reqwest::Result<Response> {
-        self.client
-            .get(self.url(path))
-            .basic_auth("admin", Some("s3cret"))
-            .send()
-    }
-
-    fn send(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut request = self
-            .client
-            .request(method, self.url(path))
-            .basic_auth("admin", Some("s3cret"));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().unwrap();
-        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, value, headers)
-    }
-}
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// The lines of `old` all appear in `new`, in the same order.
 fn keeps_every_line(old: &str, new: &str) -> bool {
@@ -503,18 +337,6 @@ fn specification_is_valid_openapi_and_raw_has_headers() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "{status}");
-}
-
-/// GET PATH on a loopback port; the status line.
-fn status_of(port: u16, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
-        .ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    answer.lines().next().map(str::to_owned)
 }
 
 #[test]

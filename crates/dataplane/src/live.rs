@@ -1,0 +1,466 @@
+//! Changes HAProxy can take without a reload. A commit compares the new
+//! configuration with the old one; when the only differences are server
+//! lines of backends, and each difference is one the runtime API can make
+//! (see [`plan`]), the change is applied through the stats socket after
+//! the file is written, and nothing reloads.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use haplane_cfg::{Document, LineKind, LineRef, SectionKind, SectionRef};
+use haplane_model::{read_child, ChildKind};
+use haplane_runtime::{arg, AdminState, Runtime, RuntimeError, ServerChange};
+use serde_json::{Map, Value};
+
+/// One runtime operation on a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// `set server` commands for an existing server.
+    Set {
+        backend: String,
+        server: String,
+        changes: Vec<ServerChange>,
+    },
+    /// `add server` with the line's words, then `enable server` (unless the
+    /// line says `disabled`), `enable health` with `check`, `enable agent`
+    /// with `agent-check`.
+    Add {
+        backend: String,
+        server: String,
+        args: String,
+        enable: bool,
+        health: bool,
+        agent: bool,
+    },
+    /// Maintenance, then `del server` once its connections are gone.
+    Delete { backend: String, server: String },
+}
+
+/// The runtime steps that turn `old` into `new`, or `None` when the change
+/// needs a reload.
+///
+/// Applied at runtime:
+/// - a server's `weight`, `maintenance`, `address`/`port` (an IP address),
+///   `agent-addr`, `agent-port`, `agent-send`, `health_check_address`,
+///   `health_check_port`;
+/// - a new server with an IP address, in a backend where no
+///   `default-server` applies (a dynamic server would not inherit it);
+///   HAProxy itself refuses backends whose algorithm is not dynamic, and
+///   that refusal falls back to a reload;
+/// - deleting a server.
+///
+/// Anything else (another keyword, another section, servers reordered)
+/// reloads.
+pub fn plan(old: &Document, new: &Document) -> Option<Vec<Step>> {
+    let meaningful = |l: &LineRef<'_>| {
+        !matches!(
+            l.kind(),
+            LineKind::Version | LineKind::Blank | LineKind::Comment
+        )
+    };
+    if !same_lines(
+        old.preamble().filter(meaningful),
+        new.preamble().filter(meaningful),
+    ) {
+        return None;
+    }
+    let old_sections: Vec<SectionRef<'_>> = old.sections().collect();
+    let new_sections: Vec<SectionRef<'_>> = new.sections().collect();
+    if old_sections.len() != new_sections.len() {
+        return None;
+    }
+    let defaults_have_default_server = new
+        .sections_of(SectionKind::Defaults)
+        .any(|s| has_keyword(&s, "default-server"));
+    let mut steps = Vec::new();
+    for (a, b) in old_sections.iter().zip(&new_sections) {
+        if a.kind() != b.kind() || a.header().bytes() != b.header().bytes() {
+            return None;
+        }
+        let unchanged = a.len() == b.len()
+            && a.lines()
+                .zip(b.lines())
+                .all(|(x, y)| x.bytes() == y.bytes());
+        if unchanged {
+            continue;
+        }
+        if !matches!(a.kind(), SectionKind::Backend | SectionKind::Listen) {
+            return None;
+        }
+        let backend = a.name()?;
+        let dynamic_ok = !defaults_have_default_server && !has_keyword(b, "default-server");
+        steps.extend(backend_steps(&backend, a, b, dynamic_ok)?);
+    }
+    Some(steps)
+}
+
+fn same_lines<'a>(
+    a: impl Iterator<Item = LineRef<'a>>,
+    b: impl Iterator<Item = LineRef<'a>>,
+) -> bool {
+    a.map(|l| l.bytes()).eq(b.map(|l| l.bytes()))
+}
+
+fn has_keyword(section: &SectionRef<'_>, keyword: &str) -> bool {
+    section
+        .keyword_lines()
+        .any(|(_, l)| l.words().first().is_some_and(|w| w.value == keyword))
+}
+
+fn is_server(line: &LineRef<'_>) -> bool {
+    line.kind() == LineKind::Keyword && line.words().first().is_some_and(|w| w.value == "server")
+}
+
+/// Server lines by name, in order; the other keyword lines.
+fn split(
+    section: &SectionRef<'_>,
+) -> (Vec<(String, Map<String, Value>, Vec<String>)>, Vec<Vec<u8>>) {
+    let mut servers = Vec::new();
+    let mut others = Vec::new();
+    for (_, line) in section.keyword_lines() {
+        if is_server(&line) {
+            if let Some(json) = read_child(ChildKind::Server, &line) {
+                let words: Vec<String> = line.words().iter().map(|w| w.value.to_string()).collect();
+                let name = json
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                servers.push((name, json, words));
+                continue;
+            }
+        }
+        others.push(line.bytes().to_vec());
+    }
+    (servers, others)
+}
+
+fn backend_steps(
+    backend: &str,
+    old: &SectionRef<'_>,
+    new: &SectionRef<'_>,
+    dynamic_ok: bool,
+) -> Option<Vec<Step>> {
+    let (old_servers, old_others) = split(old);
+    let (new_servers, new_others) = split(new);
+    if old_others != new_others {
+        return None;
+    }
+    let old_by_name: HashMap<&str, &Map<String, Value>> = old_servers
+        .iter()
+        .map(|(n, j, _)| (n.as_str(), j))
+        .collect();
+    let new_names: Vec<&str> = new_servers.iter().map(|(n, _, _)| n.as_str()).collect();
+    // Servers that stay keep their order.
+    let kept_old: Vec<&str> = old_servers
+        .iter()
+        .map(|(n, _, _)| n.as_str())
+        .filter(|n| new_names.contains(n))
+        .collect();
+    let kept_new: Vec<&str> = new_names
+        .iter()
+        .copied()
+        .filter(|n| old_by_name.contains_key(n))
+        .collect();
+    if kept_old != kept_new {
+        return None;
+    }
+    let mut steps = Vec::new();
+    for (name, _, _) in &old_servers {
+        if !new_names.contains(&name.as_str()) {
+            steps.push(Step::Delete {
+                backend: backend.to_owned(),
+                server: name.clone(),
+            });
+        }
+    }
+    for (name, json, words) in &new_servers {
+        match old_by_name.get(name.as_str()) {
+            Some(before) if *before == json => {}
+            Some(before) => steps.push(Step::Set {
+                backend: backend.to_owned(),
+                server: name.clone(),
+                changes: changes(before, json)?,
+            }),
+            None => {
+                if !dynamic_ok {
+                    return None;
+                }
+                steps.push(add_step(backend, name, json, words)?);
+            }
+        }
+    }
+    Some(steps)
+}
+
+fn add_step(
+    backend: &str,
+    name: &str,
+    json: &Map<String, Value>,
+    words: &[String],
+) -> Option<Step> {
+    let address = json.get("address").and_then(Value::as_str)?;
+    address.parse::<IpAddr>().ok()?;
+    // `server NAME ADDRESS PARAMS...`
+    let rest = words.get(2..)?;
+    let args = rest
+        .iter()
+        .map(|w| arg(w))
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?
+        .join(" ");
+    let has = |w: &str| rest.iter().skip(1).any(|x| x == w);
+    Some(Step::Add {
+        backend: backend.to_owned(),
+        server: name.to_owned(),
+        args,
+        enable: !has("disabled"),
+        health: has("check"),
+        agent: has("agent-check"),
+    })
+}
+
+/// The `set server` changes from one server JSON to another, if every
+/// difference is one the runtime can make.
+fn changes(old: &Map<String, Value>, new: &Map<String, Value>) -> Option<Vec<ServerChange>> {
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = Vec::new();
+    let mut address_changed = false;
+    for key in keys {
+        let (a, b) = (old.get(key), new.get(key));
+        if a == b {
+            continue;
+        }
+        let text = || b.and_then(Value::as_str).map(str::to_owned);
+        let port = || {
+            b.and_then(Value::as_u64)
+                .and_then(|p| u16::try_from(p).ok())
+        };
+        match key.as_str() {
+            "weight" => {
+                let weight = match b {
+                    None => 1,
+                    Some(v) => u32::try_from(v.as_u64()?).ok()?,
+                };
+                out.push(ServerChange::Weight(weight));
+            }
+            "maintenance" => out.push(ServerChange::State(
+                if b.and_then(Value::as_str) == Some("enabled") {
+                    AdminState::Maint
+                } else {
+                    AdminState::Ready
+                },
+            )),
+            "address" | "port" => address_changed = true,
+            "agent-addr" => out.push(ServerChange::AgentAddress(text()?)),
+            "agent-port" => out.push(ServerChange::AgentPort(port()?)),
+            "agent-send" => out.push(ServerChange::AgentSend(text()?)),
+            "health_check_address" => out.push(ServerChange::CheckAddress(text()?)),
+            "health_check_port" => out.push(ServerChange::CheckPort(port()?)),
+            _ => return None,
+        }
+    }
+    if address_changed {
+        let address = new.get("address").and_then(Value::as_str)?;
+        address.parse::<IpAddr>().ok()?;
+        let port = match new.get("port") {
+            None => None,
+            Some(p) => Some(u16::try_from(p.as_u64()?).ok()?),
+        };
+        // A port cannot be taken away at runtime.
+        if port.is_none() && old.get("port").is_some() {
+            return None;
+        }
+        out.push(ServerChange::Address(address.to_owned(), port));
+    }
+    Some(out)
+}
+
+/// How long a deleted server may keep connections before the change falls
+/// back to a reload.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Applies the steps in order. The first refusal stops it: the caller
+/// reloads, which brings HAProxy to the file whatever was done.
+pub async fn apply(runtime: &Runtime, steps: &[Step]) -> Result<(), RuntimeError> {
+    for step in steps {
+        match step {
+            Step::Set {
+                backend,
+                server,
+                changes,
+            } => runtime.set_server(backend, server, changes).await?,
+            Step::Add {
+                backend,
+                server,
+                args,
+                enable,
+                health,
+                agent,
+            } => {
+                runtime.add_server(backend, server, args).await?;
+                if *health {
+                    runtime.toggle(true, "health", backend, server).await?;
+                }
+                if *agent {
+                    runtime.toggle(true, "agent", backend, server).await?;
+                }
+                if *enable {
+                    runtime.toggle(true, "server", backend, server).await?;
+                }
+            }
+            Step::Delete { backend, server } => {
+                runtime
+                    .set_server(backend, server, &[ServerChange::State(AdminState::Maint)])
+                    .await?;
+                // In maintenance no new request goes there; the ones in
+                // flight finish, and then HAProxy lets it go.
+                let deadline = Instant::now() + DRAIN_TIMEOUT;
+                loop {
+                    match runtime.del_server(backend, server).await {
+                        Ok(()) => break,
+                        Err(e @ RuntimeError::Refused { .. })
+                            if Instant::now() < deadline
+                                && e.to_string().contains("connection") =>
+                        {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> Document {
+        Document::parse(text.as_bytes().to_vec())
+    }
+
+    const BASE: &str = "# _version=3
+global
+    maxconn 10
+defaults
+    mode http
+backend be
+    balance roundrobin
+    # the pool
+    server s1 10.0.0.1:80 weight 10
+    server s2 10.0.0.2:80 check
+frontend fe
+    bind :80
+    default_backend be
+";
+
+    fn with(from: &str, to: &str) -> Document {
+        assert!(BASE.contains(from));
+        doc(&BASE.replace(from, to).replace("_version=3", "_version=4"))
+    }
+
+    #[test]
+    fn nothing_to_do() {
+        assert_eq!(plan(&doc(BASE), &with("maxconn", "maxconn")), Some(vec![]));
+    }
+
+    #[test]
+    fn weight_maintenance_and_address() {
+        let steps = plan(
+            &doc(BASE),
+            &with(
+                "server s1 10.0.0.1:80 weight 10",
+                "server s1 10.0.0.9:8080 weight 20 disabled",
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            steps,
+            vec![Step::Set {
+                backend: "be".into(),
+                server: "s1".into(),
+                changes: vec![
+                    ServerChange::State(AdminState::Maint),
+                    ServerChange::Weight(20),
+                    ServerChange::Address("10.0.0.9".into(), Some(8080)),
+                ],
+            }]
+        );
+    }
+
+    #[test]
+    fn add_and_delete() {
+        let steps = plan(
+            &doc(BASE),
+            &with(
+                "    server s2 10.0.0.2:80 check\n",
+                "    server s3 10.0.0.3:80 check weight 5\n",
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            steps,
+            vec![
+                Step::Delete {
+                    backend: "be".into(),
+                    server: "s2".into()
+                },
+                Step::Add {
+                    backend: "be".into(),
+                    server: "s3".into(),
+                    args: "10.0.0.3:80 check weight 5".into(),
+                    enable: true,
+                    health: true,
+                    agent: false,
+                },
+            ]
+        );
+        // A comment that goes with a deleted server does not matter.
+        assert!(plan(
+            &doc(BASE),
+            &with("    # the pool\n    server s1 10.0.0.1:80 weight 10\n", "")
+        )
+        .is_some());
+    }
+
+    #[test]
+    fn what_needs_a_reload() {
+        let base = doc(BASE);
+        // Another keyword of the server.
+        assert_eq!(plan(&base, &with("weight 10", "weight 10 maxconn 5")), None);
+        // Another line of the backend, another section.
+        assert_eq!(
+            plan(&base, &with("balance roundrobin", "balance leastconn")),
+            None
+        );
+        assert_eq!(plan(&base, &with("maxconn 10", "maxconn 11")), None);
+        // A name, not an address; servers reordered.
+        assert_eq!(plan(&base, &with("10.0.0.1:80", "app.local:80")), None);
+        assert_eq!(
+            plan(
+                &base,
+                &with(
+                    "    server s1 10.0.0.1:80 weight 10\n    server s2 10.0.0.2:80 check\n",
+                    "    server s2 10.0.0.2:80 check\n    server s1 10.0.0.1:80 weight 10\n"
+                )
+            ),
+            None
+        );
+        // A new server where a default-server applies.
+        let defaults = BASE.replace(
+            "    mode http\n",
+            "    mode http\n    default-server inter 3s\n",
+        );
+        let added = defaults.replace("check\n", "check\n    server s3 10.0.0.3:80\n");
+        assert_eq!(plan(&doc(&defaults), &doc(&added)), None);
+        // Without one, the same server is added at runtime.
+        let added = BASE.replace("check\n", "check\n    server s3 10.0.0.3:80\n");
+        assert!(plan(&base, &doc(&added)).is_some_and(|s| s.len() == 1));
+    }
+}

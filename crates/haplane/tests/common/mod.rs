@@ -1,0 +1,196 @@
+//! What the tests over real HTTP share: HAProxy 2.6 in master-worker mode
+//! and the `haplane` binary beside it, on loopback ports.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use haplane_haproxy::MasterWorker;
+use reqwest::blocking::{Client, Response};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET / on a loopback port; the whole answer, or None.
+pub fn traffic(port: u16) -> Option<String> {
+    traffic_path(port, "/")
+}
+
+/// GET PATH on a loopback port; the whole answer, or None.
+pub fn traffic_path(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer)
+}
+
+/// GET PATH on a loopback port; the status line.
+pub fn status_of(port: u16, path: &str) -> Option<String> {
+    traffic_path(port, path).and_then(|a| a.lines().next().map(str::to_owned))
+}
+
+pub fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("{what}: not within 10 s");
+}
+
+pub const CONFIG: &str = "# _version=1
+# Hand-written: every line of this file must survive the API's changes.
+global
+    maxconn 200   # a trailing comment
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+userlist api
+    user admin insecure-password s3cret
+
+# The application: HAProxy answers by itself.
+frontend app
+    bind 127.0.0.1:@APP@
+    http-request return status 200 content-type text/plain string hello-from-app
+";
+
+/// haplane, stopped by its PID when dropped.
+pub struct Haplane(pub Child);
+
+impl Drop for Haplane {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub haproxy: MasterWorker,
+    pub haplane: Haplane,
+    pub api: String,
+    pub app_port: u16,
+    pub client: Client,
+}
+
+impl World {
+    pub fn start(extra: &[&str]) -> World {
+        World::start_with(CONFIG, extra)
+    }
+
+    /// Starts HAProxy on `template` (`@APP@`: a free port for the
+    /// application, `@DIR@`: the test's directory) and haplane beside it.
+    pub fn start_with(template: &str, extra: &[&str]) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let app_port = free_port();
+        let config = dir.path().join("haproxy.cfg");
+        let text = template
+            .replace("@APP@", &app_port.to_string())
+            .replace("@DIR@", &dir.path().display().to_string());
+        std::fs::write(&config, text).unwrap();
+        let socket = dir.path().join("master.sock");
+        let haproxy =
+            MasterWorker::start(Path::new("haproxy"), &config, &socket).expect("haproxy starts");
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_haplane"))
+            .args([
+                "-c",
+                config.to_str().unwrap(),
+                "-m",
+                socket.to_str().unwrap(),
+                "-u",
+                "api",
+            ])
+            .args(["--port", &port.to_string(), "--reload-delay", "1"])
+            .args(["-t", dir.path().join("transactions").to_str().unwrap()])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("haplane starts");
+        let world = World {
+            api: format!("http://127.0.0.1:{port}/v3"),
+            client: Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            haplane: Haplane(child),
+            haproxy,
+            dir,
+            app_port,
+        };
+        wait_for("haplane answers", || world.get("/health").is_ok());
+        wait_for("haproxy serves", || {
+            traffic(app_port).is_some_and(|a| a.contains("hello-from-app"))
+        });
+        world
+    }
+
+    pub fn config(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("haproxy.cfg")).unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::Result<Response> {
+        self.client
+            .get(self.url(path))
+            .basic_auth("admin", Some("s3cret"))
+            .send()
+    }
+
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .basic_auth("admin", Some("s3cret"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().unwrap();
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value, headers)
+    }
+}

@@ -1,0 +1,215 @@
+//! Changes without reloads: servers added, re-weighted and removed through
+//! the configuration API are applied through HAProxy's runtime socket and
+//! written to the file, under steady traffic, with no reload and no failed
+//! request.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use haplane_runtime::{AdminState, Endpoint, MasterCli, Runtime};
+use reqwest::StatusCode;
+use serde_json::json;
+
+const CONFIG: &str = "# _version=1
+global
+    maxconn 1000
+    stats socket @DIR@/stats.sock level admin
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+userlist api
+    user admin insecure-password s3cret
+
+# The application, answered by HAProxy itself; its frontend counts the
+# connections that reach it.
+frontend app
+    bind 127.0.0.1:@APP@
+    http-request return status 200 content-type text/plain string hello-from-app
+
+frontend public
+    bind 127.0.0.1:@PUBLIC@
+    default_backend pool
+
+backend pool
+    balance roundrobin
+    server base 127.0.0.1:@APP@
+
+backend fixed
+    balance static-rr
+    server base 127.0.0.1:@APP@
+";
+
+/// Clients sending requests until told to stop (or 120 s, or 500,000
+/// requests), each on a new connection; they count what succeeds and fails.
+struct Load {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(port: u16, clients: usize) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ok = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let threads = (0..clients)
+            .map(|_| {
+                let (stop, ok, failed) = (Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&failed));
+                std::thread::spawn(move || {
+                    for _ in 0..500_000 / clients {
+                        if stop.load(Ordering::Relaxed) || Instant::now() > deadline {
+                            break;
+                        }
+                        match traffic(port) {
+                            Some(a)
+                                if a.starts_with("HTTP/1.1 200")
+                                    && a.contains("hello-from-app") =>
+                            {
+                                ok.fetch_add(1, Ordering::Relaxed)
+                            }
+                            _ => failed.fetch_add(1, Ordering::Relaxed),
+                        };
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            ok,
+            failed,
+            threads,
+        }
+    }
+
+    /// Stops the clients; (succeeded, failed).
+    fn finish(self) -> (u64, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+        (
+            self.ok.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        )
+    }
+}
+
+#[test]
+fn servers_change_under_traffic_without_a_reload() {
+    let public = free_port();
+    let w = World::start_with(&CONFIG.replace("@PUBLIC@", &public.to_string()), &[]);
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let master = MasterCli::new(w.dir.path().join("master.sock"));
+    let reloads = || tokio.block_on(master.show_proc()).unwrap().reloads;
+    let stats = Runtime::stats_socket(Endpoint::Unix(w.dir.path().join("stats.sock")));
+    let before = reloads();
+    wait_for("the public frontend serves", || {
+        traffic(public).is_some_and(|a| a.contains("hello-from-app"))
+    });
+
+    let load = Load::start(public, 2);
+    let servers = "/services/haproxy/configuration/backends/pool/servers";
+    let mut version = 1;
+    for i in 0..100 {
+        let (status, body, headers) = w.send(
+            "POST",
+            &format!("{servers}?version={version}"),
+            Some(json!({"name": format!("dyn{i}"), "address": "127.0.0.1", "port": w.app_port, "weight": 10})),
+        );
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert!(!headers.contains_key("reload-id"));
+        version += 1;
+    }
+    let state = tokio.block_on(stats.servers_state(Some("pool"))).unwrap();
+    assert_eq!(state.len(), 101);
+    assert!(state
+        .iter()
+        .all(|s| s.admin == AdminState::Ready && s.weight == 10 || s.name == "base"));
+    // The new servers take their share of the traffic.
+    wait_for("the new servers serve requests", || {
+        let rows = tokio.block_on(stats.stat()).unwrap();
+        rows.iter()
+            .filter(|r| r.proxy == "pool" && r.name.starts_with("dyn"))
+            .filter(|r| r.get("stot").is_some_and(|n| n != "0"))
+            .count()
+            >= 50
+    });
+
+    for i in 0..100 {
+        let (status, body, _) = w.send(
+            "PUT",
+            &format!("{servers}/dyn{i}?version={version}"),
+            Some(json!({"name": format!("dyn{i}"), "address": "127.0.0.1", "port": w.app_port, "weight": 50 + i})),
+        );
+        assert_eq!(status, StatusCode::OK, "{body}");
+        version += 1;
+    }
+    let state = tokio.block_on(stats.servers_state(Some("pool"))).unwrap();
+    assert!(state
+        .iter()
+        .filter(|s| s.name.starts_with("dyn"))
+        .all(|s| s.weight >= 50));
+
+    for i in 0..100 {
+        let (status, body, _) = w.send(
+            "DELETE",
+            &format!("{servers}/dyn{i}?version={version}"),
+            None,
+        );
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        version += 1;
+    }
+    let (ok, failed) = load.finish();
+    assert_eq!(failed, 0, "requests failed ({ok} succeeded)");
+    assert!(ok > 100, "steady traffic: only {ok} requests");
+    assert_eq!(reloads(), before, "HAProxy was reloaded");
+
+    let state = tokio.block_on(stats.servers_state(Some("pool"))).unwrap();
+    assert_eq!(
+        state.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        vec!["base"]
+    );
+    let config = w.config();
+    assert!(config.starts_with(&format!("# _version={version}\n")));
+    assert!(!config.contains("dyn"));
+    // Every request reached the application through HAProxy.
+    let rows = tokio.block_on(stats.stat()).unwrap();
+    let app = rows
+        .iter()
+        .find(|r| r.proxy == "app" && r.name == "FRONTEND")
+        .unwrap();
+    let reached: u64 = app.get("req_tot").unwrap().parse().unwrap();
+    assert!(reached >= ok, "{reached} < {ok}");
+
+    // A backend whose algorithm is static cannot take a server at runtime:
+    // the same request is written and reloaded instead.
+    let (status, body, headers) = w.send(
+        "POST",
+        &format!("/services/haproxy/configuration/backends/fixed/servers?version={version}&force_reload=true"),
+        Some(json!({"name": "extra", "address": "127.0.0.1", "port": w.app_port})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(!headers.contains_key("reload-id"));
+    assert_eq!(reloads(), before + 1);
+    // So does a change the runtime cannot make.
+    let (status, body, headers) = w.send(
+        "PUT",
+        &format!("{servers}/base?version={}", version + 1),
+        Some(json!({"name": "base", "address": "127.0.0.1", "port": w.app_port, "maxconn": 50})),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert!(headers.contains_key("reload-id"));
+}
