@@ -112,22 +112,27 @@ fn is_server(line: &LineRef<'_>) -> bool {
     line.kind() == LineKind::Keyword && line.words().first().is_some_and(|w| w.value == "server")
 }
 
-/// Server lines by name, in order; the other keyword lines.
-fn split(
-    section: &SectionRef<'_>,
-) -> (Vec<(String, Map<String, Value>, Vec<String>)>, Vec<Vec<u8>>) {
+/// A server line: its name, its JSON and its words.
+struct ServerLine {
+    name: String,
+    json: Map<String, Value>,
+    words: Vec<String>,
+}
+
+/// The server lines in order, and the other keyword lines.
+fn split(section: &SectionRef<'_>) -> (Vec<ServerLine>, Vec<Vec<u8>>) {
     let mut servers = Vec::new();
     let mut others = Vec::new();
     for (_, line) in section.keyword_lines() {
         if is_server(&line) {
             if let Some(json) = read_child(ChildKind::Server, &line) {
-                let words: Vec<String> = line.words().iter().map(|w| w.value.to_string()).collect();
+                let words = line.words().iter().map(|w| w.value.to_string()).collect();
                 let name = json
                     .get("name")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
-                servers.push((name, json, words));
+                servers.push(ServerLine { name, json, words });
                 continue;
             }
         }
@@ -149,13 +154,13 @@ fn backend_steps(
     }
     let old_by_name: HashMap<&str, &Map<String, Value>> = old_servers
         .iter()
-        .map(|(n, j, _)| (n.as_str(), j))
+        .map(|s| (s.name.as_str(), &s.json))
         .collect();
-    let new_names: Vec<&str> = new_servers.iter().map(|(n, _, _)| n.as_str()).collect();
+    let new_names: Vec<&str> = new_servers.iter().map(|s| s.name.as_str()).collect();
     // Servers that stay keep their order.
     let kept_old: Vec<&str> = old_servers
         .iter()
-        .map(|(n, _, _)| n.as_str())
+        .map(|s| s.name.as_str())
         .filter(|n| new_names.contains(n))
         .collect();
     let kept_new: Vec<&str> = new_names
@@ -167,15 +172,15 @@ fn backend_steps(
         return None;
     }
     let mut steps = Vec::new();
-    for (name, _, _) in &old_servers {
-        if !new_names.contains(&name.as_str()) {
+    for old in &old_servers {
+        if !new_names.contains(&old.name.as_str()) {
             steps.push(Step::Delete {
                 backend: backend.to_owned(),
-                server: name.clone(),
+                server: old.name.clone(),
             });
         }
     }
-    for (name, json, words) in &new_servers {
+    for ServerLine { name, json, words } in &new_servers {
         match old_by_name.get(name.as_str()) {
             Some(before) if *before == json => {}
             Some(before) => steps.push(Step::Set {
