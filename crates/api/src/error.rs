@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use haplane_dataplane::DataplaneError;
 use haplane_model::{ModelError, ResourceError};
+use haplane_runtime::{Refusal, RuntimeError};
 use serde_json::{json, Value};
 
 #[derive(Debug)]
@@ -43,6 +44,24 @@ impl IntoResponse for ApiError {
             body["problems"] = problems;
         }
         (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<RuntimeError> for ApiError {
+    fn from(e: RuntimeError) -> ApiError {
+        let status = match &e {
+            RuntimeError::Refused { kind, .. } => match kind {
+                Refusal::NotFound => StatusCode::NOT_FOUND,
+                Refusal::AlreadyExists => StatusCode::CONFLICT,
+                Refusal::Invalid => StatusCode::BAD_REQUEST,
+            },
+            RuntimeError::BadArgument(_) => StatusCode::BAD_REQUEST,
+            RuntimeError::Connect { .. }
+            | RuntimeError::Io { .. }
+            | RuntimeError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            RuntimeError::Unexpected { .. } => StatusCode::BAD_GATEWAY,
+        };
+        ApiError::new(status, e.to_string())
     }
 }
 

@@ -10,6 +10,7 @@ mod meta;
 mod params;
 mod resources;
 mod rules;
+mod runtime;
 mod services;
 mod spec;
 
@@ -33,8 +34,6 @@ pub struct AppState {
     pub dp: Arc<Dataplane>,
     pub users: Users,
     pub started: Instant,
-    /// The master CLI socket, to tell whether HAProxy is up.
-    pub master_socket: Option<std::path::PathBuf>,
 }
 
 /// The whole API under `/v3`.
@@ -44,6 +43,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(services::routes())
         .merge(resources::routes())
         .merge(rules::routes())
+        .merge(runtime::routes())
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require_user,

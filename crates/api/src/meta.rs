@@ -2,7 +2,6 @@
 //! OpenAPI document and its interactive page.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::header;
@@ -38,20 +37,16 @@ async fn endpoints() -> Json<Value> {
     Json(Value::Array(list))
 }
 
+/// Up when HAProxy's worker answers `show info` on its runtime socket
+/// (directly or through the master), down when it does not, unknown when
+/// there is no socket to ask.
 async fn health(State(state): St) -> Json<Value> {
-    let status = match &state.master_socket {
+    let status = match state.dp.runtime() {
         None => "unknown",
-        Some(path) => {
-            match haplane_runtime::command(path, "show proc", Duration::from_secs(2)).await {
-                Ok(answer)
-                    if haplane_runtime::parse_show_proc(&answer)
-                        .is_some_and(|p| !p.workers.is_empty()) =>
-                {
-                    "up"
-                }
-                _ => "down",
-            }
-        }
+        Some(rt) => match rt.info().await {
+            Ok(_) => "up",
+            Err(_) => "down",
+        },
     };
     Json(json!({"haproxy": status}))
 }

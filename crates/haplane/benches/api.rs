@@ -132,7 +132,6 @@ async fn main() {
         dp: Arc::clone(&dp),
         users: Users::single("admin", "pw"),
         started: Instant::now(),
-        master_socket: None,
     });
     let app = haplane_api::app(state);
     let middle = backends / 2;

@@ -46,7 +46,6 @@ pub async fn run(api_port: u16) -> anyhow::Result<()> {
         dp,
         users: Users::single("admin", &password),
         started: Instant::now(),
-        master_socket: Some(socket),
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port))
         .await

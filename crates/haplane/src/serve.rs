@@ -64,12 +64,7 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     let users = users(&options)?;
     let dp = Dataplane::open(settings(&options))
         .map_err(|e| anyhow::anyhow!("--config-file {}: {e}", options.config_file.display()))?;
-    let state = Arc::new(AppState {
-        dp,
-        users,
-        started,
-        master_socket: options.master_runtime.clone(),
-    });
+    let state = Arc::new(AppState { dp, users, started });
     let addr = format!("{}:{}", options.host, options.port);
     let listener = TcpListener::bind(&addr)
         .await

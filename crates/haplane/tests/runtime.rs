@@ -213,3 +213,107 @@ fn servers_change_under_traffic_without_a_reload() {
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert!(headers.contains_key("reload-id"));
 }
+
+#[test]
+fn info_stats_health_and_runtime_servers() {
+    let public = free_port();
+    let w = World::start_with(&CONFIG.replace("@PUBLIC@", &public.to_string()), &[]);
+    wait_for("the public frontend serves", || {
+        traffic(public).is_some_and(|a| a.contains("hello-from-app"))
+    });
+    let (status, health, _) = w.send("GET", "/health", None);
+    assert_eq!((status, health), (StatusCode::OK, json!({"haproxy": "up"})));
+
+    let (status, info, _) = w.send("GET", "/services/haproxy/runtime/info", None);
+    assert_eq!(status, StatusCode::OK, "{info}");
+    assert!(info["info"]["version"].as_str().unwrap().starts_with("2.6"));
+    assert!(info["info"]["pid"].as_i64().unwrap() > 0);
+    assert!(info["info"]["release_date"].as_str().unwrap().contains('-'));
+    assert!(info["runtimeAPI"].as_str().unwrap().ends_with("stats.sock"));
+
+    let (status, stats, _) = w.send("GET", "/services/haproxy/stats/native", None);
+    assert_eq!(status, StatusCode::OK);
+    let all = stats["stats"].as_array().unwrap();
+    assert!(all
+        .iter()
+        .any(|s| s["type"] == "frontend" && s["name"] == "public"));
+    let (_, servers, _) = w.send(
+        "GET",
+        "/services/haproxy/stats/native?type=server&parent=pool",
+        None,
+    );
+    let servers = servers["stats"].as_array().unwrap().clone();
+    assert_eq!(servers.len(), 1);
+    assert_eq!(servers[0]["name"], "base");
+    assert_eq!(servers[0]["backend_name"], "pool");
+    assert!(servers[0]["stats"]["stot"].as_i64().unwrap() >= 1);
+    assert_eq!(servers[0]["stats"]["status"], "no check");
+    let (status, _, _) = w.send("GET", "/services/haproxy/stats/native?type=nope", None);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Transient server state: nothing is written to the file.
+    let config = w.config();
+    let base = "/services/haproxy/runtime/backends/pool/servers";
+    let (status, list, _) = w.send("GET", base, None);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list[0]["name"], "base");
+    assert_eq!(list[0]["admin_state"], "ready");
+    assert_eq!(list[0]["operational_state"], "up");
+    assert_eq!(list[0]["port"], w.app_port);
+    let (status, s, _) = w.send(
+        "PUT",
+        &format!("{base}/base"),
+        Some(json!({"admin_state": "drain", "weight": 7})),
+    );
+    assert_eq!(status, StatusCode::OK, "{s}");
+    assert_eq!(
+        (s["admin_state"].as_str(), s["weight"].as_u64()),
+        (Some("drain"), Some(7))
+    );
+    let (status, e, _) = w.send(
+        "PUT",
+        &format!("{base}/base"),
+        Some(json!({"admin_state": "sleepy"})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("admin_state"));
+    let (status, e, _) = w.send("GET", &format!("{base}/nope"), None);
+    assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+    let (status, e, _) = w.send(
+        "GET",
+        "/services/haproxy/runtime/backends/nope/servers",
+        None,
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+
+    let (status, added, _) = w.send(
+        "POST",
+        base,
+        Some(json!({"name": "extra", "address": "127.0.0.1", "port": w.app_port, "weight": 3})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    let (_, extra, _) = w.send("GET", &format!("{base}/extra"), None);
+    assert_eq!(
+        (extra["admin_state"].as_str(), extra["weight"].as_u64()),
+        (Some("ready"), Some(3))
+    );
+    let (status, e, _) = w.send(
+        "POST",
+        base,
+        Some(json!({"name": "extra", "address": "127.0.0.1", "port": w.app_port})),
+    );
+    assert_eq!(status, StatusCode::CONFLICT, "{e}");
+    let (status, _, _) = w.send("DELETE", &format!("{base}/extra"), None);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = w.send("GET", &format!("{base}/extra"), None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(w.config(), config);
+
+    // HAProxy stopped: health says so, runtime calls give 503.
+    let mut w = w;
+    w.haproxy.stop();
+    let (_, health, _) = w.send("GET", "/health", None);
+    assert_eq!(health, json!({"haproxy": "down"}));
+    let (status, e, _) = w.send("GET", "/services/haproxy/runtime/info", None);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{e}");
+}

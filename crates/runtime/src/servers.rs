@@ -98,6 +98,21 @@ pub struct ServerState {
     pub initial_weight: u32,
     pub port: Option<u16>,
     pub fqdn: Option<String>,
+    /// Seconds since the state last changed.
+    pub last_change: u64,
+    pub check_status: u32,
+    pub check_result: u32,
+    pub check_health: u32,
+    pub check_state: u32,
+    pub agent_state: u32,
+    pub backend_forced_id: u32,
+    pub forced_id: u32,
+    pub srvrecord: Option<String>,
+    pub use_ssl: bool,
+    pub check_port: Option<u16>,
+    pub check_address: Option<String>,
+    pub agent_address: Option<String>,
+    pub agent_port: Option<u16>,
 }
 
 /// Parses `show servers state` (format version 1).
@@ -111,6 +126,9 @@ pub fn parse_servers_state(text: &str) -> Vec<ServerState> {
             }
             let num = |i: usize| f[i].parse::<u32>().ok();
             let dash = |s: &str| (s != "-" && !s.is_empty()).then(|| s.to_owned());
+            let at = |i: usize| f.get(i).copied().unwrap_or("-");
+            let port = |i: usize| at(i).parse::<u16>().ok().filter(|p| *p != 0);
+            let small = |i: usize| at(i).parse::<u32>().unwrap_or(0);
             Some(ServerState {
                 backend_id: num(0)?,
                 backend: f[1].to_owned(),
@@ -122,7 +140,21 @@ pub fn parse_servers_state(text: &str) -> Vec<ServerState> {
                 weight: num(7)?,
                 initial_weight: num(8)?,
                 fqdn: dash(f[17]),
-                port: f[18].parse().ok().filter(|p| *p != 0),
+                port: port(18),
+                last_change: at(9).parse().unwrap_or(0),
+                check_status: small(10),
+                check_result: small(11),
+                check_health: small(12),
+                check_state: small(13),
+                agent_state: small(14),
+                backend_forced_id: small(15),
+                forced_id: small(16),
+                srvrecord: dash(at(19)),
+                use_ssl: at(20) == "1",
+                check_port: port(21),
+                check_address: dash(at(22)),
+                agent_address: dash(at(23)),
+                agent_port: port(24),
             })
         })
         .collect()
@@ -331,6 +363,20 @@ mod tests {
                 initial_weight: 1,
                 port: Some(18081),
                 fqdn: None,
+                last_change: 2,
+                check_status: 1,
+                check_result: 0,
+                check_health: 2,
+                check_state: 0,
+                agent_state: 0,
+                backend_forced_id: 0,
+                forced_id: 0,
+                srvrecord: None,
+                use_ssl: false,
+                check_port: None,
+                check_address: None,
+                agent_address: None,
+                agent_port: None,
             }
         );
         assert_eq!(list[1].admin, AdminState::Maint);
