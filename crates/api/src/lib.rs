@@ -11,6 +11,7 @@ mod params;
 mod resources;
 mod rules;
 mod runtime;
+mod runtime_patterns;
 mod services;
 mod spec;
 
@@ -34,6 +35,10 @@ pub struct AppState {
     pub dp: Arc<Dataplane>,
     pub users: Users,
     pub started: Instant,
+    /// Where managed map files live (`--maps-dir`).
+    pub maps_dir: std::path::PathBuf,
+    /// Where certificates live (`--ssl-certs-dir`).
+    pub ssl_certs_dir: std::path::PathBuf,
 }
 
 /// The whole API under `/v3`.
@@ -44,6 +49,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(resources::routes())
         .merge(rules::routes())
         .merge(runtime::routes())
+        .merge(runtime_patterns::routes())
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require_user,

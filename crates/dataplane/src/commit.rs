@@ -127,7 +127,7 @@ fn without_version(bytes: &[u8]) -> &[u8] {
 
 /// Writes `bytes` to `path` so that a crash leaves the old or the new file:
 /// temporary file in the same directory, fsync, rename, fsync directory.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -13,7 +13,7 @@ mod settings;
 mod store;
 mod transaction;
 
-pub use commit::{Applied, Problem};
+pub use commit::{write_atomic, Applied, Problem};
 pub use error::DataplaneError;
 pub use reload::{Reload, ReloadStatus};
 pub use settings::{ReloadMethod, Settings};

@@ -132,6 +132,8 @@ async fn main() {
         dp: Arc::clone(&dp),
         users: Users::single("admin", "pw"),
         started: Instant::now(),
+        maps_dir: std::env::temp_dir(),
+        ssl_certs_dir: std::env::temp_dir(),
     });
     let app = haplane_api::app(state);
     let middle = backends / 2;

@@ -46,6 +46,8 @@ pub async fn run(api_port: u16) -> anyhow::Result<()> {
         dp,
         users: Users::single("admin", &password),
         started: Instant::now(),
+        maps_dir: dir.path().join("maps"),
+        ssl_certs_dir: dir.path().join("certs"),
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port))
         .await

@@ -64,15 +64,19 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     let users = users(&options)?;
     let dp = Dataplane::open(settings(&options))
         .map_err(|e| anyhow::anyhow!("--config-file {}: {e}", options.config_file.display()))?;
-    let state = Arc::new(AppState { dp, users, started });
+    let state = Arc::new(AppState {
+        dp,
+        users,
+        started,
+        maps_dir: options.maps_dir.clone(),
+        ssl_certs_dir: options.ssl_certs_dir.clone(),
+    });
     let addr = format!("{}:{}", options.host, options.port);
     let listener = TcpListener::bind(&addr)
         .await
         .with_context(|| format!("--host/--port {addr}: cannot listen"))?;
     tracing::info!(address = %listener.local_addr()?, config = %options.config_file.display(), "serving the API");
     tracing::debug!(
-        maps_dir = %options.maps_dir.display(),
-        ssl_certs_dir = %options.ssl_certs_dir.display(),
         spoe_dir = %options.spoe_dir.display(),
         restart_cmd = options.restart_cmd.as_deref().unwrap_or(""),
         "resource directories",

@@ -317,3 +317,161 @@ fn info_stats_health_and_runtime_servers() {
     let (status, e, _) = w.send("GET", "/services/haproxy/runtime/info", None);
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{e}");
 }
+
+const PATTERNS: &str = "# _version=1
+global
+    stats socket @DIR@/stats.sock level admin
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+userlist api
+    user admin insecure-password s3cret
+
+frontend app
+    bind 127.0.0.1:@APP@
+    http-request deny deny_status 403 if { src -f @DIR@/maps/blocked.acl }
+    http-request return status 200 content-type text/plain lf-string %[req.hdr(host),lower,map(@DIR@/maps/hosts.map,unknown)]
+";
+
+#[test]
+fn maps_and_acls_change_traffic_and_files() {
+    let w = World::start_prepared(PATTERNS, &[], |dir| {
+        std::fs::create_dir_all(dir.join("maps")).unwrap();
+        std::fs::write(
+            dir.join("maps/hosts.map"),
+            "# hosts and their pools\na.test pool-a\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("maps/blocked.acl"), "192.0.2.1\n").unwrap();
+    });
+    let maps_dir = w.dir.path().join("maps");
+    let answer = |host: &str| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", w.app_port)).unwrap();
+        use std::io::{Read, Write};
+        s.write_all(format!("GET / HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out.rsplit("\r\n\r\n").next().unwrap().to_owned()
+    };
+    wait_for("haproxy answers", || answer("a.test") == "pool-a");
+
+    // Only maps under --maps-dir are listed unless unmanaged ones are asked.
+    let (status, maps, _) = w.send("GET", "/services/haproxy/runtime/maps", None);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(maps, json!([]));
+    let (_, maps, _) = w.send(
+        "GET",
+        "/services/haproxy/runtime/maps?include_unmanaged=true",
+        None,
+    );
+    assert_eq!(maps[0]["storage_name"], "hosts.map");
+    assert_eq!(
+        maps[0]["file"],
+        maps_dir.join("hosts.map").display().to_string()
+    );
+
+    let entries = "/services/haproxy/runtime/maps/hosts.map/entries";
+    let (status, list, _) = w.send("GET", entries, None);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list[0]["key"], "a.test");
+    assert_eq!(list[0]["value"], "pool-a");
+
+    let (status, e, _) = w.send(
+        "POST",
+        &format!("{entries}?force_sync=true"),
+        Some(json!({"key": "b.test", "value": "pool-b"})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{e}");
+    assert_eq!(answer("b.test"), "pool-b");
+    let (status, _, _) = w.send(
+        "POST",
+        entries,
+        Some(json!({"key": "b.test", "value": "again"})),
+    );
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, e, _) = w.send(
+        "PUT",
+        &format!("{entries}/a.test?force_sync=true"),
+        Some(json!({"value": "pool-z"})),
+    );
+    assert_eq!(
+        (status, e["value"].as_str()),
+        (StatusCode::OK, Some("pool-z"))
+    );
+    assert_eq!(answer("a.test"), "pool-z");
+    let file = std::fs::read_to_string(maps_dir.join("hosts.map")).unwrap();
+    assert_eq!(
+        file,
+        "# hosts and their pools\na.test pool-z\nb.test pool-b\n"
+    );
+    let (status, _, _) = w.send("DELETE", &format!("{entries}/b.test?force_sync=true"), None);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(answer("b.test"), "unknown");
+    let (status, _, _) = w.send("GET", &format!("{entries}/b.test"), None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = w.send(
+        "PUT",
+        "/services/haproxy/runtime/maps/hosts.map",
+        Some(json!([{"key": "c.test", "value": "pool-c"}, {"key": "d.test", "value": "pool-d"}])),
+    );
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(answer("d.test"), "pool-d");
+    let (status, e, _) = w.send(
+        "POST",
+        entries,
+        Some(json!({"key": "bad key\nline", "value": "x"})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    let (status, _, _) = w.send(
+        "GET",
+        "/services/haproxy/runtime/maps/nope.map/entries",
+        None,
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Not written without force_sync.
+    let file = std::fs::read_to_string(maps_dir.join("hosts.map")).unwrap();
+    assert!(!file.contains("c.test"));
+    let (status, _, _) = w.send(
+        "DELETE",
+        "/services/haproxy/runtime/maps/hosts.map?force_sync=true",
+        None,
+    );
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(answer("a.test"), "unknown");
+    let file = std::fs::read_to_string(maps_dir.join("hosts.map")).unwrap();
+    assert_eq!(file, "# hosts and their pools\n");
+
+    // ACLs.
+    let (_, acls, _) = w.send("GET", "/services/haproxy/runtime/acls", None);
+    let acl = acls
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["storage_name"].as_str().unwrap().ends_with("blocked.acl"))
+        .unwrap()
+        .clone();
+    let id = acl["id"].as_str().unwrap();
+    let entries = format!("/services/haproxy/runtime/acls/{id}/entries");
+    let (_, list, _) = w.send("GET", &entries, None);
+    assert_eq!(list[0]["value"], "192.0.2.1");
+    assert_eq!(answer("a.test"), "unknown");
+    let (status, e, _) = w.send("POST", &entries, Some(json!({"value": "127.0.0.1"})));
+    assert_eq!(status, StatusCode::CREATED, "{e}");
+    // 127.0.0.1 is now refused.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", w.app_port)).unwrap();
+    use std::io::{Read, Write};
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 403"), "{out}");
+    let (status, _, _) = w.send("DELETE", &format!("{entries}/127.0.0.1"), None);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(answer("a.test"), "unknown");
+    let (status, _, _) = w.send("GET", &format!("{entries}/127.0.0.1"), None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
