@@ -12,6 +12,8 @@ mod resources;
 mod rules;
 mod runtime;
 mod runtime_patterns;
+mod runtime_ssl;
+mod runtime_tables;
 mod services;
 mod spec;
 
@@ -50,6 +52,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(rules::routes())
         .merge(runtime::routes())
         .merge(runtime_patterns::routes())
+        .merge(runtime_ssl::routes())
+        .merge(runtime_tables::routes())
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require_user,

@@ -475,3 +475,198 @@ fn maps_and_acls_change_traffic_and_files() {
     let (status, _, _) = w.send("GET", &format!("{entries}/127.0.0.1"), None);
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+const TLS: &str = "# _version=1
+global
+    stats socket @DIR@/stats.sock level admin
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+userlist api
+    user admin insecure-password s3cret
+
+frontend app
+    bind 127.0.0.1:@APP@
+    bind 127.0.0.1:@TLS@ ssl crt-list @DIR@/list.txt
+    http-request track-sc0 src table counters
+    http-request return status 200 content-type text/plain string hello-from-app
+
+backend counters
+    stick-table type ip size 1k expire 60s store gpc0,conn_cnt,http_req_rate(10s)
+";
+
+fn tls_file(name: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/tls")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// Sends `file_upload` as multipart/form-data.
+fn upload(w: &World, method: &str, path: &str, name: &str, contents: &str) -> (StatusCode, String) {
+    let boundary = "haplane-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file_upload\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n{contents}\r\n--{boundary}--\r\n"
+    );
+    let response = w
+        .client
+        .request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            w.url(path),
+        )
+        .basic_auth("admin", Some("s3cret"))
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .unwrap();
+    (response.status(), response.text().unwrap())
+}
+
+#[test]
+fn certificates_crt_lists_and_stick_tables() {
+    let tls_port = free_port();
+    let site = tls_file("server.pem") + &tls_file("server.key");
+    let w = World::start_prepared(
+        &TLS.replace("@TLS@", &tls_port.to_string()),
+        &["--ssl-certs-dir", "/etc/haplane-test-certs"],
+        |dir| {
+            std::fs::write(dir.join("site.pem"), &site).unwrap();
+            std::fs::write(
+                dir.join("list.txt"),
+                format!("{}\n", dir.join("site.pem").display()),
+            )
+            .unwrap();
+        },
+    );
+    let ssl = "/services/haproxy/runtime/ssl_certs";
+    let (status, list, _) = w.send("GET", ssl, None);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list[0]["storage_name"], "site.pem");
+    let (status, cert, _) = w.send("GET", &format!("{ssl}/site.pem"), None);
+    assert_eq!(status, StatusCode::OK, "{cert}");
+    assert_eq!(cert["subject"], "/CN=127.0.0.1");
+    assert_eq!(cert["issuers"], "/CN=haplane test CA");
+    assert_eq!(cert["status"], "Used");
+    assert!(cert["not_after"].as_str().unwrap().ends_with('Z'));
+    let (status, _, _) = w.send("GET", &format!("{ssl}/nope.pem"), None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, text) = upload(&w, "POST", ssl, "new.pem", &site);
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let (_, cert, _) = w.send("GET", &format!("{ssl}/new.pem"), None);
+    assert_eq!(cert["file"], "/etc/haplane-test-certs/new.pem");
+    assert_eq!(cert["status"], "Unused");
+    let (status, text) = upload(&w, "POST", ssl, "bad.pem", "not a certificate");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    let (status, text) = upload(&w, "PUT", &format!("{ssl}/site.pem"), "site.pem", &site);
+    assert_eq!(status, StatusCode::OK, "{text}");
+
+    let lists = "/services/haproxy/runtime/ssl_crt_lists";
+    let (_, all, _) = w.send("GET", lists, None);
+    assert!(all[0]["file"].as_str().unwrap().ends_with("list.txt"));
+    let (status, e, _) = w.send(
+        "POST",
+        &format!("{lists}/entries?name=list.txt"),
+        Some(json!({"file": "new.pem", "ssl_bind_config": "alpn h2", "sni_filter": ["new.test"]})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{e}");
+    let (_, entries, _) = w.send("GET", &format!("{lists}/entries?name=list.txt"), None);
+    assert_eq!(entries.as_array().unwrap().len(), 2);
+    assert_eq!(entries[1]["line_number"], 2);
+    assert_eq!(entries[1]["sni_filter"], json!(["new.test"]));
+    assert_eq!(entries[1]["ssl_bind_config"], "alpn h2");
+    // In use by the crt-list: HAProxy refuses to delete it.
+    let (status, e, _) = w.send("DELETE", &format!("{ssl}/new.pem"), None);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    let (status, _, _) = w.send(
+        "DELETE",
+        &format!("{lists}/entries?name=list.txt&cert_file=new.pem&line_number=2"),
+        None,
+    );
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = w.send("DELETE", &format!("{ssl}/new.pem"), None);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let cas = "/services/haproxy/runtime/ssl_ca_files";
+    let (status, text) = upload(&w, "POST", cas, "ca.pem", &tls_file("ca.pem"));
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let (_, ca, _) = w.send("GET", &format!("{cas}/ca.pem"), None);
+    assert_eq!(ca["count"], "1");
+    let (status, entry, _) = w.send("GET", &format!("{cas}/ca.pem/entries/1"), None);
+    assert_eq!(status, StatusCode::OK, "{entry}");
+    assert_eq!(entry["subject"], "/CN=haplane test CA");
+    let (status, text) = upload(
+        &w,
+        "POST",
+        &format!("{cas}/ca.pem/entries"),
+        "more.pem",
+        &tls_file("ca.pem"),
+    );
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{text}");
+    let (status, _, _) = w.send("DELETE", &format!("{cas}/ca.pem"), None);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let crls = "/services/haproxy/runtime/ssl_crl_files";
+    let (status, text) = upload(&w, "POST", crls, "revoked.crl", &tls_file("crl.pem"));
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let (_, crl, _) = w.send("GET", &format!("{crls}/revoked.crl"), None);
+    assert_eq!(crl[0]["issuer"], "/CN=haplane CRL test CA");
+    assert_eq!(crl[0]["revoked_certificates"].as_array().unwrap().len(), 1);
+    let (status, _, _) = w.send("DELETE", &format!("{crls}/revoked.crl"), None);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // Stick tables.
+    let tables = "/services/haproxy/runtime/stick_tables";
+    let (_, all, _) = w.send("GET", tables, None);
+    let table = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "counters")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (table["type"].as_str(), table["size"].as_u64()),
+        (Some("ip"), Some(1024))
+    );
+    assert!(table["fields"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"field": "http_req_rate", "type": "rate", "period": 10000})));
+    let (status, e, _) = w.send(
+        "POST",
+        &format!("{tables}/counters/entries"),
+        Some(json!({"key": "192.0.2.7", "data_type": {"gpc0": 5}})),
+    );
+    assert_eq!(status, StatusCode::NO_CONTENT, "{e}");
+    let (_, entries, _) = w.send(
+        "GET",
+        &format!("{tables}/counters/entries?key=192.0.2.7"),
+        None,
+    );
+    assert_eq!(entries[0]["key"], "192.0.2.7");
+    assert_eq!(entries[0]["gpc0"], 5);
+    let (_, none, _) = w.send(
+        "GET",
+        &format!("{tables}/counters/entries?filter=data.gpc0%20gt%209"),
+        None,
+    );
+    assert_eq!(none, json!([]));
+    let (status, e, _) = w.send(
+        "POST",
+        &format!("{tables}/counters/entries"),
+        Some(json!({"key": "192.0.2.7", "data_type": {"nope": 5}})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    let (status, _, _) = w.send("GET", &format!("{tables}/nope"), None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -22,7 +22,8 @@ pub use servers::{
 };
 pub use socket::{arg, command, Refusal, RuntimeError};
 pub use ssl::{
-    parse_crt_list, parse_ssl_details, parse_ssl_files, CrtListEntry, SslDetails, SslFile, SslStore,
+    parse_crl, parse_crt_list, parse_ssl_details, parse_ssl_files, CrlInfo, CrtListEntry,
+    SslDetails, SslFile, SslStore,
 };
 pub use stats::{parse_info, parse_stat, StatRow};
 pub use tables::{parse_entries, parse_tables, StickTable, TableEntry, TableFilter};

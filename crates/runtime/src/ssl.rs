@@ -98,8 +98,60 @@ pub fn parse_ssl_details(text: &str) -> SslDetails {
     details
 }
 
+/// One revocation list of `show ssl crl-file NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CrlInfo {
+    pub version: String,
+    pub signature_algorithm: String,
+    pub issuer: String,
+    pub last_update: String,
+    pub next_update: String,
+    /// `(serial number, revocation date)`.
+    pub revoked: Vec<(String, String)>,
+}
+
+/// Parses `show ssl crl-file NAME`: the status, then one block per list.
+pub fn parse_crl(text: &str) -> (Option<String>, Vec<CrlInfo>) {
+    let mut status = None;
+    let mut lists: Vec<CrlInfo> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("Certificate Revocation List #") {
+            lists.push(CrlInfo::default());
+            continue;
+        }
+        let Some(crl) = lists.last_mut() else {
+            if let Some(s) = line.strip_prefix("Status:") {
+                status = Some(s.trim().to_owned());
+            }
+            continue;
+        };
+        if let Some(v) = line.strip_prefix("Version ") {
+            crl.version = v.trim().to_owned();
+        } else if let Some((key, value)) = line.split_once(':') {
+            let value = value.trim().to_owned();
+            match key {
+                "Signature Algorithm" => crl.signature_algorithm = value,
+                "Issuer" => crl.issuer = value,
+                "Last Update" => crl.last_update = value,
+                "Next Update" => crl.next_update = value,
+                "Serial Number" => crl.revoked.push((value, String::new())),
+                "Revocation Date" => {
+                    if let Some(last) = crl.revoked.last_mut() {
+                        last.1 = value;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    (status, lists)
+}
+
 /// Parses `show ssl crt-list -n FILE`: `cert:LINE [options] filters...`.
 pub fn parse_crt_list(text: &str) -> Vec<CrtListEntry> {
+    // HAProxy 2.6 prints a NUL byte after the options.
+    let text = text.replace('\0', "");
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|line| {
@@ -150,6 +202,19 @@ impl Runtime {
             return Err(RuntimeError::refused(&command, &answer));
         }
         Ok(details)
+    }
+
+    /// `show ssl crl-file NAME`: its status and revocation lists.
+    pub async fn crl_details(
+        &self,
+        name: &str,
+    ) -> Result<(Option<String>, Vec<CrlInfo>), RuntimeError> {
+        let command = format!("show ssl crl-file {}", arg(name)?);
+        let answer = self.execute(&command).await?;
+        if !answer.starts_with("Filename:") {
+            return Err(RuntimeError::refused(&command, &answer));
+        }
+        Ok(parse_crl(&answer))
     }
 
     /// `new ssl ... NAME`: an empty entry, to be filled by `set`.
@@ -287,6 +352,18 @@ mod tests {
         assert_eq!(
             d.certificates[0][1],
             ("Subject".into(), "/CN=haplane test CA".into())
+        );
+    }
+
+    #[test]
+    fn crl_of_2_6() {
+        let (status, lists) = parse_crl("Filename: /tmp/x.crl\nStatus: Unused\n \nCertificate Revocation List #1:\nVersion 2\nSignature Algorithm: sha256WithRSAEncryption\nIssuer: /CN=haplane CRL test CA\nLast Update: Nov 25 05:12:55 2026 GMT\nNext Update: Nov 22 05:12:55 2036 GMT\nRevoked Certificates:\n    Serial Number: 6080\n        Revocation Date: Nov 25 05:12:55 2026 GMT\n\n");
+        assert_eq!(status.as_deref(), Some("Unused"));
+        assert_eq!(lists[0].version, "2");
+        assert_eq!(lists[0].issuer, "/CN=haplane CRL test CA");
+        assert_eq!(
+            lists[0].revoked,
+            vec![("6080".into(), "Nov 25 05:12:55 2026 GMT".into())]
         );
     }
 
