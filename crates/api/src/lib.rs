@@ -16,6 +16,7 @@ mod runtime_ssl;
 mod runtime_tables;
 mod services;
 mod spec;
+mod spec_runtime;
 
 use std::sync::Arc;
 use std::time::Instant;

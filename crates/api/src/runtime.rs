@@ -27,7 +27,11 @@ const RUNTIME: &str = "/services/haproxy/runtime";
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
-        .route(RUNTIME, get(endpoints))
+        .route(RUNTIME, get(|| endpoints(RUNTIME)))
+        .route(
+            "/services/haproxy/stats",
+            get(|| endpoints("/services/haproxy/stats")),
+        )
         .route(&format!("{RUNTIME}/info"), get(info))
         .route("/services/haproxy/stats/native", get(native_stats))
         .route(
@@ -58,16 +62,18 @@ fn socket_name(rt: &Runtime) -> String {
     }
 }
 
-async fn endpoints() -> Json<Value> {
+/// The documented paths under `base`.
+async fn endpoints(base: &'static str) -> Json<Value> {
+    let prefix = format!("{base}/");
     let mut paths: Vec<String> = crate::spec::documented_operations()
         .into_iter()
         .map(|(_, p)| p)
-        .filter(|p| p.starts_with(&format!("{RUNTIME}/")))
+        .filter(|p| p.starts_with(&prefix))
         .collect();
     paths.dedup();
     let list: Vec<Value> = paths
         .iter()
-        .map(|p| json!({"url": format!("/v3{p}"), "title": p.trim_start_matches(&format!("{RUNTIME}/")), "description": ""}))
+        .map(|p| json!({"url": format!("/v3{p}"), "title": p.trim_start_matches(&prefix), "description": ""}))
         .collect();
     Json(Value::Array(list))
 }
@@ -135,6 +141,16 @@ const INFO_FIELDS: &[(&str, &str)] = &[
     ("Version", "version"),
     ("ZlibMemUsage", "zlib_mem_usage"),
 ];
+
+/// The field names of `process_info_item`.
+pub fn info_field_names() -> impl Iterator<Item = &'static str> {
+    INFO_FIELDS.iter().map(|(_, name)| *name)
+}
+
+/// The field names of `native_stat_stats`, and whether each is text.
+pub fn stats_field_names() -> impl Iterator<Item = (&'static str, bool)> {
+    STATS_FIELDS.iter().map(|f| (*f, TEXT_STATS.contains(f)))
+}
 
 /// The reference's `process_info_item` from `show info`.
 pub fn process_info(pairs: &[(String, String)]) -> Map<String, Value> {

@@ -132,6 +132,24 @@ fn certificate(file: &str, pairs: &[(String, String)]) -> Value {
         };
         out.insert(field.into(), value);
     }
+    // "DNS:a.test, IP Address:127.0.0.1": the names and the addresses.
+    let san = pairs
+        .iter()
+        .find(|(k, _)| k == "Subject Alternative Name")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    for (field, prefix) in [("domains", "DNS:"), ("ip_addresses", "IP Address:")] {
+        let found: Vec<&str> = san
+            .split(',')
+            .filter_map(|part| part.trim().strip_prefix(prefix))
+            .collect();
+        if !found.is_empty() {
+            out.insert(field.into(), json!(found.join(",")));
+        }
+    }
+    if let Ok(meta) = std::fs::metadata(file.trim_start_matches('*')) {
+        out.insert("size".into(), json!(meta.len()));
+    }
     Value::Object(out)
 }
 

@@ -5,19 +5,19 @@ use serde_json::{json, Map, Value};
 
 /// One operation of the API.
 #[derive(Clone, Copy)]
-struct Op {
-    method: &'static str,
-    path: &'static str,
-    id: &'static str,
-    summary: &'static str,
-    tag: &'static str,
+pub(crate) struct Op {
+    pub(crate) method: &'static str,
+    pub(crate) path: &'static str,
+    pub(crate) id: &'static str,
+    pub(crate) summary: &'static str,
+    pub(crate) tag: &'static str,
     /// Names of parameters in `components/parameters`.
-    params: &'static [&'static str],
+    pub(crate) params: &'static [&'static str],
     /// Request body schema name (JSON) or "raw" (text/plain).
-    body: Option<&'static str>,
+    pub(crate) body: Option<&'static str>,
     /// Success status and response schema (a name, "raw", or "list:NAME").
-    ok: &'static [(u16, Option<&'static str>)],
-    errors: &'static [u16],
+    pub(crate) ok: &'static [(u16, Option<&'static str>)],
+    pub(crate) errors: &'static [u16],
 }
 
 const WRITE: &[&str] = &["transaction_id", "version", "force_reload"];
@@ -385,6 +385,10 @@ fn schema_ref(name: &str) -> Value {
 }
 
 fn content(name: &str) -> Value {
+    if name == "multipart" {
+        return json!({"multipart/form-data": {"schema": {"type": "object", "required": ["file_upload"],
+            "properties": {"file_upload": {"type": "string", "format": "binary", "description": "The PEM file"}}}}});
+    }
     let media = if name == "raw" {
         "text/plain"
     } else {
@@ -397,7 +401,7 @@ fn parameters() -> Value {
     let query = |name: &str, schema: Value, description: &str| json!({"name": name, "in": "query", "schema": schema, "description": description});
     let path = |name: &str, description: &str| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}, "description": description});
     let boolean = json!({"type": "boolean", "default": false});
-    json!({
+    let mut out = json!({
         "transaction_id": query("transaction_id", json!({"type": "string"}), "ID of the transaction where the change is made (or read); without it the change is committed at once"),
         "version": query("version", json!({"type": "integer"}), "Version of the configuration the change is made on; a stale version is refused with 409. Needed when no transaction_id is given"),
         "version_required": {"name": "version", "in": "query", "required": true, "schema": {"type": "integer"}, "description": "Version of the configuration to start from"},
@@ -412,7 +416,11 @@ fn parameters() -> Value {
         "name": path("name", "The name"),
         "parent_name": path("parent_name", "The name of the parent section"),
         "prefix": path("prefix", "The prefix of the server template"),
-    })
+    });
+    if let Value::Object(map) = &mut out {
+        crate::spec_runtime::parameters(map);
+    }
+    out
 }
 
 fn fixed_schemas() -> Map<String, Value> {
@@ -436,6 +444,7 @@ fn fixed_schemas() -> Map<String, Value> {
     schemas.insert("info".into(), json!({"type": "object", "properties": {
         "api": {"type": "object", "properties": {"version": string, "build_date": string}},
         "system": {"type": "object", "properties": {"hostname": string, "os_string": string, "time": integer, "uptime": integer}}}}));
+    crate::spec_runtime::schemas(&mut schemas);
     for resource in [
         "global",
         "defaults",
@@ -450,6 +459,9 @@ fn fixed_schemas() -> Map<String, Value> {
     for kind in haplane_model::RuleKind::ALL {
         schemas.insert(kind.schema_name().into(), haplane_model::rule_schema(kind));
     }
+    // A server added at runtime takes the configuration's server fields.
+    let server = schemas["server"].clone();
+    schemas.insert("runtime_add_server".into(), server);
     // A full section (`full_section=true`) nests its children.
     for (resource, section) in [
         ("frontend", haplane_cfg::SectionKind::Frontend),
@@ -622,6 +634,7 @@ pub fn specification() -> Value {
     let mut ops = operations();
     resource_ops(&mut ops);
     rule_ops(&mut ops);
+    ops.extend(crate::spec_runtime::ops());
     let mut paths = Map::new();
     for op in &ops {
         let mut operation = json!({
@@ -693,6 +706,7 @@ pub fn documented_operations() -> Vec<(String, String)> {
     let mut ops = operations();
     resource_ops(&mut ops);
     rule_ops(&mut ops);
+    ops.extend(crate::spec_runtime::ops());
     ops.into_iter()
         .map(|o| (o.method.to_owned(), o.path.to_owned()))
         .collect()
