@@ -31,7 +31,8 @@ pub async fn run(api_port: u16) -> anyhow::Result<()> {
     let text = SAMPLE
         .replace("@WWW@", &www.to_string())
         .replace("@APP@", &app.to_string())
-        .replace("@PASSWORD@", &password);
+        .replace("@PASSWORD@", &password)
+        .replace("@DIR@", &dir.path().display().to_string());
     std::fs::write(&config, text)?;
     let socket = dir.path().join("master.sock");
     let haproxy = MasterWorker::start(Path::new("haproxy"), &config, &socket)
@@ -61,6 +62,7 @@ pub async fn run(api_port: u16) -> anyhow::Result<()> {
             api_port,
             &password,
             www,
+            app,
             spare
         )
     );
@@ -70,7 +72,15 @@ pub async fn run(api_port: u16) -> anyhow::Result<()> {
     result
 }
 
-fn walkthrough(dir: &str, pid: u32, port: u16, password: &str, www: u16, spare: u16) -> String {
+fn walkthrough(
+    dir: &str,
+    pid: u32,
+    port: u16,
+    password: &str,
+    www: u16,
+    app: u16,
+    spare: u16,
+) -> String {
     format!(
         r#"haplane demo
   HAProxy (pid {pid}) runs {dir}/haproxy.cfg, a hand-written sample; open it to see each change land.
@@ -98,6 +108,14 @@ Try it in another terminal:
 
   curl -s http://127.0.0.1:{spare}/; echo              # the new frontend answers
   curl -s $API/services/haproxy/configuration/raw         # your comments are all still there
+
+  # What the runtime can do needs no reload: 201, not 202, and the file has it too:
+  V=$(curl -s $API/services/haproxy/configuration/version)
+  curl -s -w ' %{{http_code}}\n' -X POST -H 'Content-Type: application/json' "$API/services/haproxy/configuration/backends/app/servers?version=$V" \
+       -d '{{"name":"app2","address":"127.0.0.1","port":{app},"weight":50}}'
+  curl -s $API/services/haproxy/runtime/backends/app/servers; echo               # the live state
+  curl -s "$API/services/haproxy/stats/native?type=server&parent=app"; echo       # statistics
+  curl -s $API/services/haproxy/reloads; echo                                     # one reload: the transaction's
 
   # A broken change is refused with HAProxy's own words, and nothing changes:
   V=$(curl -s $API/services/haproxy/configuration/version)
