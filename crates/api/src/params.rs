@@ -88,6 +88,21 @@ pub fn written(applied: &Applied, done: StatusCode, body: Option<Value>) -> Resp
     }
 }
 
+/// A JSON answer already rendered (kept in a snapshot's memo).
+pub fn json_bytes(bytes: std::sync::Arc<[u8]>) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        axum::body::Bytes::from_owner(bytes),
+    )
+        .into_response()
+}
+
+/// A list of objects as JSON bytes.
+pub fn render_list(list: Vec<serde_json::Map<String, Value>>) -> Vec<u8> {
+    let list: Vec<Value> = list.into_iter().map(Value::Object).collect();
+    serde_json::to_vec(&list).expect("JSON values serialize")
+}
+
 /// Parses a JSON request body into an object, naming what is wrong.
 pub fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
     let value: Value = serde_json::from_slice(body)

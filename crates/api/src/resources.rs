@@ -293,10 +293,11 @@ async fn list_children(
     Path(p): Path<String>,
     Query(q): Q,
 ) -> Result<Response, ApiError> {
-    let list = state.dp.read(params::transaction(&q), |doc| {
-        model::list_children(doc, parent, &p, child)
-    })??;
-    Ok(Json(objects(list)).into_response())
+    let key = format!("children {parent:?} {p} {child:?}");
+    let bytes = state.dp.read_memo(params::transaction(&q), &key, |doc| {
+        model::list_children(doc, parent, &p, child).map(params::render_list)
+    })?;
+    Ok(params::json_bytes(bytes))
 }
 
 async fn get_child(

@@ -104,10 +104,11 @@ async fn list_rules(
     Path(name): Path<String>,
     Query(q): Q,
 ) -> Result<Response, ApiError> {
-    let list = state.dp.read(params::transaction(&q), |doc| {
-        model::list_rules(doc, parent, &name, kind)
-    })??;
-    Ok(Json(objects(list)).into_response())
+    let key = format!("rules {parent:?} {name} {kind:?}");
+    let bytes = state.dp.read_memo(params::transaction(&q), &key, |doc| {
+        model::list_rules(doc, parent, &name, kind).map(params::render_list)
+    })?;
+    Ok(params::json_bytes(bytes))
 }
 
 async fn replace_all(

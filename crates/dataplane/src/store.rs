@@ -24,7 +24,19 @@ pub struct Snapshot {
     pub version: u64,
     /// Length and modification time of the file this was read from.
     stamp: Option<(u64, SystemTime)>,
+    /// Answers computed from this snapshot, by key (see `read_memo`).
+    memo: Mutex<Memo>,
 }
+
+/// Rendered answers kept with a snapshot, up to a total size.
+#[derive(Debug, Default)]
+struct Memo {
+    answers: std::collections::HashMap<String, Arc<[u8]>>,
+    bytes: usize,
+}
+
+/// How much a snapshot keeps in its memo.
+const MEMO_BYTES: usize = 64 * 1024 * 1024;
 
 impl Snapshot {
     pub(crate) fn new(doc: Document, stamp: Option<(u64, SystemTime)>) -> Snapshot {
@@ -33,6 +45,7 @@ impl Snapshot {
             doc,
             version,
             stamp,
+            memo: Mutex::new(Memo::default()),
         }
     }
 }
@@ -189,6 +202,34 @@ impl Dataplane {
                 Ok(f(&t.doc))
             }
         }
+    }
+
+    /// Like `read`, for answers that are expensive to compute (the 10,000
+    /// rules of a big frontend): on the live configuration, `render`'s
+    /// bytes are kept with the snapshot under `key` and given back while
+    /// that snapshot is current. Snapshots never change, so the memo is
+    /// never stale; it goes with the snapshot. Transactions are read
+    /// without it.
+    pub fn read_memo(
+        &self,
+        transaction: Option<&str>,
+        key: &str,
+        render: impl FnOnce(&Document) -> Result<Vec<u8>, ResourceError>,
+    ) -> Result<Arc<[u8]>, DataplaneError> {
+        if transaction.is_some() {
+            return Ok(Arc::from(self.read(transaction, render)??));
+        }
+        let snapshot = self.snapshot();
+        if let Some(hit) = snapshot.memo.lock().expect("memo lock").answers.get(key) {
+            return Ok(Arc::clone(hit));
+        }
+        let bytes: Arc<[u8]> = Arc::from(render(&snapshot.doc)?);
+        let mut memo = snapshot.memo.lock().expect("memo lock");
+        if memo.bytes + bytes.len() <= MEMO_BYTES {
+            memo.bytes += bytes.len();
+            memo.answers.insert(key.to_owned(), Arc::clone(&bytes));
+        }
+        Ok(bytes)
     }
 
     /// Applies `change` to the target: to a transaction's document, or to

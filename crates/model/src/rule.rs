@@ -355,6 +355,39 @@ fn rule_lines(doc: &Document, id: SectionId, kind: RuleKind) -> Vec<(usize, Map<
         .collect()
 }
 
+/// The line indexes of the rules of `kind` in a section, without decoding
+/// them into JSON (the same lines `rule_lines` reads).
+fn rule_positions(doc: &Document, id: SectionId, kind: RuleKind) -> Vec<usize> {
+    doc.section(id)
+        .keyword_lines()
+        .filter(|(_, line)| {
+            if !may_be(kind, line) {
+                return false;
+            }
+            let words = line.words();
+            let values: Vec<&str> = words.iter().map(|w| &*w.value).collect();
+            keyword_matches(kind, &values) && split(kind, &values).is_some()
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Rule `index` of a section: its line index and its JSON.
+fn nth_rule(
+    doc: &Document,
+    id: SectionId,
+    kind: RuleKind,
+    index: usize,
+) -> Result<(usize, Map<String, Value>), ResourceError> {
+    let at = *rule_positions(doc, id, kind)
+        .get(index)
+        .ok_or_else(|| not_found(kind, index))?;
+    let line = doc.section(id).line(at).expect("the rule's line exists");
+    let value = read_rule_with(kind, &line, &mut TableCache::default())
+        .ok_or_else(|| not_found(kind, index))?;
+    Ok((at, value))
+}
+
 /// The level values of `value` (`type`, `action`) that name a table.
 fn levels_of(kind: RuleKind, value: &Map<String, Value>) -> Result<Vec<&str>, ModelError> {
     let mut levels = Vec::new();
@@ -520,11 +553,7 @@ pub fn get_rule(
     index: usize,
 ) -> Result<Map<String, Value>, ResourceError> {
     let id = find(doc, parent, name)?;
-    rule_lines(doc, id, kind)
-        .into_iter()
-        .nth(index)
-        .map(|(_, v)| v)
-        .ok_or_else(|| not_found(kind, index))
+    nth_rule(doc, id, kind, index).map(|(_, v)| v)
 }
 
 /// Inserts a rule at `index` (the rules from there on move down one);
@@ -540,13 +569,13 @@ pub fn insert_rule(
     let id = find(doc, parent, name)?;
     let words = render_rule(kind, value, None)?;
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    let lines = rule_lines(doc, id, kind);
+    let lines = rule_positions(doc, id, kind);
     match (lines.get(index), lines.last()) {
-        (Some((at, _)), _) => {
+        (Some(at), _) => {
             let at = doc.comments_above(id, *at);
             doc.insert_words(id, at, &words)
         }
-        (None, Some((last, _))) if index == lines.len() => doc.insert_words(id, last + 1, &words),
+        (None, Some(last)) if index == lines.len() => doc.insert_words(id, last + 1, &words),
         (None, None) if index == 0 => {
             doc.push_words(id, &words);
         }
@@ -565,10 +594,7 @@ pub fn replace_rule(
     value: &Map<String, Value>,
 ) -> Result<(), ResourceError> {
     let id = find(doc, parent, name)?;
-    let (at, old) = rule_lines(doc, id, kind)
-        .into_iter()
-        .nth(index)
-        .ok_or_else(|| not_found(kind, index))?;
+    let (at, old) = nth_rule(doc, id, kind, index)?;
     let mut wanted = value.clone();
     wanted.remove("metadata");
     if old == wanted {
@@ -590,9 +616,8 @@ pub fn delete_rule(
     index: usize,
 ) -> Result<(), ResourceError> {
     let id = find(doc, parent, name)?;
-    let (at, _) = rule_lines(doc, id, kind)
-        .into_iter()
-        .nth(index)
+    let at = *rule_positions(doc, id, kind)
+        .get(index)
         .ok_or_else(|| not_found(kind, index))?;
     doc.remove_line(id, at);
     Ok(())
@@ -609,7 +634,7 @@ pub fn replace_rules(
 ) -> Result<(), ResourceError> {
     let id = find(doc, parent, name)?;
     let mut scratch = doc.clone();
-    let count = rule_lines(&scratch, id, kind).len();
+    let count = rule_positions(&scratch, id, kind).len();
     for (i, value) in values.iter().enumerate() {
         if i < count {
             replace_rule(&mut scratch, parent, name, kind, i, value).map_err(|e| at_index(e, i))?;
