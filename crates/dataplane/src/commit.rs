@@ -194,6 +194,9 @@ impl Dataplane {
                 runtime: false,
             });
         }
+        // References first: the error names the field.
+        haplane_model::check_references(&doc)
+            .map_err(|e| DataplaneError::Resource(haplane_model::ResourceError::Invalid(e)))?;
         let version = base + 1;
         doc.set_version(version);
         let bytes = doc.to_bytes();

@@ -491,3 +491,38 @@ fn errors_axum_answers_itself_have_the_reference_shape() {
         );
     }
 }
+
+#[test]
+fn references_to_missing_sections_are_refused_naming_the_field() {
+    let w = World::start(&[]);
+    let before = w.config();
+    let (status, e, _) = w.send(
+        "POST",
+        "/services/haproxy/configuration/frontends?version=1",
+        Some(json!({"name": "www", "default_backend": "nope"})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    let message = e["message"].as_str().unwrap();
+    assert!(
+        message.contains("frontends/www: default_backend") && message.contains("'nope'"),
+        "{message}"
+    );
+    let (status, e, _) = w.send(
+        "POST",
+        "/services/haproxy/configuration/frontends/app/backend_switching_rules/0?version=1",
+        Some(json!({"name": "nope", "cond": "if", "cond_test": "TRUE"})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    assert!(e["message"]
+        .as_str()
+        .unwrap()
+        .contains("backend_switching_rules[0].name"));
+    // A name computed per request is HAProxy's to resolve.
+    let (status, e, _) = w.send(
+        "POST",
+        "/services/haproxy/configuration/frontends/app/backend_switching_rules/0?version=1&force_reload=true",
+        Some(json!({"name": "%[req.hdr(host)]", "cond": "if", "cond_test": "FALSE"})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{e}");
+    assert_ne!(w.config(), before);
+}

@@ -14,6 +14,8 @@ mod codec;
 mod custom;
 mod error;
 mod params;
+mod references;
+pub use references::check_references;
 mod section;
 mod table;
 mod template;
