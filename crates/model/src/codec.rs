@@ -50,6 +50,16 @@ pub(crate) fn decode(codec: &Codec, args: &[&str], negated: bool) -> Result<Valu
             Err("expected no argument".to_owned())
         }
     };
+    if negated {
+        // `no option redispatch`: the object with its presence field off.
+        if let Codec::Params(name) = codec {
+            if let (Some(field), true) = (params::negatable(params::table(name)), args.is_empty()) {
+                let mut object = Map::new();
+                object.insert(field.to_owned(), Value::String("disabled".into()));
+                return Ok(Value::Object(object));
+            }
+        }
+    }
     if negated && !matches!(codec, Codec::Toggle | Codec::Flag) {
         return Err("this keyword has no negated form".into());
     }
@@ -255,7 +265,13 @@ pub(crate) fn encode(codec: &Codec, value: &Value, field: &str) -> Result<Render
         Codec::List(_) => unreachable!("lists are expanded by the caller"),
         Codec::Params(table) => {
             let object = value.as_object().ok_or_else(|| invalid("an object"))?;
-            Rendered::Args(params::encode_all(params::table(table), object, field)?)
+            let table = params::table(table);
+            if let Some(field) = params::negatable(table) {
+                if object.get(field).and_then(Value::as_str) == Some("disabled") {
+                    return Ok(Rendered::Negated);
+                }
+            }
+            Rendered::Args(params::encode_all(table, object, field)?)
         }
         Codec::Custom(name) => match crate::custom::encode(name, value, field)? {
             Some(args) => Rendered::Args(args),

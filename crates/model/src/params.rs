@@ -99,6 +99,17 @@ pub(crate) fn parse<'w>(table: &Table, words: &[&'w str]) -> Vec<Item<'w>> {
     items
 }
 
+/// The field of a table's `@present` entry when it is `const(enabled)`:
+/// such an object is written `no KEYWORD` when that field is "disabled".
+pub(crate) fn negatable(table: &Table) -> Option<&str> {
+    table
+        .entries
+        .iter()
+        .find(|e| e.key == Key::Present && matches!(&e.codec, Codec::Const(v) if v == "enabled"))
+        .filter(|e| e.field.len() == 1)
+        .map(|e| e.field[0].as_str())
+}
+
 /// Decodes known items into an object (entries marked `@present` included).
 pub(crate) fn object(table: &Table, items: &[Item<'_>]) -> Map<String, Value> {
     let mut out = Map::new();
