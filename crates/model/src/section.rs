@@ -108,12 +108,61 @@ fn read_with(
     view: SectionKind,
 ) -> Map<String, Value> {
     let mut out = Map::new();
+    let mut last_check = None;
     for claimed in claim(doc, id, table, view) {
         if let Some(value) = claimed.value {
-            set_path(&mut out, &table.entries[claimed.entry].field, value);
+            let field = &table.entries[claimed.entry].field;
+            if *field == ["adv_check"] {
+                last_check = None;
+            } else if let Some(check) = check_of(field) {
+                last_check = Some(check);
+            }
+            set_path(&mut out, field, value);
         }
     }
+    // HAProxy keeps the last `option <check>` line.
+    if let Some(check) = last_check {
+        out.insert("adv_check".into(), Value::String(check.to_owned()));
+    }
     out
+}
+
+/// Health checks whose line also carries parameters: `option httpchk GET
+/// /` is `adv_check: "httpchk"` and `httpchk_params`. The table maps such a
+/// line to its params object; `adv_check` is derived from it when read, and
+/// implied by it (or implies an empty one) when written.
+pub(crate) const CHECKS_WITH_PARAMS: &[(&str, &str)] = &[
+    ("httpchk", "httpchk_params"),
+    ("mysql-check", "mysql_check_params"),
+    ("pgsql-check", "pgsql_check_params"),
+    ("smtpchk", "smtpchk_params"),
+];
+
+/// The `adv_check` value a field's line means, for `adv_check` itself and
+/// the params objects above.
+fn check_of(field: &[String]) -> Option<&'static str> {
+    let [name] = field else { return None };
+    CHECKS_WITH_PARAMS
+        .iter()
+        .find(|(_, params)| params == name)
+        .map(|(check, _)| *check)
+}
+
+/// `value` with `adv_check` turned into what the table writes: a check
+/// with parameters becomes its params object (empty if not given).
+fn normalize_checks(value: &Map<String, Value>) -> Map<String, Value> {
+    let mut value = value.clone();
+    let adv = value.get("adv_check").and_then(Value::as_str);
+    if let Some((_, params)) = CHECKS_WITH_PARAMS
+        .iter()
+        .find(|(check, _)| Some(*check) == adv)
+    {
+        value.remove("adv_check");
+        value
+            .entry(params.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    value
 }
 
 /// Writes `value` into section `id`: fields the table knows take the value's
@@ -143,6 +192,13 @@ pub fn write_section_as(
 ) -> Result<(), ModelError> {
     let table = section_table(table);
     let kind = view;
+    let normalized;
+    let value = if table.entries.iter().any(|e| e.field == ["adv_check"]) {
+        normalized = normalize_checks(value);
+        &normalized
+    } else {
+        value
+    };
     check_fields(table, value, "", identity)?;
     for entry in &table.entries {
         if get_path(value, &entry.field).is_some() && !accepts(entry.scope, kind) {

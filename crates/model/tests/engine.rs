@@ -245,3 +245,35 @@ fn tune_bufsize_is_written_in_plain_bytes() {
         "#]],
     );
 }
+
+#[test]
+fn checks_with_parameters_are_adv_check_too() {
+    check_read(
+        "backend b\n    option ssl-hello-chk\n    option httpchk GET /health\n",
+        expect![[r#"
+            {
+              "adv_check": "httpchk",
+              "httpchk_params": {
+                "method": "GET",
+                "uri": "/health"
+              }
+            }"#]],
+    );
+    check_write(
+        "backend b\n    mode http\n",
+        json!({"mode": "http", "adv_check": "httpchk"}),
+        expect![[r#"
+            backend b
+                mode http
+                option httpchk
+        "#]],
+    );
+    check_write(
+        "backend b\n    option httpchk GET /\n",
+        json!({"adv_check": "ldap-check"}),
+        expect![[r#"
+            backend b
+                option ldap-check
+        "#]],
+    );
+}
