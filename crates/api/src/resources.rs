@@ -32,20 +32,20 @@ pub fn routes() -> Router<Arc<AppState>> {
         ("backends", SectionKind::Backend),
         ("defaults", SectionKind::Defaults),
     ] {
-        router = router
-            .route(
-                &format!("{CONFIG}/{group}"),
-                get(move |s: St, q: Q| list_sections(kind, s, q))
-                    .post(move |s: St, q: Q, b: Bytes| create_section(kind, s, q, b)),
-            )
-            .route(
-                &format!("{CONFIG}/{group}/{{name}}"),
-                get(move |s: St, p: Path<String>, q: Q| get_section(kind, s, p, q))
-                    .put(move |s: St, p: Path<String>, q: Q, b: Bytes| {
-                        replace_section(kind, s, p, q, b)
-                    })
-                    .delete(move |s: St, p: Path<String>, q: Q| delete_section(kind, s, p, q)),
-            );
+        let mut list = get(move |s: St, q: Q| list_sections(kind, s, q))
+            .post(move |s: St, q: Q, b: Bytes| create_section(kind, s, q, b));
+        // The reference also adds a defaults section with PUT on the list.
+        if kind == SectionKind::Defaults {
+            list = list.put(move |s: St, q: Q, b: Bytes| create_section(kind, s, q, b));
+        }
+        router = router.route(&format!("{CONFIG}/{group}"), list).route(
+            &format!("{CONFIG}/{group}/{{name}}"),
+            get(move |s: St, p: Path<String>, q: Q| get_section(kind, s, p, q))
+                .put(move |s: St, p: Path<String>, q: Q, b: Bytes| {
+                    replace_section(kind, s, p, q, b)
+                })
+                .delete(move |s: St, p: Path<String>, q: Q| delete_section(kind, s, p, q)),
+        );
     }
     for (path, parent, child) in [
         (

@@ -324,13 +324,25 @@ fn resource_ops(ops: &mut Vec<Op>) {
         "defaults",
         "Defaults",
         "getDefaultsSections",
-        "createDefaultsSection",
+        "addDefaultsSection",
         "getDefaultsSection",
         "replaceDefaultsSection",
         "deleteDefaultsSection",
         SECTION_READ,
         SECTION_WRITE
     );
+    // PUT on the list adds a section too, as POST does.
+    ops.push(op!(
+        "put",
+        "/services/haproxy/configuration/defaults",
+        "createDefaultsSection",
+        "Adds one (as POST)",
+        "Defaults",
+        SECTION_WRITE,
+        Some("defaults"),
+        &[(201, Some("defaults")), (202, Some("defaults"))],
+        &[400, 409]
+    ));
     crud!(
         "/services/haproxy/configuration/backends/{parent_name}/servers",
         "/services/haproxy/configuration/backends/{parent_name}/servers/{name}",

@@ -525,4 +525,12 @@ fn references_to_missing_sections_are_refused_naming_the_field() {
     );
     assert_eq!(status, StatusCode::CREATED, "{e}");
     assert_ne!(w.config(), before);
+    // PUT on the list of defaults sections adds one, as POST does.
+    let (status, e, _) = w.send(
+        "PUT",
+        "/services/haproxy/configuration/defaults?version=2&force_reload=true",
+        Some(json!({"name": "extra", "mode": "tcp"})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{e}");
+    assert!(w.config().contains("defaults extra\n    mode tcp\n"));
 }

@@ -127,9 +127,8 @@ pub fn resource_schema(resource: &str) -> Value {
                 keep.contains(k) || ["name", "from", "metadata"].contains(&k.as_str())
             });
             // The checks whose line has parameters are values of adv_check too.
-            if let Some(Value::Array(values)) = props
-                .get_mut("adv_check")
-                .and_then(|a| a.get_mut("enum"))
+            if let Some(Value::Array(values)) =
+                props.get_mut("adv_check").and_then(|a| a.get_mut("enum"))
             {
                 for (check, _) in crate::section::CHECKS_WITH_PARAMS {
                     values.push(json!(check));
