@@ -97,10 +97,14 @@ pub fn json_bytes(bytes: std::sync::Arc<[u8]>) -> Response {
         .into_response()
 }
 
+/// A list of objects as one JSON array.
+pub fn objects(list: Vec<serde_json::Map<String, Value>>) -> Value {
+    Value::Array(list.into_iter().map(Value::Object).collect())
+}
+
 /// A list of objects as JSON bytes.
 pub fn render_list(list: Vec<serde_json::Map<String, Value>>) -> Vec<u8> {
-    let list: Vec<Value> = list.into_iter().map(Value::Object).collect();
-    serde_json::to_vec(&list).expect("JSON values serialize")
+    serde_json::to_vec(&objects(list)).expect("JSON values serialize")
 }
 
 /// Parses a JSON request body into an object, naming what is wrong.

@@ -101,7 +101,7 @@ async fn list_templates(
     let list = state.dp.read(params::transaction(&q), |doc| {
         model::list_templates(doc, &b)
     })??;
-    Ok(Json(objects(list)).into_response())
+    Ok(Json(params::objects(list)).into_response())
 }
 
 async fn get_template(
@@ -171,10 +171,6 @@ async fn delete_template(
     Ok(written(&applied, StatusCode::NO_CONTENT, None))
 }
 
-fn objects(list: Vec<serde_json::Map<String, Value>>) -> Value {
-    Value::Array(list.into_iter().map(Value::Object).collect())
-}
-
 async fn get_global(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
     let value = state.dp.read(params::transaction(&q), model::get_global)?;
     Ok(Json(Value::Object(value)).into_response())
@@ -205,7 +201,7 @@ async fn list_sections(
         true => model::list_full_sections(doc, kind),
         false => Ok(model::list_sections(doc, kind)),
     })??;
-    Ok(Json(objects(list)).into_response())
+    Ok(Json(params::objects(list)).into_response())
 }
 
 async fn get_section(

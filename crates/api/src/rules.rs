@@ -93,10 +93,6 @@ pub fn routes() -> Router<Arc<AppState>> {
     router
 }
 
-fn objects(list: Vec<serde_json::Map<String, Value>>) -> Value {
-    Value::Array(list.into_iter().map(Value::Object).collect())
-}
-
 async fn list_rules(
     parent: SectionKind,
     kind: RuleKind,
@@ -143,7 +139,11 @@ async fn replace_all(
             model::replace_rules(doc, parent, &name, kind, &rules)
         })
         .await?;
-    Ok(written(&applied, StatusCode::OK, Some(objects(rules))))
+    Ok(written(
+        &applied,
+        StatusCode::OK,
+        Some(params::objects(rules)),
+    ))
 }
 
 async fn get_rule(

@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use haplane_dataplane::live::{self, Step};
 use haplane_model::ChildKind;
 use haplane_runtime::{
-    arg, AdminState, Endpoint, OperationalState, Runtime, ServerChange, ServerState, StatRow,
+    AdminState, Endpoint, OperationalState, Runtime, ServerChange, ServerState, StatRow,
 };
 use serde_json::{json, Map, Value};
 
@@ -52,6 +52,15 @@ pub fn client(state: &AppState) -> Result<Arc<Runtime>, ApiError> {
             "no runtime API: the configuration has no 'stats socket ... level admin' in global and no master socket (-m) was given",
         )
     })
+}
+
+/// The file name of a path HAProxy shows (`*` marks an uncommitted
+/// certificate): what the answers call `storage_name`.
+pub fn file_name(path: &str) -> String {
+    std::path::Path::new(path.trim_start_matches('*'))
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_owned())
 }
 
 /// How the answers name the socket (`runtimeAPI`).
@@ -538,21 +547,7 @@ async fn add_server(
         .to_owned();
     // The words of the server line the same JSON makes in a configuration.
     let words = haplane_model::render_child(ChildKind::Server, &body, None)?;
-    let rest = words.get(2..).unwrap_or_default();
-    let args = rest
-        .iter()
-        .map(|w| arg(w))
-        .collect::<Result<Vec<_>, _>>()?
-        .join(" ");
-    let has = |w: &str| rest.iter().skip(1).any(|x| x == w);
-    let step = Step::Add {
-        backend: backend.clone(),
-        server: name.clone(),
-        args,
-        enable: !has("disabled"),
-        health: has("check"),
-        agent: has("agent-check"),
-    };
+    let step = Step::add(&backend, &name, words.get(2..).unwrap_or_default())?;
     let rt = client(&state)?;
     live::apply(&rt, &[step]).await?;
     Ok((StatusCode::CREATED, Json(Value::Object(body))).into_response())

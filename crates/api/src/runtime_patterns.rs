@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 use crate::params::{self, json_object};
-use crate::runtime::client;
+use crate::runtime::{client, file_name};
 use crate::AppState;
 
 type St = State<Arc<AppState>>;
@@ -33,11 +33,11 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route(
             &format!("{RUNTIME}/maps/{{parent_name}}/entries"),
-            get(list_map_entries).post(add_map_entry),
+            get(|s: St, p: Path<String>| list_entries(Patterns::Map, s, p)).post(add_map_entry),
         )
         .route(
             &format!("{RUNTIME}/maps/{{parent_name}}/entries/{{id}}"),
-            get(get_map_entry)
+            get(|s: St, p: Path<(String, String)>| get_entry(Patterns::Map, s, p))
                 .put(replace_map_entry)
                 .delete(delete_map_entry),
         )
@@ -45,21 +45,15 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(&format!("{RUNTIME}/acls/{{id}}"), get(get_acl))
         .route(
             &format!("{RUNTIME}/acls/{{parent_name}}/entries"),
-            get(list_acl_entries)
+            get(|s: St, p: Path<String>| list_entries(Patterns::Acl, s, p))
                 .post(add_acl_entry)
                 .put(add_acl_payload),
         )
         .route(
             &format!("{RUNTIME}/acls/{{parent_name}}/entries/{{id}}"),
-            get(get_acl_entry).delete(delete_acl_entry),
+            get(|s: St, p: Path<(String, String)>| get_entry(Patterns::Acl, s, p))
+                .delete(delete_acl_entry),
         )
-}
-
-fn file_name(path: &str) -> String {
-    FsPath::new(path)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.to_owned())
 }
 
 /// Finds a pattern file by `#ID`, ID, path, or file name.
@@ -211,19 +205,40 @@ async fn clear_map(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn list_map_entries(
+fn entry_json(kind: Patterns, e: &PatternEntry) -> Value {
+    match kind {
+        Patterns::Map => map_entry_json(e),
+        Patterns::Acl => acl_entry_json(e),
+    }
+}
+
+/// The entries of a map or an ACL.
+async fn list_entries(
+    kind: Patterns,
     State(state): St,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let rt = client(&state)?;
-    let map = resolve(&rt, Patterns::Map, &name).await?;
+    let file = resolve(&rt, kind, &name).await?;
     let list: Vec<Value> = rt
-        .pattern_entries(Patterns::Map, &map.reference())
+        .pattern_entries(kind, &file.reference())
         .await?
         .iter()
-        .map(map_entry_json)
+        .map(|e| entry_json(kind, e))
         .collect();
     Ok(Json(Value::Array(list)).into_response())
+}
+
+/// One entry of a map or an ACL.
+async fn get_entry(
+    kind: Patterns,
+    State(state): St,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let rt = client(&state)?;
+    let file = resolve(&rt, kind, &name).await?;
+    let entry = find_entry(&rt, kind, &file, &id).await?;
+    Ok(Json(entry_json(kind, &entry)).into_response())
 }
 
 /// The entry named `id`: its reference (`0x...`) or its key.
@@ -273,16 +288,6 @@ async fn add_map_entry(
     }
     let entry = find_entry(&rt, Patterns::Map, &map, &key).await?;
     Ok((StatusCode::CREATED, Json(map_entry_json(&entry))).into_response())
-}
-
-async fn get_map_entry(
-    State(state): St,
-    Path((name, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let rt = client(&state)?;
-    let map = resolve(&rt, Patterns::Map, &name).await?;
-    let entry = find_entry(&rt, Patterns::Map, &map, &id).await?;
-    Ok(Json(map_entry_json(&entry)).into_response())
 }
 
 async fn replace_map_entry(
@@ -402,18 +407,6 @@ async fn get_acl(State(state): St, Path(id): Path<String>) -> Result<Response, A
     Ok(Json(acl_json(&acl)).into_response())
 }
 
-async fn list_acl_entries(State(state): St, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let rt = client(&state)?;
-    let acl = resolve(&rt, Patterns::Acl, &id).await?;
-    let list: Vec<Value> = rt
-        .pattern_entries(Patterns::Acl, &acl.reference())
-        .await?
-        .iter()
-        .map(acl_entry_json)
-        .collect();
-    Ok(Json(Value::Array(list)).into_response())
-}
-
 async fn add_acl_entry(
     State(state): St,
     Path(id): Path<String>,
@@ -453,16 +446,6 @@ async fn add_acl_payload(
         .await?;
     let list: Vec<Value> = entries.iter().map(|(v, _)| json!({"value": v})).collect();
     Ok((StatusCode::CREATED, Json(Value::Array(list))).into_response())
-}
-
-async fn get_acl_entry(
-    State(state): St,
-    Path((id, entry)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let rt = client(&state)?;
-    let acl = resolve(&rt, Patterns::Acl, &id).await?;
-    let entry = find_entry(&rt, Patterns::Acl, &acl, &entry).await?;
-    Ok(Json(acl_entry_json(&entry)).into_response())
 }
 
 async fn delete_acl_entry(

@@ -2,7 +2,6 @@
 //! (uploaded as `multipart/form-data` field `file_upload`) and crt-lists.
 //! These change memory only; files on disk are the storage API's concern.
 
-use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -16,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
 use crate::params::{self, json_object};
-use crate::runtime::client;
+use crate::runtime::{client, file_name};
 use crate::AppState;
 
 type St = State<Arc<AppState>>;
@@ -60,13 +59,6 @@ pub fn routes() -> Router<Arc<AppState>> {
                 .post(add_crt_list_entry)
                 .delete(delete_crt_list_entry),
         )
-}
-
-fn file_name(path: &str) -> String {
-    FsPath::new(path.trim_start_matches('*'))
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.to_owned())
 }
 
 fn what(store: SslStore) -> &'static str {

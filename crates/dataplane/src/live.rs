@@ -108,10 +108,6 @@ fn has_keyword(section: &SectionRef<'_>, keyword: &str) -> bool {
         .any(|(_, l)| l.words().first().is_some_and(|w| w.value == keyword))
 }
 
-fn is_server(line: &LineRef<'_>) -> bool {
-    line.kind() == LineKind::Keyword && line.words().first().is_some_and(|w| w.value == "server")
-}
-
 /// A server line: its name, its JSON and its words.
 struct ServerLine {
     name: String,
@@ -124,17 +120,15 @@ fn split(section: &SectionRef<'_>) -> (Vec<ServerLine>, Vec<Vec<u8>>) {
     let mut servers = Vec::new();
     let mut others = Vec::new();
     for (_, line) in section.keyword_lines() {
-        if is_server(&line) {
-            if let Some(json) = read_child(ChildKind::Server, &line) {
-                let words = line.words().iter().map(|w| w.value.to_string()).collect();
-                let name = json
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                servers.push(ServerLine { name, json, words });
-                continue;
-            }
+        if let Some(json) = read_child(ChildKind::Server, &line) {
+            let words = line.words().iter().map(|w| w.value.to_string()).collect();
+            let name = json
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            servers.push(ServerLine { name, json, words });
+            continue;
         }
         others.push(line.bytes().to_vec());
     }
@@ -208,22 +202,28 @@ fn add_step(
     let address = json.get("address").and_then(Value::as_str)?;
     address.parse::<IpAddr>().ok()?;
     // `server NAME ADDRESS PARAMS...`
-    let rest = words.get(2..)?;
-    let args = rest
-        .iter()
-        .map(|w| arg(w))
-        .collect::<Result<Vec<_>, _>>()
-        .ok()?
-        .join(" ");
-    let has = |w: &str| rest.iter().skip(1).any(|x| x == w);
-    Some(Step::Add {
-        backend: backend.to_owned(),
-        server: name.to_owned(),
-        args,
-        enable: !has("disabled"),
-        health: has("check"),
-        agent: has("agent-check"),
-    })
+    Step::add(backend, name, words.get(2..)?).ok()
+}
+
+impl Step {
+    /// Adding server `name` with the words of its line after the name
+    /// (address first, then params).
+    pub fn add(backend: &str, name: &str, rest: &[String]) -> Result<Step, RuntimeError> {
+        let args = rest
+            .iter()
+            .map(|w| arg(w))
+            .collect::<Result<Vec<_>, _>>()?
+            .join(" ");
+        let has = |w: &str| rest.iter().skip(1).any(|x| x == w);
+        Ok(Step::Add {
+            backend: backend.to_owned(),
+            server: name.to_owned(),
+            args,
+            enable: !has("disabled"),
+            health: has("check"),
+            agent: has("agent-check"),
+        })
+    }
 }
 
 /// The `set server` changes from one server JSON to another, if every

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
-use crate::socket::RuntimeError;
+use crate::socket::{self, RuntimeError};
 
 /// Where a runtime socket listens.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -73,8 +73,9 @@ const MAX_IDLE: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct Runtime {
     endpoint: Endpoint,
-    /// True when `endpoint` is the master CLI: commands go to worker 1.
-    via_master: bool,
+    /// The master CLI socket when `endpoint` is one: commands go to
+    /// worker 1, one connection each.
+    master: Option<PathBuf>,
     timeout: Duration,
     idle: Mutex<Vec<Conn>>,
 }
@@ -84,7 +85,7 @@ impl Runtime {
     pub fn stats_socket(endpoint: Endpoint) -> Runtime {
         Runtime {
             endpoint,
-            via_master: false,
+            master: None,
             timeout: Duration::from_secs(10),
             idle: Mutex::new(Vec::new()),
         }
@@ -92,9 +93,10 @@ impl Runtime {
 
     /// A client that reaches worker 1 through the master CLI socket.
     pub fn via_master(path: impl Into<PathBuf>) -> Runtime {
+        let path = path.into();
         Runtime {
-            via_master: true,
-            ..Runtime::stats_socket(Endpoint::Unix(path.into()))
+            master: Some(path.clone()),
+            ..Runtime::stats_socket(Endpoint::Unix(path))
         }
     }
 
@@ -108,7 +110,7 @@ impl Runtime {
     }
 
     pub fn is_via_master(&self) -> bool {
-        self.via_master
+        self.master.is_some()
     }
 
     /// Forgets the open connections. After a reload they lead to the old
@@ -129,11 +131,11 @@ impl Runtime {
         if commands.is_empty() {
             return Ok(Vec::new());
         }
-        if self.via_master {
+        if let Some(path) = &self.master {
             let mut answers = Vec::with_capacity(commands.len());
             for command in commands {
                 let line = format!("@1 {}", command);
-                answers.push(self.one_shot(&line).await?);
+                answers.push(socket::command(path, &line, self.timeout).await?);
             }
             return Ok(answers);
         }
@@ -145,7 +147,7 @@ impl Runtime {
             Some(conn) => conn,
             None => self.connect_prompt().await?,
         };
-        match tokio::time::timeout(timeout, exchange(conn, commands, &display)).await {
+        match tokio::time::timeout(timeout, exchange(conn, commands)).await {
             Ok(Ok((conn, answers))) => {
                 self.put_idle(conn);
                 Ok(answers)
@@ -154,7 +156,7 @@ impl Runtime {
             // read, so nothing ran. Once more on a new connection.
             Ok(Err(Failure::Closed)) if !fresh => {
                 let conn = self.connect_prompt().await?;
-                match tokio::time::timeout(timeout, exchange(conn, commands, &display)).await {
+                match tokio::time::timeout(timeout, exchange(conn, commands)).await {
                     Ok(Ok((conn, answers))) => {
                         self.put_idle(conn);
                         Ok(answers)
@@ -235,35 +237,11 @@ impl Runtime {
             }),
         }
     }
-
-    /// One command on its own connection, closed after the answer.
-    async fn one_shot(&self, line: &str) -> Result<String, RuntimeError> {
-        let display = self.endpoint.describe();
-        let exchange = async {
-            let mut stream = self.connect().await?;
-            let io = |source| RuntimeError::Io {
-                path: display.clone(),
-                source,
-            };
-            stream.write_all(&wire(line)).await.map_err(io)?;
-            stream.shutdown().await.map_err(io)?;
-            let mut answer = Vec::new();
-            stream.read_to_end(&mut answer).await.map_err(io)?;
-            Ok(String::from_utf8_lossy(&answer).into_owned())
-        };
-        match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(RuntimeError::Timeout {
-                path: display,
-                timeout: self.timeout,
-            }),
-        }
-    }
 }
 
 /// The bytes sent for a command: a payload (`cmd <<\nline...`) ends with
 /// an empty line, a plain command with its newline.
-fn wire(command: &str) -> Vec<u8> {
+pub(crate) fn wire(command: &str) -> Vec<u8> {
     let mut bytes = command.trim_end_matches('\n').as_bytes().to_vec();
     bytes.push(b'\n');
     if command.contains("<<\n") {
@@ -300,11 +278,7 @@ impl Failure {
     }
 }
 
-async fn exchange(
-    mut conn: Conn,
-    commands: &[String],
-    _display: &str,
-) -> Result<(Conn, Vec<String>), Failure> {
+async fn exchange(mut conn: Conn, commands: &[String]) -> Result<(Conn, Vec<String>), Failure> {
     let mut out = Vec::new();
     for command in commands {
         out.extend_from_slice(&wire(command));

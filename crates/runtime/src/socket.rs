@@ -109,7 +109,7 @@ pub async fn command(path: &Path, line: &str, timeout: Duration) -> Result<Strin
             source,
         };
         stream
-            .write_all(format!("{line}\n").as_bytes())
+            .write_all(&crate::client::wire(line))
             .await
             .map_err(io)?;
         // Closing our side tells HAProxy this is the only command: it
