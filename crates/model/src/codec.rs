@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ModelError;
 use crate::params;
-use crate::table::Codec;
+use crate::table::{Codec, Key};
 use crate::value::{format_size, format_time, parse_size, parse_time};
 
 /// What a JSON value turns into for one keyword.
@@ -27,10 +27,18 @@ pub(crate) enum Rendered {
 pub(crate) fn arity(codec: &Codec) -> Option<usize> {
     match codec {
         Codec::Flag | Codec::Toggle | Codec::Const(_) => Some(0),
-        Codec::Words | Codec::Wordlist | Codec::Spaced | Codec::Params(_) | Codec::Custom(_) => {
-            None
-        }
+        Codec::Words | Codec::Wordlist | Codec::Spaced | Codec::Custom(_) => None,
         Codec::List(inner) => arity(inner),
+        // A table of positionals only takes that many words (`hdr NAME FMT`).
+        Codec::Params(name) => {
+            let table = params::table(name);
+            let all = table
+                .entries
+                .iter()
+                .all(|e| matches!(e.key, Key::Positional(_)));
+            all.then_some(table.entries.len())
+        }
+        Codec::Tagged(_, None) => Some(0),
         _ => Some(1),
     }
 }
@@ -142,6 +150,43 @@ pub(crate) fn decode(codec: &Codec, args: &[&str], negated: bool) -> Result<Valu
                 return Err(format!("unexpected '{}'", args[used..].join(" ")));
             }
             value
+        }
+        Codec::Fields(fields) => {
+            let values: Vec<&str> = one()?.split(',').collect();
+            let required = fields.iter().filter(|f| !f.optional).count();
+            if values.len() < required || values.len() > fields.len() {
+                return Err(format!("expected {required} to {} values", fields.len()));
+            }
+            let mut object = Map::new();
+            for (field, value) in fields.iter().zip(values) {
+                let value = match field.int {
+                    true => Value::from(
+                        value
+                            .parse::<i64>()
+                            .map_err(|_| format!("'{value}' is not an integer"))?,
+                    ),
+                    false if value.is_empty() => return Err("an empty value".into()),
+                    false => Value::String(value.to_owned()),
+                };
+                object.insert(field.name.clone(), value);
+            }
+            Value::Object(object)
+        }
+        Codec::Literal(word) => {
+            if one()? != word {
+                return Err(format!("expected '{word}'"));
+            }
+            Value::Null
+        }
+        // The caller adds the keyword as the tag's value.
+        Codec::Tagged(_, arg) => {
+            let mut object = Map::new();
+            if let Some(arg) = arg {
+                object.insert(arg.clone(), Value::String(one()?.to_owned()));
+            } else {
+                none()?;
+            }
+            Value::Object(object)
         }
     })
 }
@@ -277,6 +322,52 @@ pub(crate) fn encode(codec: &Codec, value: &Value, field: &str) -> Result<Render
             Some(args) => Rendered::Args(args),
             None => Rendered::Absent,
         },
+        Codec::Fields(fields) => {
+            let object = value.as_object().ok_or_else(|| invalid("an object"))?;
+            if !fields.iter().any(|f| object.contains_key(&f.name)) {
+                return Ok(Rendered::Absent);
+            }
+            let mut values = Vec::new();
+            let mut missing = None;
+            for sub in fields {
+                let name = sub.name.as_str();
+                match object.get(name) {
+                    None | Some(Value::Null) if sub.optional => missing = Some(name),
+                    None | Some(Value::Null) => {
+                        return Err(ModelError::MissingField { field: name.into() })
+                    }
+                    Some(_) if missing.is_some() => {
+                        let message = format!("needs {} as well", missing.unwrap_or_default());
+                        return Err(ModelError::invalid(name, message));
+                    }
+                    Some(v) => {
+                        let word = match (sub.int, v) {
+                            (true, Value::Number(n)) if n.is_i64() => n.to_string(),
+                            (false, Value::String(s))
+                                if !s.is_empty() && !s.contains([',', ' ', ')']) =>
+                            {
+                                s.clone()
+                            }
+                            _ => {
+                                let what = if sub.int {
+                                    "an integer"
+                                } else {
+                                    "a word without commas"
+                                };
+                                return Err(ModelError::invalid(
+                                    name,
+                                    format!("expected {what}, got {v}"),
+                                ));
+                            }
+                        };
+                        values.push(word);
+                    }
+                }
+            }
+            Rendered::Args(vec![values.join(",")])
+        }
+        Codec::Literal(word) => Rendered::Args(vec![word.clone()]),
+        Codec::Tagged(..) => unreachable!("tagged entries are encoded by the caller"),
     })
 }
 

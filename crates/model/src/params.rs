@@ -30,14 +30,51 @@ pub(crate) enum Item<'w> {
     },
 }
 
-fn keyword_entry(table: &Table, word: &str) -> Option<(usize, bool)> {
-    if let Some((i, 1)) = table.match_words(&[word]) {
-        return Some((i, false));
+/// The entries a word may be the keyword of (several entries may share a
+/// keyword: the first whose codec decodes the words wins), and whether it
+/// is the negated form (`no-check`).
+fn keyword_entries(table: &Table, word: &str) -> (Vec<usize>, bool) {
+    let direct: Vec<usize> = table.keyword_entries(word).collect();
+    if !direct.is_empty() {
+        return (direct, false);
     }
-    let positive = word.strip_prefix("no-")?;
-    match table.match_words(&[positive]) {
-        Some((i, 1)) if table.entries[i].codec == Codec::Toggle => Some((i, true)),
-        _ => None,
+    let Some(positive) = word.strip_prefix("no-") else {
+        return (vec![], false);
+    };
+    let toggles = table
+        .keyword_entries(positive)
+        .filter(|&i| table.entries[i].codec == Codec::Toggle)
+        .collect();
+    (toggles, true)
+}
+
+/// Decodes the words after a keyword (or from a positional on) for one
+/// entry: the value and how many words it used.
+fn decode_entry(
+    table: &Table,
+    entry: usize,
+    keyword: Option<&str>,
+    rest: &[&str],
+    negated: bool,
+) -> Option<(Value, usize)> {
+    let codec = &table.entries[entry].codec;
+    match codec {
+        // A custom codec says how many words it takes.
+        Codec::Custom(name) if !negated => crate::custom::decode(name, rest).ok(),
+        Codec::Tagged(tag, _) => {
+            let take = arity(codec).unwrap_or(0);
+            let mut value = codec::decode(codec, rest.get(..take)?, false).ok()?;
+            let word = keyword.or_else(|| rest.first().copied())?;
+            value
+                .as_object_mut()?
+                .insert(tag.clone(), Value::String(word.to_owned()));
+            Some((value, take))
+        }
+        _ => {
+            let take = arity(codec).unwrap_or(rest.len()).min(rest.len());
+            let value = codec::decode(codec, &rest[..take], negated).ok()?;
+            Some((value, take))
+        }
     }
 }
 
@@ -46,21 +83,16 @@ pub(crate) fn parse<'w>(table: &Table, words: &[&'w str]) -> Vec<Item<'w>> {
     let mut items = Vec::new();
     let mut positional = 0;
     let mut i = 0;
-    let is_keyword = |w: &str| keyword_entry(table, w).is_some();
+    let is_keyword = |w: &str| !keyword_entries(table, w).0.is_empty();
     while i < words.len() {
         let word = words[i];
-        if let Some((entry, negated)) = keyword_entry(table, word) {
-            let codec = &table.entries[entry].codec;
+        let (entries, negated) = keyword_entries(table, word);
+        if !entries.is_empty() {
             let rest = &words[i + 1..];
-            let decoded = match codec {
-                // A custom codec says how many words it takes.
-                Codec::Custom(name) if !negated => crate::custom::decode(name, rest),
-                _ => {
-                    let take = arity(codec).unwrap_or(rest.len()).min(rest.len());
-                    codec::decode(codec, &rest[..take], negated).map(|v| (v, take))
-                }
-            };
-            if let Ok((value, take)) = decoded {
+            let decoded = entries.iter().find_map(|&entry| {
+                decode_entry(table, entry, Some(word), rest, negated).map(|d| (entry, d))
+            });
+            if let Some((entry, (value, take))) = decoded {
                 items.push(Item::Known {
                     entry,
                     words: words[i..i + 1 + take].to_vec(),
@@ -69,15 +101,24 @@ pub(crate) fn parse<'w>(table: &Table, words: &[&'w str]) -> Vec<Item<'w>> {
                 i += 1 + take;
                 continue;
             }
-        } else if let Some(entry) = table.positional(positional + 1) {
-            // A positional `words`/`spaced` argument takes all that remains.
-            let codec = &table.entries[entry].codec;
-            let take = if arity(codec).is_none() {
-                words.len() - i
-            } else {
-                1
-            };
-            if let Ok(value) = codec::decode(codec, &words[i..i + take], false) {
+        } else {
+            let decoded = table.positionals(positional + 1).find_map(|entry| {
+                let codec = &table.entries[entry].codec;
+                // An argument of several words runs to the next keyword.
+                let take = match arity(codec) {
+                    None => {
+                        (i + 1..words.len())
+                            .find(|&j| is_keyword(words[j]))
+                            .unwrap_or(words.len())
+                            - i
+                    }
+                    Some(_) => 1,
+                };
+                codec::decode(codec, &words[i..i + take], false)
+                    .ok()
+                    .map(|value| (entry, value, take))
+            });
+            if let Some((entry, value, take)) = decoded {
                 positional += 1;
                 items.push(Item::Known {
                     entry,
@@ -121,6 +162,9 @@ pub(crate) fn object(table: &Table, items: &[Item<'_>]) -> Map<String, Value> {
     for item in items {
         if let Item::Known { entry, value, .. } = item {
             let entry = &table.entries[*entry];
+            if value.is_null() {
+                continue;
+            }
             let value = match &entry.codec {
                 Codec::List(_) if !value.is_array() => Value::Array(vec![value.clone()]),
                 _ => value.clone(),
@@ -151,8 +195,9 @@ pub(crate) fn encode_all(
     let mut out = Vec::new();
     let mut done = HashSet::new();
     for entry in &table.entries {
-        if done.insert(entry.field.clone()) {
-            out.extend(encode_field(table, &entry.field, object, field)?);
+        let identity = table.identity(entry);
+        if done.insert(identity.clone()) {
+            out.extend(encode_field(table, &identity, object, field)?);
         }
     }
     Ok(out)
@@ -169,29 +214,51 @@ pub(crate) fn update(
     let items = parse(table, words);
     let old = object(table, &items);
     let mut out: Vec<String> = Vec::new();
-    let mut emitted: HashSet<&Vec<String>> = HashSet::new();
+    let mut emitted: HashSet<Vec<String>> = HashSet::new();
     for item in &items {
         match item {
             Item::Unknown { words } => out.extend(words.iter().map(|w| w.to_string())),
             Item::Known { entry, words, .. } => {
-                let path = &table.entries[*entry].field;
-                if get_path(new, path) == get_path(&old, path) {
+                let identity = table.identity(&table.entries[*entry]);
+                if value_of(new, &identity) == value_of(&old, &identity) {
                     out.extend(words.iter().map(|w| w.to_string()));
-                } else if emitted.insert(path) {
-                    out.extend(encode_field(table, path, new, field)?);
+                } else if emitted.insert(identity.clone()) {
+                    out.extend(encode_field(table, &identity, new, field)?);
                 }
             }
         }
     }
-    let mut seen: HashSet<&Vec<String>> = HashSet::new();
+    let mut seen: HashSet<Vec<String>> = HashSet::new();
     for entry in &table.entries {
-        let path = &entry.field;
-        let present_before = get_path(&old, path).is_some() && entry.key != Key::Present;
-        if seen.insert(path) && !present_before && !emitted.contains(path) {
-            out.extend(encode_field(table, path, new, field)?);
+        let identity = table.identity(entry);
+        let present_before = match entry.key {
+            Key::Present => false,
+            // A fixed word was there if the line had one.
+            _ if identity == ["_"] => items.iter().any(
+                |i| matches!(i, Item::Known { entry: e, .. } if table.identity(&table.entries[*e]) == identity),
+            ),
+            _ => value_of(&old, &identity).is_some(),
+        };
+        if seen.insert(identity.clone()) && !present_before && !emitted.contains(&identity) {
+            out.extend(encode_field(table, &identity, new, field)?);
         }
     }
     Ok(out)
+}
+
+/// The value an identity (see `Entry::identity`) has in `object`: the value
+/// at the path, or the object of the merged keys that are there.
+fn value_of(object: &Map<String, Value>, identity: &[String]) -> Option<Value> {
+    match identity.split_first() {
+        Some((dot, keys)) if dot == "." => {
+            let merged: Map<String, Value> = keys
+                .iter()
+                .filter_map(|k| object.get(k).map(|v| (k.clone(), v.clone())))
+                .collect();
+            (!merged.is_empty()).then_some(Value::Object(merged))
+        }
+        _ => get_path(object, identity).cloned(),
+    }
 }
 
 /// How a negated keyword is written.
@@ -222,11 +289,23 @@ pub(crate) fn encode_groups(
     prefix: &str,
     negation: Negation,
 ) -> Result<Vec<Vec<String>>, ModelError> {
+    let entries: Vec<&Entry> = table
+        .entries
+        .iter()
+        .filter(|e| table.identity(e) == path)
+        .collect();
+    // A fixed word is always written.
+    if path == ["_"] {
+        let words = entries.iter().filter_map(|e| match &e.codec {
+            Codec::Literal(w) => Some(vec![w.clone()]),
+            _ => None,
+        });
+        return Ok(words.collect());
+    }
     let whole = Value::Object(object.clone());
-    let value = if is_merged(path) {
+    let value = if path.first().map(String::as_str) == Some(".") {
         // A `.` entry reads its fields from the object itself.
-        let fields = merged_fields(table, path);
-        if !object.keys().any(|k| fields.contains(&k.as_str())) {
+        if !path[1..].iter().any(|k| object.contains_key(k)) {
             return Ok(vec![]);
         }
         &whole
@@ -239,8 +318,13 @@ pub(crate) fn encode_groups(
     if value.is_null() {
         return Ok(vec![]);
     }
-    let name = join(prefix, &path.join("."));
-    let entries: Vec<&Entry> = table.entries.iter().filter(|e| e.field == path).collect();
+    let name = match path.split_first() {
+        Some((dot, keys)) if dot == "." => join(prefix, &keys.join(", ")),
+        _ => join(prefix, &path.join(".")),
+    };
+    if let Some(Codec::Tagged(tag, _)) = entries.first().map(|e| &e.codec) {
+        return encode_tagged(&entries, tag, object, &name);
+    }
     let mut out = Vec::new();
     let mut matched = false;
     for entry in &entries {
@@ -275,10 +359,17 @@ pub(crate) fn encode_groups(
                             .collect(),
                     });
                 }
+                // The end of the action word, written by the rule.
+                (Key::Suffix { .. }, _) => matched = true,
                 (_, Rendered::Negated) => {
                     return Err(ModelError::invalid(&name, "cannot be disabled here"))
                 }
             }
+        }
+        // Of entries sharing a field, the first that writes it is enough
+        // (`deny_status` and its other spelling `status`).
+        if matched {
+            break;
         }
     }
     let is_consts = entries.iter().all(|e| matches!(e.codec, Codec::Const(_)));
@@ -294,6 +385,60 @@ pub(crate) fn encode_groups(
         return Err(ModelError::invalid(&name, message));
     }
     Ok(out)
+}
+
+/// The entries of a `tagged(..)` field: the one whose keyword is the tag's
+/// value writes it, with its argument.
+fn encode_tagged(
+    entries: &[&Entry],
+    tag: &str,
+    object: &Map<String, Value>,
+    name: &str,
+) -> Result<Vec<Vec<String>>, ModelError> {
+    let Some(value) = object.get(tag) else {
+        return Err(ModelError::MissingField { field: tag.into() });
+    };
+    let word = value.as_str().unwrap_or_default();
+    let entry = entries.iter().find(|e| match &e.key {
+        Key::Words(k) => k.len() == 1 && k[0] == word,
+        _ => false,
+    });
+    let Some(entry) = entry else {
+        let allowed: Vec<String> = entries
+            .iter()
+            .filter_map(|e| match &e.key {
+                Key::Words(k) => Some(k.join(" ")),
+                _ => None,
+            })
+            .collect();
+        let message = format!("{value} is not one of {}", allowed.join(", "));
+        return Err(ModelError::invalid(tag, message));
+    };
+    let Key::Words(keyword) = &entry.key else {
+        unreachable!("found by its keyword")
+    };
+    let mut words = keyword.clone();
+    if let Codec::Tagged(_, Some(arg)) = &entry.codec {
+        match object.get(arg) {
+            Some(Value::String(s)) if !s.is_empty() => words.push(s.clone()),
+            Some(other) => {
+                let message = format!("expected a non-empty string, got {other}");
+                return Err(ModelError::invalid(arg, message));
+            }
+            None => return Err(ModelError::MissingField { field: arg.clone() }),
+        }
+    } else if let Some((_, arg)) = entries.iter().find_map(|e| match &e.codec {
+        Codec::Tagged(_, Some(arg)) => object.get(arg).map(|v| (e, v)),
+        _ => None,
+    }) {
+        let message = format!("'{word}' takes no content, got {arg}");
+        let field = entries.iter().find_map(|e| match &e.codec {
+            Codec::Tagged(_, Some(arg)) => Some(arg.as_str()),
+            _ => None,
+        });
+        return Err(ModelError::invalid(field.unwrap_or(name), message));
+    }
+    Ok(vec![words])
 }
 
 fn join(prefix: &str, field: &str) -> String {
@@ -330,9 +475,10 @@ fn check_level(
         here.push(key.clone());
         let exact = table.entries.iter().any(|e| e.field == here)
             || (path.is_empty()
-                && table.entries.iter().any(|e| {
-                    is_merged(&e.field) && merged_fields(table, &e.field).contains(&key.as_str())
-                }));
+                && table
+                    .entries
+                    .iter()
+                    .any(|e| e.merged().contains(&key.as_str())));
         let deeper = table
             .entries
             .iter()
@@ -369,8 +515,9 @@ pub(crate) fn take_entry_value(
     if !is_merged(&entry.field) {
         return take_field(object, &entry.field);
     }
+    let _ = table;
     let mut taken = Map::new();
-    for key in merged_fields(table, &entry.field) {
+    for key in entry.merged() {
         if let Some(v) = object.remove(key) {
             taken.insert(key.to_owned(), v);
         }
@@ -392,17 +539,4 @@ pub(crate) fn take_field(object: &mut Map<String, Value>, path: &[String]) -> Op
 
 fn is_merged(path: &[String]) -> bool {
     matches!(path, [only] if only == ".")
-}
-
-/// The object keys a `.` entry of `table` reads and writes.
-fn merged_fields(table: &Table, path: &[String]) -> Vec<&'static str> {
-    table
-        .entries
-        .iter()
-        .filter(|e| e.field == path)
-        .flat_map(|e| match &e.codec {
-            Codec::Custom(name) => crate::custom::merged_fields(name).to_vec(),
-            _ => vec![],
-        })
-        .collect()
 }

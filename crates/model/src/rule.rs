@@ -196,6 +196,29 @@ impl RuleKind {
         tables().params.get(&name)
     }
 
+    /// The action a word names through a table with a suffix entry
+    /// (`track-sc0` -> `track-sc`, `lua.check` -> `lua`), after the levels
+    /// read so far; the level's length in the word.
+    fn suffixed(self, levels: &[&str], word: &str) -> Option<usize> {
+        let mut prefix = self.base().to_owned();
+        for level in levels {
+            prefix.push('.');
+            prefix.push_str(level);
+        }
+        prefix.push('.');
+        tables().params.iter().find_map(|(name, table)| {
+            let level = name.strip_prefix(&prefix)?;
+            let (_, dot) = table.suffix()?;
+            let rest = word.strip_prefix(level)?;
+            let ok = if dot {
+                rest.len() > 1 && rest.starts_with('.')
+            } else {
+                !rest.is_empty()
+            };
+            (ok && !level.contains('.')).then_some(level.len())
+        })
+    }
+
     /// The actions the tables describe (`content.accept` for two levels).
     pub(crate) fn actions(self) -> Vec<String> {
         let prefix = format!("{}.", self.base());
@@ -228,6 +251,9 @@ struct Parts<'w> {
     levels: Vec<&'w str>,
     /// The argument in parentheses of the last level (`set-var(txn.x)`).
     arg: Option<&'w str>,
+    /// The end of the last level word after its table's name (`0` of
+    /// `track-sc0`, `check` of `lua.check`).
+    suffix: Option<&'w str>,
     params: Vec<&'w str>,
     cond: Option<(&'w str, Vec<&'w str>)>,
 }
@@ -249,6 +275,7 @@ fn split<'w>(kind: RuleKind, words: &[&'w str]) -> Option<Parts<'w>> {
     }
     let mut levels = Vec::new();
     let mut arg = None;
+    let mut suffix = None;
     for _ in kind.levels() {
         // A table for the levels read so far ends them (`tcp-request inspect-delay`).
         if !levels.is_empty() && kind.table(&levels).is_some() {
@@ -259,6 +286,14 @@ fn split<'w>(kind: RuleKind, words: &[&'w str]) -> Option<Parts<'w>> {
             Some((name, a)) => (name, Some(a.strip_suffix(')').unwrap_or(a))),
             None => (*first, None),
         };
+        let mut name: &'w str = name;
+        if kind.table(&[levels.as_slice(), &[name]].concat()).is_none() {
+            if let Some(cut) = kind.suffixed(&levels, name) {
+                let end = &name[cut..];
+                suffix = Some(end.strip_prefix('.').unwrap_or(end));
+                name = &name[..cut];
+            }
+        }
         levels.push(name);
         arg = paren;
         rest = tail;
@@ -266,9 +301,15 @@ fn split<'w>(kind: RuleKind, words: &[&'w str]) -> Option<Parts<'w>> {
     Some(Parts {
         levels,
         arg,
+        suffix,
         params: rest.to_vec(),
         cond,
     })
+}
+
+/// `no log`, which reads as the log target `{"nolog": true}`.
+fn is_nolog(kind: RuleKind, values: &[&str]) -> bool {
+    kind == RuleKind::LogTarget && values == ["no", "log"]
 }
 
 fn keyword_matches(kind: RuleKind, values: &[&str]) -> bool {
@@ -285,6 +326,7 @@ fn may_be(kind: RuleKind, line: &LineRef<'_>) -> bool {
     let start = bytes.len() - bytes.trim_ascii_start().len();
     // A quoted or escaped first word is left to the full split.
     bytes[start..].starts_with(first.as_bytes())
+        || (kind == RuleKind::LogTarget && bytes[start..].starts_with(b"no"))
         || matches!(bytes.get(start), Some(b'"' | b'\'' | b'\\'))
 }
 
@@ -319,6 +361,9 @@ fn read_rule_with(
     }
     let words = line.words();
     let values: Vec<&str> = words.iter().map(|w| &*w.value).collect();
+    if is_nolog(kind, &values) {
+        return Some(Map::from_iter([("nolog".to_owned(), Value::Bool(true))]));
+    }
     if !keyword_matches(kind, &values) {
         return None;
     }
@@ -335,6 +380,12 @@ fn read_rule_with(
             table.entries.iter().find(|e| e.key == Key::Positional(0)),
         ) {
             if let Ok(value) = crate::codec::decode(&entry.codec, &[arg], false) {
+                params::merge(&mut out, &entry.field, value);
+            }
+        }
+        if let (Some(suffix), Some((entry, _))) = (parts.suffix, table.suffix()) {
+            let entry = &table.entries[entry];
+            if let Ok(value) = crate::codec::decode(&entry.codec, &[suffix], false) {
                 params::merge(&mut out, &entry.field, value);
             }
         }
@@ -366,7 +417,8 @@ fn rule_positions(doc: &Document, id: SectionId, kind: RuleKind) -> Vec<usize> {
             }
             let words = line.words();
             let values: Vec<&str> = words.iter().map(|w| &*w.value).collect();
-            keyword_matches(kind, &values) && split(kind, &values).is_some()
+            is_nolog(kind, &values)
+                || (keyword_matches(kind, &values) && split(kind, &values).is_some())
         })
         .map(|(i, _)| i)
         .collect()
@@ -422,6 +474,33 @@ fn render_rule(
     value: &Map<String, Value>,
     old: Option<&LineRef<'_>>,
 ) -> Result<Vec<String>, ModelError> {
+    match value.get("nolog") {
+        Some(Value::Bool(true)) if kind == RuleKind::LogTarget => {
+            if let Some(other) = value
+                .keys()
+                .find(|k| !["nolog", "metadata"].contains(&k.as_str()))
+            {
+                let message = "a log target with nolog has no other field";
+                return Err(ModelError::invalid(other, message));
+            }
+            return Ok(vec!["no".into(), "log".into()]);
+        }
+        Some(Value::Bool(false)) | None => {}
+        Some(other) if kind == RuleKind::LogTarget => {
+            return Err(ModelError::invalid(
+                "nolog",
+                format!("expected true or false, got {other}"),
+            ))
+        }
+        Some(_) => {
+            return Err(ModelError::UnknownField {
+                field: "nolog".into(),
+            })
+        }
+    }
+    let mut value = value.clone();
+    value.remove("nolog");
+    let value = &value;
     let levels = levels_of(kind, value)?;
     let Some(table) = kind.table(&levels) else {
         let known = kind.actions().join(", ");
@@ -438,13 +517,28 @@ fn render_rule(
         .chain(["cond", "cond_test", "metadata"])
         .collect();
     params::check_fields(table, value, "", &identity)?;
-    // Positional arguments are not optional.
+    // Positional arguments and the action word's suffix are not optional;
+    // of entries sharing a position, one is enough (`sc_int` or `sc_expr`).
     for entry in &table.entries {
-        if matches!(entry.key, Key::Positional(n) if n >= 1)
-            && crate::codec::get_path(value, &entry.field).is_none()
-        {
+        let required = match entry.key {
+            Key::Positional(n) => n >= 1 && entry.field != ["_"] && !entry.optional,
+            Key::Suffix { .. } => true,
+            _ => false,
+        };
+        let given = |e: &crate::table::Entry| match e.field.as_slice() {
+            [dot] if dot == "." => e.merged().iter().any(|k| value.contains_key(*k)),
+            path => crate::codec::get_path(value, path).is_some(),
+        };
+        let sharing = || table.entries.iter().filter(|e| e.key == entry.key);
+        if required && !sharing().any(given) {
+            let names: Vec<String> = sharing()
+                .map(|e| match e.field.as_slice() {
+                    [dot] if dot == "." => e.merged().join(", "),
+                    _ => e.field_name(),
+                })
+                .collect();
             return Err(ModelError::MissingField {
-                field: entry.field_name(),
+                field: names.join(" or "),
             });
         }
     }
@@ -454,24 +548,46 @@ fn render_rule(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut head: Vec<String> = levels.iter().map(|l| l.to_string()).collect();
+    // The end of the action word (`track-sc0`, `lua.check`).
+    if let Some((at, dot)) = table.suffix() {
+        let entry = &table.entries[at];
+        let suffix = params::take_entry_value(table, entry, &mut body);
+        let rendered = crate::codec::encode(
+            &entry.codec,
+            &suffix.unwrap_or(Value::Null),
+            &entry.field_name(),
+        )?;
+        let (crate::codec::Rendered::Args(args), Some(last)) = (rendered, head.last_mut()) else {
+            return Err(ModelError::MissingField {
+                field: entry.field_name(),
+            });
+        };
+        last.push_str(if dot { "." } else { "" });
+        last.push_str(&args.concat());
+    }
     // The last level's argument in parentheses (`set-var(txn.x)`).
     if let Some(entry) = table.entries.iter().find(|e| e.key == Key::Positional(0)) {
         let arg = params::take_entry_value(table, entry, &mut body);
-        match crate::codec::encode(
-            &entry.codec,
-            &arg.unwrap_or(Value::Null),
-            &entry.field_name(),
-        ) {
-            Ok(crate::codec::Rendered::Args(args)) if !args.is_empty() => {
-                if let Some(last) = head.last_mut() {
-                    *last = format!("{last}({})", args.join(" "));
+        let missing = || {
+            let field = match &entry.codec {
+                crate::table::Codec::Fields(fields) => fields[0].name.clone(),
+                _ => entry
+                    .merged()
+                    .last()
+                    .map_or(entry.field_name(), |k| k.to_string()),
+            };
+            ModelError::MissingField { field }
+        };
+        match arg {
+            None => return Err(missing()),
+            Some(arg) => match crate::codec::encode(&entry.codec, &arg, &entry.field_name())? {
+                crate::codec::Rendered::Args(args) if !args.is_empty() => {
+                    if let Some(last) = head.last_mut() {
+                        *last = format!("{last}({})", args.join(" "));
+                    }
                 }
-            }
-            _ => {
-                return Err(ModelError::MissingField {
-                    field: entry.field_name(),
-                })
-            }
+                _ => return Err(missing()),
+            },
         }
     }
     let mut words: Vec<String> = kind.keyword().split(' ').map(str::to_owned).collect();

@@ -35,6 +35,9 @@ fn codec_schema(codec: &Codec, entries: &[&Entry]) -> Value {
         Codec::List(inner) => json!({"type": "array", "items": codec_schema(inner, &[])}),
         Codec::Params(name) => table_schema(params_table(name), &[]),
         Codec::Custom(name) => crate::custom::schema(name),
+        Codec::Fields(_) | Codec::Literal(_) | Codec::Tagged(..) => {
+            unreachable!("merged into the object")
+        }
     }
 }
 
@@ -58,13 +61,54 @@ fn insert(root: &mut Map<String, Value>, path: &[String], schema: Value) {
 fn add_properties(table: &Table, properties: &mut Map<String, Value>) {
     for entry in &table.entries {
         if entry.field == ["."] {
-            if let Codec::Custom(custom) = &entry.codec {
-                for key in crate::custom::merged_fields(custom) {
-                    properties
-                        .entry((*key).to_owned())
-                        .or_insert(json!({"type": "string"}));
+            let merged: Vec<(String, Value)> = match &entry.codec {
+                Codec::Fields(fields) => fields
+                    .iter()
+                    .map(|f| {
+                        let kind = if f.int { "integer" } else { "string" };
+                        (f.name.clone(), json!({"type": kind}))
+                    })
+                    .collect(),
+                Codec::Tagged(tag, arg) => {
+                    // The tag's values are the keywords of its entries.
+                    let values: Vec<String> = table
+                        .entries
+                        .iter()
+                        .filter(|e| matches!(&e.codec, Codec::Tagged(t, _) if t == tag))
+                        .filter_map(|e| match &e.key {
+                            Key::Words(k) => Some(k.join(" ")),
+                            _ => None,
+                        })
+                        .collect();
+                    let mut out = vec![(tag.clone(), json!({"type": "string", "enum": values}))];
+                    out.extend(arg.iter().map(|a| (a.clone(), json!({"type": "string"}))));
+                    out
                 }
+                codec => {
+                    let custom = match codec {
+                        Codec::Custom(name) => crate::custom::schema(name),
+                        _ => json!({}),
+                    };
+                    entry
+                        .merged()
+                        .iter()
+                        .map(|k| {
+                            let schema = custom["properties"][*k].clone();
+                            let schema = match schema.is_null() {
+                                true => json!({"type": "string"}),
+                                false => schema,
+                            };
+                            (k.to_string(), schema)
+                        })
+                        .collect()
+                }
+            };
+            for (key, schema) in merged {
+                properties.entry(key).or_insert(schema);
             }
+            continue;
+        }
+        if entry.field == ["_"] {
             continue;
         }
         if matches!(entry.key, Key::Present) && !matches!(entry.codec, Codec::Const(_)) {
@@ -229,6 +273,10 @@ pub fn rule_schema(kind: crate::rule::RuleKind) -> Value {
             json!({"type": "string", "enum": ["if", "unless"]}),
         );
         properties.insert("cond_test".into(), json!({"type": "string"}));
+    }
+    if kind == crate::rule::RuleKind::LogTarget {
+        // `no log`: the proxy does not log.
+        properties.insert("nolog".into(), json!({"type": "boolean"}));
     }
     properties.insert(
         "metadata".into(),

@@ -36,6 +36,24 @@ pub(crate) enum Codec {
     List(Box<Codec>),
     Params(String),
     Custom(String),
+    /// One word of comma-separated values, each the value of a field of
+    /// the object (used with the field `.`): `sc-inc-gpc(1,0)`.
+    Fields(Vec<SubField>),
+    /// A fixed word that carries no value (`layer4` of `expect-proxy
+    /// layer4`), used with the field `_`.
+    Literal(String),
+    /// The keyword itself is the value of the first field, its argument
+    /// (when a second field is named) the value of the second; used with
+    /// the field `.` (`string TEXT` -> format "string", content TEXT).
+    Tagged(String, Option<String>),
+}
+
+/// One value of a `fields(..)` codec: `name`, `name:int`, `name?`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SubField {
+    pub(crate) name: String,
+    pub(crate) int: bool,
+    pub(crate) optional: bool,
 }
 
 /// What an entry matches.
@@ -47,6 +65,9 @@ pub(crate) enum Key {
     Positional(usize),
     /// Always there when the line is: `@present`.
     Present,
+    /// The end of the rule's action word after the table's name: `@+`
+    /// glued (`track-sc0`), `@.` after a dot (`lua.NAME`).
+    Suffix { dot: bool },
 }
 
 /// Which proxy sections accept a keyword.
@@ -72,11 +93,28 @@ pub(crate) struct Entry {
     pub(crate) key: Key,
     pub(crate) codec: Codec,
     pub(crate) scope: Scope,
+    /// A positional written `@N?`: it may be left out when writing.
+    pub(crate) optional: bool,
 }
 
 impl Entry {
     pub(crate) fn field_name(&self) -> String {
         self.field.join(".")
+    }
+
+    /// For an entry of the field `.`: the keys of the object it merges.
+    pub(crate) fn merged(&self) -> Vec<&str> {
+        if self.field != ["."] {
+            return vec![];
+        }
+        match &self.codec {
+            Codec::Custom(name) => crate::custom::merged_fields(name).to_vec(),
+            Codec::Fields(fields) => fields.iter().map(|f| f.name.as_str()).collect(),
+            Codec::Tagged(tag, arg) => std::iter::once(tag.as_str())
+                .chain(arg.as_deref())
+                .collect(),
+            _ => vec![],
+        }
     }
 }
 
@@ -105,12 +143,6 @@ impl Table {
         }
     }
 
-    /// The entry whose keyword is the longest prefix of `words`, and that
-    /// keyword's length.
-    pub(crate) fn match_words(&self, words: &[&str]) -> Option<(usize, usize)> {
-        self.match_words_where(words, |_| true)
-    }
-
     /// Like `match_words`, among the entries `accept` takes (e.g. those
     /// whose scope accepts the section at hand).
     pub(crate) fn match_words_where(
@@ -131,10 +163,56 @@ impl Table {
         })
     }
 
-    pub(crate) fn positional(&self, n: usize) -> Option<usize> {
+    /// What identifies an entry's value in an object: its path, or for an
+    /// entry of the field `.` the keys it merges (after a `.`); the
+    /// `tagged(..)` entries of one tag share the keys of them all.
+    pub(crate) fn identity(&self, entry: &Entry) -> Vec<String> {
+        if entry.field != ["."] {
+            return entry.field.clone();
+        }
+        let mut keys: Vec<String> = match &entry.codec {
+            Codec::Tagged(tag, _) => self
+                .entries
+                .iter()
+                .filter(|e| matches!(&e.codec, Codec::Tagged(t, _) if t == tag))
+                .flat_map(|e| e.merged())
+                .map(str::to_owned)
+                .collect(),
+            _ => entry.merged().iter().map(|k| k.to_string()).collect(),
+        };
+        keys.sort();
+        keys.dedup();
+        keys.insert(0, ".".into());
+        keys
+    }
+
+    /// The entries of the Nth positional, in table order.
+    pub(crate) fn positionals(&self, n: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.entries.len()).filter(move |&i| self.entries[i].key == Key::Positional(n))
+    }
+
+    /// The entries whose keyword is exactly `word`, in table order.
+    pub(crate) fn keyword_entries<'t>(&'t self, word: &str) -> impl Iterator<Item = usize> + 't {
+        let word = word.to_owned();
+        self.by_first
+            .get(&word)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(move |&i| matches!(&self.entries[i].key, Key::Words(k) if k.len() == 1))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    /// The entry of the action word's suffix, if the table has one.
+    pub(crate) fn suffix(&self) -> Option<(usize, bool)> {
         self.entries
             .iter()
-            .position(|e| e.key == Key::Positional(n))
+            .enumerate()
+            .find_map(|(i, e)| match e.key {
+                Key::Suffix { dot } => Some((i, dot)),
+                _ => None,
+            })
     }
 }
 
@@ -292,8 +370,11 @@ fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
     }
     let key = match columns[1] {
         "@present" => Key::Present,
+        "@+" => Key::Suffix { dot: false },
+        "@." => Key::Suffix { dot: true },
         k if k.starts_with('@') => Key::Positional(
             k[1..]
+                .trim_end_matches('?')
                 .parse()
                 .map_err(|_| format!("bad positional {k:?}; expected @1, @2, ..."))?,
         ),
@@ -304,6 +385,13 @@ fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
         return Err("line tables take keywords, not positions".into());
     }
     let codec = parse_codec(columns[2])?;
+    let merges = matches!(codec, Codec::Fields(_) | Codec::Tagged(..));
+    if merges != (field == ["."]) && !matches!(codec, Codec::Custom(_)) {
+        return Err("fields() and tagged() go with the field `.`, and only they".into());
+    }
+    if matches!(codec, Codec::Literal(_)) != (field == ["_"]) {
+        return Err("lit() goes with the field `_`, and only it".into());
+    }
     let scope = match columns.get(3) {
         None => Scope::ALL,
         Some(s) => {
@@ -322,6 +410,7 @@ fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
         key,
         codec,
         scope,
+        optional: columns[1].starts_with('@') && columns[1].ends_with('?'),
     })
 }
 
@@ -358,6 +447,30 @@ fn parse_codec(text: &str) -> Result<Codec, String> {
         ("list", Some(inner)) => Codec::List(Box::new(parse_codec(inner)?)),
         ("params", Some(n)) => Codec::Params(n.trim().to_owned()),
         ("custom", Some(n)) => Codec::Custom(n.trim().to_owned()),
+        ("fields", Some(a)) => Codec::Fields(
+            list(a)
+                .into_iter()
+                .map(|f| {
+                    let optional = f.ends_with('?');
+                    let f = f.trim_end_matches('?');
+                    let (name, int) = match f.strip_suffix(":int") {
+                        Some(name) => (name, true),
+                        None => (f, false),
+                    };
+                    SubField {
+                        name: name.to_owned(),
+                        int,
+                        optional,
+                    }
+                })
+                .collect(),
+        ),
+        ("lit", Some(w)) => Codec::Literal(w.trim().to_owned()),
+        ("tagged", Some(a)) => {
+            let mut fields = list(a).into_iter();
+            let tag = fields.next().unwrap_or_default();
+            Codec::Tagged(tag, fields.next())
+        }
         _ => return Err(format!("unknown codec {text:?}")),
     })
 }
@@ -388,6 +501,16 @@ fn collect_fields(
     out: &mut Vec<(String, Scope)>,
 ) {
     for entry in &table.entries {
+        // A `.` entry stands for the keys it merges; `_` for no field.
+        if entry.field == ["."] || entry.field == ["_"] {
+            for key in entry.merged() {
+                let name = format!("{prefix}{key}");
+                if !out.iter().any(|(n, _)| *n == name) {
+                    out.push((name, outer));
+                }
+            }
+            continue;
+        }
         let name = format!("{prefix}{}", entry.field_name());
         let scope = Scope {
             defaults: entry.scope.defaults && outer.defaults,

@@ -126,18 +126,11 @@ fn rule_fields_are_reference_fields() {
         );
         for table in tables {
             for (field, _) in field_names("params", &table) {
-                let fields: Vec<&str> = if field == "." {
-                    vec!["var_scope", "var_name"]
-                } else {
-                    vec![field.as_str()]
-                };
-                for f in fields {
-                    assert!(
-                        lookup(&root, &[kind.schema_name()], f).is_some(),
-                        "{table}: {f} is not in {}",
-                        kind.schema_name()
-                    );
-                }
+                assert!(
+                    lookup(&root, &[kind.schema_name()], &field).is_some(),
+                    "{table}: {field} is not in {}",
+                    kind.schema_name()
+                );
             }
         }
     }

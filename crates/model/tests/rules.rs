@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use expect_test::expect;
+use expect_test::{expect, expect_file};
 use haplane_cfg::{Document, SectionKind};
 use haplane_model::{
     delete_rule, get_rule, insert_rule, list_rules, replace_rule, replace_rules, rule_actions,
@@ -13,12 +13,34 @@ use serde_json::{json, Map, Value};
 
 const FIXTURES: &[&str] = &["rules", "rules_tcp"];
 
+/// The Lua actions and service the fixtures call.
+const LUA: &str = r#"
+core.register_action("greet", {"http-req", "http-res", "tcp-req", "tcp-res"}, function(txn) end, 0)
+core.register_action("tag", {"http-req", "tcp-req"}, function(txn, a, b) end, 2)
+core.register_service("echo", "tcp", function(applet) end)
+"#;
+
+/// The SPOE engine the fixtures name.
+const SPOE: &str = "[agent]
+spoe-agent a
+    messages m
+    groups grp
+    use-backend spoe-agents
+spoe-message m
+    args src
+spoe-group grp
+    messages m
+";
+
 /// The fixture, with `@FILES@` naming a directory holding the map and ACL
 /// files it names (empty).
 fn fixture(name: &str, files: &Path) -> String {
     for file in ["hosts.map", "blocked.acl"] {
         std::fs::write(files.join(file), "").unwrap();
     }
+    std::fs::write(files.join("actions.lua"), LUA).unwrap();
+    std::fs::write(files.join("page.html"), "<p>hi</p>\n").unwrap();
+    std::fs::write(files.join("spoe.conf"), SPOE).unwrap();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{name}.cfg"));
     std::fs::read_to_string(path)
         .unwrap()
@@ -87,6 +109,19 @@ fn every_action_renders_to_what_haproxy_accepts_and_reads_back() {
                     .unwrap_or_else(|e| panic!("{name}: {rule:?}: {e}"));
             }
         }
+        // What each line reads as, for review.
+        let mut listing = String::new();
+        for ((_, section, kind), rules) in places.iter().zip(&before) {
+            for rule in rules {
+                listing.push_str(&format!(
+                    "{section} {}: {}\n",
+                    kind.path(),
+                    Value::Object(rule.clone())
+                ));
+            }
+        }
+        let listing = listing.replace(files.path().to_str().unwrap(), "@FILES@");
+        expect_file![format!("snapshots/{name}.txt")].assert_eq(&listing);
         let rebuilt = doc.to_text();
         haproxy_accepts(&rebuilt);
         assert_eq!(
@@ -176,4 +211,58 @@ fn indexes_shift_and_unknown_words_stay() {
     )
     .unwrap_err();
     assert_eq!(error.to_string(), "field '[0].hdr_name' is required");
+}
+
+#[test]
+fn replies_suffixes_and_parentheses_are_rewritten_in_place() {
+    let text = "frontend f
+    http-request return status 200 content-type text/plain string hi hdr X-A b if { path /a }
+    http-request track-sc0 src table t
+    http-request sc-set-gpt(0,1) 5
+";
+    let mut doc = Document::parse(text.as_bytes().to_vec());
+    let (f, kind) = (SectionKind::Frontend, RuleKind::HttpRequest);
+    let mut reply = get_rule(&doc, f, "f", kind, 0).unwrap();
+    reply.insert("return_content_format".into(), json!("lf-string"));
+    reply.insert("return_content".into(), json!("x%[src]"));
+    replace_rule(&mut doc, f, "f", kind, 0, &reply).unwrap();
+    let mut track = get_rule(&doc, f, "f", kind, 1).unwrap();
+    track.insert("track_sc_stick_counter".into(), json!(2));
+    replace_rule(&mut doc, f, "f", kind, 1, &track).unwrap();
+    let mut gpt = get_rule(&doc, f, "f", kind, 2).unwrap();
+    gpt.remove("sc_int");
+    gpt.insert("sc_expr".into(), json!("src_port"));
+    gpt.insert("sc_idx".into(), json!(1));
+    replace_rule(&mut doc, f, "f", kind, 2, &gpt).unwrap();
+    expect![[r#"
+        frontend f
+            http-request return status 200 content-type text/plain lf-string x%[src] hdr X-A b if { path /a }
+            http-request track-sc2 src table t
+            http-request sc-set-gpt(1,1) src_port
+    "#]]
+    .assert_eq(&doc.to_text());
+    let errors: Vec<String> = [
+        json!({"type": "track-sc", "track_sc_key": "src"}),
+        json!({"type": "return", "return_content_format": "string"}),
+        json!({"type": "return", "return_content_format": "default-errorfiles", "return_content": "x"}),
+        json!({"type": "return", "return_content_format": "text"}),
+        json!({"type": "sc-set-gpt", "sc_idx": 0, "sc_int": 1}),
+        json!({"type": "sc-set-gpt0", "sc_id": 0}),
+        json!({"type": "sc-inc-gpc", "sc_idx": "a", "sc_id": 0}),
+    ]
+    .iter()
+    .map(|v| insert_rule(&mut doc, f, "f", kind, 0, &obj(v.clone())).unwrap_err().to_string())
+    .collect();
+    expect![[r#"
+        [
+            "field 'track_sc_stick_counter' is required",
+            "field 'return_content' is required",
+            "field 'return_content': 'default-errorfiles' takes no content, got \"x\"",
+            "field 'return_content_format': \"text\" is not one of default-errorfiles, errorfile, errorfiles, file, lf-file, string, lf-string",
+            "field 'sc_id' is required",
+            "field 'sc_int or sc_expr' is required",
+            "field 'sc_idx': expected an integer, got \"a\"",
+        ]
+    "#]]
+    .assert_debug_eq(&errors);
 }

@@ -23,6 +23,7 @@ const NAMES: &[&str] = &[
     "stats_auth",
     "stats_http_request",
     "var_ref",
+    "log_sample",
 ];
 
 /// For codecs used with the field `.`: the keys of the object they merge
@@ -30,6 +31,7 @@ const NAMES: &[&str] = &[
 pub(crate) fn merged_fields(name: &str) -> &'static [&'static str] {
     match name {
         "var_ref" => &["var_scope", "var_name"],
+        "log_sample" => &["sample_range", "sample_size"],
         _ => &[],
     }
 }
@@ -81,6 +83,7 @@ pub(crate) fn schema(name: &str) -> Value {
         ),
         "cond" => object(cond),
         "var_ref" => object(json!({"var_scope": string, "var_name": string})),
+        "log_sample" => object(json!({"sample_range": string, "sample_size": {"type": "integer"}})),
         "stats_auth" => object(json!({"user": string, "passwd": string})),
         "stats_http_request" => {
             let mut props = cond;
@@ -117,6 +120,14 @@ pub(crate) fn decode(name: &str, args: &[&str]) -> Result<(Value, usize), String
             }
             _ => Err("expected SCOPE.NAME".into()),
         },
+        // `sample RANGES:SIZE`; the ranges hold commas and dashes.
+        "log_sample" => match args.first().and_then(|a| a.rsplit_once(':')) {
+            Some((ranges, size)) if !ranges.is_empty() => match size.parse::<i64>() {
+                Ok(size) => Ok((json!({"sample_range": ranges, "sample_size": size}), 1)),
+                Err(_) => Err(format!("'{size}' is not an integer")),
+            },
+            _ => Err("expected RANGES:SIZE".into()),
+        },
 
         _ => Err(format!("unknown custom codec {name}")),
     }
@@ -152,6 +163,27 @@ pub(crate) fn encode(
         "cond" => proxy::encode_cond(object()?, field, &[]).map(Some),
         "stats_auth" => proxy::encode_stats_auth(object()?, field).map(Some),
         "stats_http_request" => proxy::encode_stats_http_request(object()?, field).map(Some),
+        "log_sample" => {
+            let o = object()?;
+            match (o.get("sample_range"), o.get("sample_size")) {
+                (None, None) => Ok(None),
+                (Some(Value::String(r)), Some(Value::Number(n)))
+                    if !r.is_empty() && !r.contains(char::is_whitespace) && n.is_i64() =>
+                {
+                    Ok(Some(vec![format!("{r}:{n}")]))
+                }
+                (Some(Value::String(_)), None) => Err(ModelError::MissingField {
+                    field: "sample_size".into(),
+                }),
+                (None, Some(_)) => Err(ModelError::MissingField {
+                    field: "sample_range".into(),
+                }),
+                (range, size) => Err(ModelError::invalid(
+                    "sample_range",
+                    format!("expected ranges and an integer size, got {range:?} and {size:?}"),
+                )),
+            }
+        }
         "var_ref" => {
             let o = object()?;
             match (
