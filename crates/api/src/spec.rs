@@ -498,6 +498,13 @@ fn fixed_schemas() -> Map<String, Value> {
             "backend" => Some(("servers", "server")),
             _ => None,
         };
+        if resource == "backend" {
+            let by_prefix = json!({"$ref": "#/components/schemas/server_template"});
+            properties.insert(
+                "server_templates".into(),
+                json!({"type": "object", "additionalProperties": by_prefix}),
+            );
+        }
         if let Some((field, schema)) = child {
             let by_name = json!({"$ref": format!("#/components/schemas/{schema}")});
             properties.insert(

@@ -27,7 +27,7 @@ mod value;
 pub use child::{children, find_child, read_child, render_child, ChildKind};
 pub use error::ModelError;
 pub use section::{read_section, write_section};
-pub use table::{field_names, Scope};
+pub use table::{field_names, write_aliases, Scope};
 
 mod resource;
 mod rule;

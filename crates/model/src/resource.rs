@@ -393,8 +393,24 @@ pub fn get_full_section(
             value.insert(field.into(), Value::Object(by_name));
         }
     }
+    if kind == SectionKind::Backend {
+        let templates: Map<String, Value> = crate::template::list_templates(doc, name)?
+            .into_iter()
+            .map(|t| {
+                let prefix = t.get("prefix").and_then(Value::as_str).unwrap_or_default();
+                (prefix.to_owned(), Value::Object(t))
+            })
+            .collect();
+        if !templates.is_empty() {
+            value.insert(TEMPLATES.into(), Value::Object(templates));
+        }
+    }
     Ok(value)
 }
+
+/// The field of a backend's full section that holds its server templates,
+/// by prefix.
+const TEMPLATES: &str = "server_templates";
 
 /// Every section of `kind` with its children nested.
 pub fn list_full_sections(
@@ -417,6 +433,7 @@ pub fn list_full_sections(
 type Nested = (
     Vec<(RuleKind, Vec<Map<String, Value>>)>,
     Option<(ChildKind, Map<String, Value>)>,
+    Option<Map<String, Value>>,
 );
 
 fn split_full(
@@ -463,7 +480,18 @@ fn split_full(
         };
         children = Some((child, map));
     }
-    Ok((own, (lists, children)))
+    let mut templates = None;
+    if kind == SectionKind::Backend {
+        templates = match own.remove(TEMPLATES) {
+            None | Some(Value::Null) => Some(Map::new()),
+            Some(Value::Object(map)) => Some(map),
+            Some(other) => {
+                let message = format!("expected an object by prefix, got {other}");
+                return Err(ModelError::invalid(TEMPLATES, message).into());
+            }
+        };
+    }
+    Ok((own, (lists, children, templates)))
 }
 
 /// Makes the children of a section those of `nested`.
@@ -473,7 +501,34 @@ fn write_nested(
     name: &str,
     nested: &Nested,
 ) -> Result<(), ResourceError> {
-    let (lists, children) = nested;
+    let (lists, children, templates) = nested;
+    if let Some(wanted) = templates {
+        use crate::template::{create_template, delete_template, list_templates, replace_template};
+        for existing in list_templates(doc, name)? {
+            let prefix = existing
+                .get("prefix")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if !wanted.contains_key(prefix) {
+                delete_template(doc, name, prefix)?;
+            }
+        }
+        let existing: Vec<String> = list_templates(doc, name)?
+            .iter()
+            .filter_map(|t| t.get("prefix").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        for (prefix, value) in wanted {
+            let mut value = value
+                .as_object()
+                .cloned()
+                .ok_or_else(|| ModelError::invalid(prefix.as_str(), "expected an object"))?;
+            value.entry("prefix").or_insert_with(|| json!(prefix));
+            match existing.contains(prefix) {
+                true => replace_template(doc, name, prefix, &value)?,
+                false => create_template(doc, name, &value)?,
+            }
+        }
+    }
     for (rule, items) in lists {
         replace_rules(doc, kind, name, *rule, items)?;
     }

@@ -493,6 +493,49 @@ pub fn field_names(kind: &str, name: &str) -> Vec<(String, Scope)> {
     out
 }
 
+/// Fields of a table that a line never reads into, because every keyword
+/// they write is read by an earlier entry of another field (older spellings
+/// kept for writing: `no_sslv3` reads back as `sslv3`). Each with the field
+/// it reads back as.
+pub fn write_aliases(kind: &str, name: &str) -> Vec<(String, String)> {
+    let tables = tables();
+    let map = if kind == "section" {
+        &tables.sections
+    } else {
+        &tables.params
+    };
+    let Some(table) = map.get(name) else {
+        return vec![];
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (i, entry) in table.entries.iter().enumerate() {
+        let Key::Words(words) = &entry.key else {
+            continue;
+        };
+        let earlier = table.entries[..i]
+            .iter()
+            .find(|e| e.field != entry.field && e.key == Key::Words(words.clone()));
+        let name = entry.field_name();
+        let shadowed = earlier.map(|e| e.field_name());
+        let all_shadowed = table
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.field == entry.field)
+            .all(|(j, e)| {
+                table.entries[..j]
+                    .iter()
+                    .any(|o| o.field != e.field && o.key == e.key)
+            });
+        if let (Some(reads_as), true) = (shadowed, all_shadowed) {
+            if !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, reads_as));
+            }
+        }
+    }
+    out
+}
+
 fn collect_fields(
     tables: &Tables,
     table: &Table,

@@ -264,4 +264,61 @@ fn server_templates_are_created_changed_and_checked_by_haproxy() {
     );
     delete_template(&mut doc, "b", "api").unwrap();
     assert!(get_template(&doc, "b", "api").is_err());
+    // The full section holds them by prefix, and writes them back.
+    let b = SectionKind::Backend;
+    let mut full = haplane_model::get_full_section(&doc, b, "b").unwrap();
+    assert_eq!(full["server_templates"]["web"]["weight"], 20);
+    full["server_templates"] =
+        json!({"db": {"num_or_range": "1-2", "fqdn": "localhost", "port": 5432}});
+    haplane_model::replace_full_section(&mut doc, b, "b", &full).unwrap();
+    expect![[r#"
+        backend b
+            balance roundrobin
+            server-template db 1-2 localhost:5432
+    "#]]
+    .assert_eq(doc.to_text().split("\n\n").last().unwrap());
+}
+
+#[test]
+fn older_spellings_are_written_and_read_back_in_the_newer_field() {
+    use haplane_model::write_aliases;
+    let mut doc =
+        Document::parse(b"frontend f\n    mode http\nbackend b\n    mode http\n".to_vec());
+    let b = SectionKind::Backend;
+    let server = json!({"name": "s1", "address": "127.0.0.1", "port": 80, "ssl": "enabled",
+        "no_tlsv10": "enabled", "force_tlsv12": "enabled"});
+    create_child(&mut doc, b, "b", ChildKind::Server, &obj(server)).unwrap();
+    let bind = json!({"name": "x", "address": "127.0.0.1", "port": 8443,
+        "no_tls_tickets": true, "strict_sni": true, "no_sslv3": true});
+    let f = SectionKind::Frontend;
+    create_child(&mut doc, f, "f", ChildKind::Bind, &obj(bind)).unwrap();
+    let text = doc.to_text();
+    assert!(
+        text.contains("no-tlsv10") && text.contains("force-tlsv12"),
+        "{text}"
+    );
+    let read = get_child(&doc, f, "f", ChildKind::Bind, "x").unwrap();
+    assert_eq!(read["tls_tickets"], "disabled");
+    assert_eq!(read["force_strict_sni"], "enabled");
+    assert_eq!(read["sslv3"], "disabled");
+    let read = get_child(&doc, b, "b", ChildKind::Server, "s1").unwrap();
+    assert_eq!(read["tlsv10"], "disabled");
+    assert_eq!(read["tlsv12"], "enabled");
+    assert!(!read.contains_key("no_tlsv10"));
+    let backend =
+        json!({"name": "p", "force_persist": {"cond": "if", "cond_test": "{ src 10.0.0.1 }"}});
+    create_section(&mut doc, b, &obj(backend)).unwrap();
+    let read = get_section(&doc, b, "p").unwrap();
+    assert_eq!(
+        read["force_persist_list"],
+        json!([{"cond": "if", "cond_test": "{ src 10.0.0.1 }"}])
+    );
+    // Every alias reads back as a field of the same table.
+    for table in ["server", "bind"] {
+        let aliases = write_aliases("params", table);
+        assert!(
+            aliases.iter().any(|(a, _)| a == "no_sslv3"),
+            "{table}: {aliases:?}"
+        );
+    }
 }
