@@ -387,6 +387,33 @@ fn rules_are_inserted_by_index_and_take_effect() {
     wait_for("the deny rule is gone", || {
         status_of(w.app_port, "/blocked").is_some_and(|s| s.contains(" 200 "))
     });
+    // A reply with its content and headers, and a redirect with options.
+    let reply = json!({"type": "return", "return_status_code": 202, "return_content_type": "text/plain",
+        "return_content_format": "string", "return_content": "custom-reply",
+        "return_hdrs": [{"name": "X-Reply", "fmt": "%[path]"}], "cond": "if", "cond_test": "{ path /greeting }"});
+    let redirect = json!({"type": "redirect", "redir_type": "prefix", "redir_value": "/new", "redir_code": 307,
+        "redir_option": "drop-query", "cond": "if", "cond_test": "{ path_beg /old }"});
+    let (status, _, _) = w.send(
+        "PUT",
+        &format!("{rules}?version=3&force_reload=true"),
+        Some(json!([reply, redirect, list[1].clone()])),
+    );
+    assert_eq!(status, StatusCode::OK);
+    wait_for("the reply is served", || {
+        traffic_path(w.app_port, "/greeting").is_some_and(|a| a.contains("custom-reply"))
+    });
+    let answer = traffic_path(w.app_port, "/greeting").unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 202") && answer.contains("x-reply: /greeting"),
+        "{answer}"
+    );
+    let answer = traffic_path(w.app_port, "/old/page?x=1").unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 307") && answer.contains("location: /new/old/page\r\n"),
+        "{answer}"
+    );
+    let (_, read, _) = w.send("GET", &format!("{rules}/0"), None);
+    assert_eq!(read, reply);
     let text = w.config();
     assert!(
         text.contains("# The application: HAProxy answers by itself.\nfrontend app\n"),
