@@ -172,18 +172,32 @@ async fn delete_template(
 }
 
 async fn get_global(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
-    let value = state.dp.read(params::transaction(&q), model::get_global)?;
+    let value = match params::flag(&q, "full_section")? {
+        true => state
+            .dp
+            .read(params::transaction(&q), model::get_full_global)??,
+        false => state.dp.read(params::transaction(&q), model::get_global)?,
+    };
     Ok(Json(Value::Object(value)).into_response())
 }
 
 async fn put_global(State(state): St, Query(q): Q, body: Bytes) -> Result<Response, ApiError> {
     let value = json_object(&body)?;
     let target = params::target(&q)?;
+    let full = params::flag(&q, "full_section")?;
     let (_, applied) = state
         .dp
-        .edit(target, |doc| model::replace_global(doc, &value))
+        .edit(target, |doc| match full {
+            true => model::replace_full_global(doc, &value),
+            false => model::replace_global(doc, &value),
+        })
         .await?;
-    let shown = state.dp.read(params::transaction(&q), model::get_global)?;
+    let shown = match full {
+        true => state
+            .dp
+            .read(params::transaction(&q), model::get_full_global)??,
+        false => state.dp.read(params::transaction(&q), model::get_global)?,
+    };
     Ok(written(
         &applied,
         StatusCode::OK,

@@ -22,6 +22,8 @@ pub(crate) struct Op {
 
 const WRITE: &[&str] = &["transaction_id", "version", "force_reload"];
 const READ: &[&str] = &["transaction_id"];
+const READ_FULL: &[&str] = &["transaction_id", "full_section"];
+const WRITE_FULL: &[&str] = &["transaction_id", "version", "force_reload", "full_section"];
 const SECTION_WRITE: &[&str] = &["transaction_id", "version", "force_reload", "full_section"];
 const SECTION_READ: &[&str] = &["transaction_id", "full_section"];
 
@@ -211,7 +213,7 @@ fn operations() -> Vec<Op> {
             "getGlobal",
             "The global section",
             "Global",
-            READ,
+            READ_FULL,
             None,
             &[(200, Some("global"))],
             &[]
@@ -222,7 +224,7 @@ fn operations() -> Vec<Op> {
             "replaceGlobal",
             "Replaces the global section",
             "Global",
-            WRITE,
+            WRITE_FULL,
             Some("global"),
             &[(200, Some("global")), (202, Some("global"))],
             &[400, 409]
@@ -471,6 +473,9 @@ fn fixed_schemas() -> Map<String, Value> {
     for kind in haplane_model::RuleKind::ALL {
         schemas.insert(kind.schema_name().into(), haplane_model::rule_schema(kind));
     }
+    // The global section's full form holds its log targets.
+    schemas["global"]["properties"]["log_target_list"] =
+        json!({"type": "array", "items": {"$ref": "#/components/schemas/log_target"}});
     // A server added at runtime takes the configuration's server fields.
     let server = schemas["server"].clone();
     schemas.insert("runtime_add_server".into(), server);

@@ -465,6 +465,23 @@ fn full_sections_nest_their_children() {
         !text.contains("X-A") && !text.contains("is_x") && !text.contains("server s1"),
         "{text}"
     );
+    // The global section's full form holds its log targets.
+    let global = "/services/haproxy/configuration/global";
+    let (_, mut full, _) = w.send("GET", &format!("{global}?full_section=true"), None);
+    let target = json!({"address": "127.0.0.1:5514", "facility": "local0", "level": "info", "minlevel": "notice"});
+    full["log_target_list"] = json!([target]);
+    let (status, answer, _) = w.send(
+        "PUT",
+        &format!("{global}?version=3&full_section=true"),
+        Some(full),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(answer["log_target_list"], json!([target]));
+    assert!(w
+        .config()
+        .contains("    log 127.0.0.1:5514 local0 info notice\n"));
+    let (_, plain, _) = w.send("GET", global, None);
+    assert!(plain.get("log_target_list").is_none(), "{plain}");
 }
 
 #[test]

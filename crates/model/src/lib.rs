@@ -38,8 +38,8 @@ pub use rule::{
 mod schema;
 pub use resource::{
     create_child, create_full_section, create_section, delete_child, delete_section, get_child,
-    get_full_section, get_global, get_section, list_children, list_full_sections, list_sections,
-    replace_child, replace_full_section, replace_global, replace_section, valid_name,
-    ResourceError,
+    get_full_global, get_full_section, get_global, get_section, list_children, list_full_sections,
+    list_sections, replace_child, replace_full_global, replace_full_section, replace_global,
+    replace_section, valid_name, ResourceError,
 };
 pub use schema::{resource_schema, rule_schema};

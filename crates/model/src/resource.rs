@@ -107,6 +107,61 @@ pub fn replace_global(doc: &mut Document, value: &Map<String, Value>) -> Result<
     Ok(())
 }
 
+/// The `global` section with its log targets (`full_section=true`).
+pub fn get_full_global(doc: &Document) -> Result<Map<String, Value>, ResourceError> {
+    let mut value = get_global(doc);
+    if doc.sections_of(SectionKind::Global).next().is_some() {
+        let list = list_rules(doc, SectionKind::Global, "", RuleKind::LogTarget)?;
+        if !list.is_empty() {
+            let list = list.into_iter().map(Value::Object).collect();
+            value.insert(
+                RuleKind::LogTarget.full_section_field().into(),
+                Value::Array(list),
+            );
+        }
+    }
+    Ok(value)
+}
+
+/// Writes the `global` section and its log targets (`full_section=true`):
+/// without `log_target_list`, the section has none.
+pub fn replace_full_global(
+    doc: &mut Document,
+    value: &Map<String, Value>,
+) -> Result<(), ResourceError> {
+    let field = RuleKind::LogTarget.full_section_field();
+    let mut own = value.clone();
+    let targets: Vec<Map<String, Value>> = match own.remove(field) {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|i| match i {
+                Value::Object(o) => Ok(o),
+                other => Err(ModelError::invalid(
+                    field,
+                    format!("items must be objects, got {other}"),
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(
+                ModelError::invalid(field, format!("expected an array, got {other}")).into(),
+            )
+        }
+    };
+    let mut scratch = doc.clone();
+    replace_global(&mut scratch, &own)?;
+    replace_rules(
+        &mut scratch,
+        SectionKind::Global,
+        "",
+        RuleKind::LogTarget,
+        &targets,
+    )?;
+    *doc = scratch;
+    Ok(())
+}
+
 /// The section of `kind` named `name`; for frontends and backends, a
 /// `listen` section of that name is one too.
 /// `global` has no name: the first global section is the one.
