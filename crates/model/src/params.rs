@@ -83,7 +83,14 @@ pub(crate) fn parse<'w>(table: &Table, words: &[&'w str]) -> Vec<Item<'w>> {
     let mut items = Vec::new();
     let mut positional = 0;
     let mut i = 0;
-    let is_keyword = |w: &str| !keyword_entries(table, w).0.is_empty();
+    let is_keyword = |w: &str| {
+        table.keyword_entries(w).next().is_some()
+            || w.strip_prefix("no-").is_some_and(|p| {
+                table
+                    .keyword_entries(p)
+                    .any(|i| table.entries[i].codec == Codec::Toggle)
+            })
+    };
     while i < words.len() {
         let word = words[i];
         let (entries, negated) = keyword_entries(table, word);

@@ -193,15 +193,12 @@ impl Table {
 
     /// The entries whose keyword is exactly `word`, in table order.
     pub(crate) fn keyword_entries<'t>(&'t self, word: &str) -> impl Iterator<Item = usize> + 't {
-        let word = word.to_owned();
         self.by_first
-            .get(&word)
+            .get(word)
             .into_iter()
             .flatten()
             .copied()
             .filter(move |&i| matches!(&self.entries[i].key, Key::Words(k) if k.len() == 1))
-            .collect::<Vec<_>>()
-            .into_iter()
     }
 
     /// The entry of the action word's suffix, if the table has one.
