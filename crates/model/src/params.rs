@@ -514,15 +514,10 @@ pub(crate) fn merge(object: &mut Map<String, Value>, path: &[String], value: Val
 
 /// Takes the value of `entry` out of `object`: the value at its path, or
 /// for a `.` entry the object of the keys it merges.
-pub(crate) fn take_entry_value(
-    table: &Table,
-    entry: &Entry,
-    object: &mut Map<String, Value>,
-) -> Option<Value> {
+pub(crate) fn take_entry_value(entry: &Entry, object: &mut Map<String, Value>) -> Option<Value> {
     if !is_merged(&entry.field) {
         return take_field(object, &entry.field);
     }
-    let _ = table;
     let mut taken = Map::new();
     for key in entry.merged() {
         if let Some(v) = object.remove(key) {

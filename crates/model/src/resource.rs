@@ -131,24 +131,7 @@ pub fn replace_full_global(
 ) -> Result<(), ResourceError> {
     let field = RuleKind::LogTarget.full_section_field();
     let mut own = value.clone();
-    let targets: Vec<Map<String, Value>> = match own.remove(field) {
-        None | Some(Value::Null) => vec![],
-        Some(Value::Array(items)) => items
-            .into_iter()
-            .map(|i| match i {
-                Value::Object(o) => Ok(o),
-                other => Err(ModelError::invalid(
-                    field,
-                    format!("items must be objects, got {other}"),
-                )),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(other) => {
-            return Err(
-                ModelError::invalid(field, format!("expected an array, got {other}")).into(),
-            )
-        }
-    };
+    let targets = take_list(&mut own, field)?;
     let mut scratch = doc.clone();
     replace_global(&mut scratch, &own)?;
     replace_rules(
@@ -491,6 +474,31 @@ type Nested = (
     Option<Map<String, Value>>,
 );
 
+/// Takes the list of objects at `field` out of a full section (none when
+/// absent).
+fn take_list(
+    own: &mut Map<String, Value>,
+    field: &str,
+) -> Result<Vec<Map<String, Value>>, ModelError> {
+    match own.remove(field) {
+        None | Some(Value::Null) => Ok(vec![]),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|i| match i {
+                Value::Object(o) => Ok(o),
+                other => Err(ModelError::invalid(
+                    field,
+                    format!("items must be objects, got {other}"),
+                )),
+            })
+            .collect(),
+        Some(other) => Err(ModelError::invalid(
+            field,
+            format!("expected an array, got {other}"),
+        )),
+    }
+}
+
 fn split_full(
     kind: SectionKind,
     value: &Map<String, Value>,
@@ -500,24 +508,7 @@ fn split_full(
     let mut lists = Vec::new();
     for rule in rules {
         let field = rule.full_section_field();
-        let items = match own.remove(field) {
-            None | Some(Value::Null) => vec![],
-            Some(Value::Array(items)) => items
-                .into_iter()
-                .map(|i| match i {
-                    Value::Object(o) => Ok(o),
-                    other => Err(ModelError::invalid(
-                        field,
-                        format!("items must be objects, got {other}"),
-                    )),
-                })
-                .collect::<Result<_, _>>()?,
-            Some(other) => {
-                return Err(
-                    ModelError::invalid(field, format!("expected an array, got {other}")).into(),
-                )
-            }
-        };
+        let items = take_list(&mut own, field)?;
         lists.push((rule, items));
     }
     let mut children = None;

@@ -551,7 +551,7 @@ fn render_rule(
     // The end of the action word (`track-sc0`, `lua.check`).
     if let Some((at, dot)) = table.suffix() {
         let entry = &table.entries[at];
-        let suffix = params::take_entry_value(table, entry, &mut body);
+        let suffix = params::take_entry_value(entry, &mut body);
         let rendered = crate::codec::encode(
             &entry.codec,
             &suffix.unwrap_or(Value::Null),
@@ -567,7 +567,7 @@ fn render_rule(
     }
     // The last level's argument in parentheses (`set-var(txn.x)`).
     if let Some(entry) = table.entries.iter().find(|e| e.key == Key::Positional(0)) {
-        let arg = params::take_entry_value(table, entry, &mut body);
+        let arg = params::take_entry_value(entry, &mut body);
         let missing = || {
             let field = match &entry.codec {
                 crate::table::Codec::Fields(fields) => fields[0].name.clone(),
