@@ -75,6 +75,7 @@ impl From<ResourceError> for ApiError {
     fn from(e: ResourceError) -> ApiError {
         let status = match &e {
             ResourceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ResourceError::ParentNotFound(_) => StatusCode::BAD_REQUEST,
             ResourceError::AlreadyExists(_) | ResourceError::Conflict(_) => StatusCode::CONFLICT,
             ResourceError::Invalid(_) => StatusCode::BAD_REQUEST,
         };

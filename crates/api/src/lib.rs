@@ -17,6 +17,7 @@ mod runtime_tables;
 mod services;
 mod spec;
 mod spec_runtime;
+mod validate;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -55,6 +56,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(runtime_patterns::routes())
         .merge(runtime_ssl::routes())
         .merge(runtime_tables::routes())
+        .route_layer(axum::middleware::from_fn(validate::body))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require_user,

@@ -67,7 +67,7 @@ async fn info(State(state): St) -> Json<Value> {
 }
 
 async fn specification() -> Json<Value> {
-    Json(crate::spec::specification())
+    Json(crate::validate::spec().clone())
 }
 
 /// A self-contained page (no network needed) that reads the specification

@@ -34,6 +34,22 @@ fn assert_round_trip(name: &str, bytes: &[u8]) -> Document {
 #[test]
 fn corpus_round_trips() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/haproxy-tests");
+    // The corpus lives beside the checkout; a clone alone skips it with one
+    // line, unless HAPLANE_REQUIRE_REFERENCE is set (CI sets it).
+    if !dir.is_dir() {
+        assert!(
+            std::env::var_os("HAPLANE_REQUIRE_REFERENCE").is_none(),
+            "HAPLANE_REQUIRE_REFERENCE is set but {} is missing",
+            dir.display()
+        );
+        // Written past the test harness's capture, so it shows in the run.
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "skipped: no corpus at {}", dir.display());
+        });
+        return;
+    }
     let files = cfg_files(&dir);
     assert_eq!(files.len(), 327, "the corpus holds 327 configurations");
     let mut sections = 0;

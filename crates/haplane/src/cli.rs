@@ -311,7 +311,7 @@ impl Cli {
                 .userlist
                 .clone()
                 .or_else(|| api.userlist.userlist.clone())
-                .unwrap_or_else(|| "dataplaneapi".into()),
+                .unwrap_or_else(|| "controller".into()),
             userlist_file: pick(&self.userlist_file, &api.userlist.userlist_file),
             host: self
                 .host

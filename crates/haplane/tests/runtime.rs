@@ -275,7 +275,7 @@ fn info_stats_health_and_runtime_servers() {
         &format!("{base}/base"),
         Some(json!({"admin_state": "sleepy"})),
     );
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert!(e["message"].as_str().unwrap().contains("admin_state"));
     let (status, e, _) = w.send("GET", &format!("{base}/nope"), None);
     assert_eq!(status, StatusCode::NOT_FOUND, "{e}");

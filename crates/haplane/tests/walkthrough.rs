@@ -124,9 +124,12 @@ fn walkthrough_changes_haproxy_and_keeps_the_file() {
         "/services/haproxy/configuration/backends/web/servers?version=2",
         Some(json!({"name": "bad", "address": "127.0.0.1", "port": 99999})),
     );
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        error["message"].as_str().unwrap().contains("'port'"),
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("port in body should be less than or equal to 65535"),
         "{error}"
     );
     // And through the raw endpoint, HAProxy's own words about the bind.
@@ -184,8 +187,36 @@ fn errors_have_the_reference_shape() {
             "POST",
             "/services/haproxy/configuration/backends?version=1",
             Some(json!({"name": "x", "mode": "udp"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "mode in body should be one of",
+        ),
+        (
+            "POST",
+            "/services/haproxy/configuration/backends/ghost/servers?version=1",
+            Some(json!({"name": "s", "address": "127.0.0.1"})),
             StatusCode::BAD_REQUEST,
-            "'mode'",
+            "parent backend 'ghost' does not exist",
+        ),
+        (
+            "POST",
+            "/services/haproxy/configuration/frontends/ghost/http_request_rules/0?version=1",
+            Some(json!({"type": "deny"})),
+            StatusCode::BAD_REQUEST,
+            "parent frontend 'ghost' does not exist",
+        ),
+        (
+            "POST",
+            "/services/haproxy/configuration/frontends/app/http_request_rules/0?version=1",
+            Some(json!({"cond": "if"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "type in body is required",
+        ),
+        (
+            "POST",
+            "/services/haproxy/configuration/backends/app/servers?version=1",
+            Some(json!({"name": "s", "address": "127.0.0.1", "port": "80"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "port in body must be of type integer",
         ),
         (
             "GET",
@@ -428,7 +459,7 @@ fn full_sections_nest_their_children() {
         "name": "web",
         "mode": "http",
         "balance": {"algorithm": "roundrobin"},
-        "servers": {"s1": {"address": "127.0.0.1", "port": w.app_port}},
+        "servers": {"s1": {"name": "s1", "address": "127.0.0.1", "port": w.app_port}},
         "http_request_rule_list": [{"type": "set-header", "hdr_name": "X-A", "hdr_format": "a"}],
         "acl_list": [{"acl_name": "is_x", "criterion": "path_beg", "value": "/x"}],
     });
@@ -449,7 +480,7 @@ fn full_sections_nest_their_children() {
     let (_, plain, _) = w.send("GET", "/services/haproxy/configuration/backends/web", None);
     assert!(plain.get("servers").is_none(), "{plain}");
     // Replacing the full section: absent lists go, servers follow the map.
-    let replaced = json!({"name": "web", "mode": "http", "servers": {"s2": {"address": "127.0.0.1", "port": w.app_port}}});
+    let replaced = json!({"name": "web", "mode": "http", "servers": {"s2": {"name": "s2", "address": "127.0.0.1", "port": w.app_port}}});
     let (status, answer, _) = w.send(
         "PUT",
         "/services/haproxy/configuration/backends/web?version=2&full_section=true",

@@ -15,6 +15,7 @@ mod custom;
 mod error;
 mod params;
 mod references;
+mod validate;
 pub use references::check_references;
 mod section;
 mod table;
@@ -43,3 +44,4 @@ pub use resource::{
     replace_section, valid_name, ResourceError,
 };
 pub use schema::{resource_schema, rule_schema};
+pub use validate::{validate, Violation};

@@ -15,6 +15,10 @@ use crate::section::{read_section, read_section_as, write_section, write_section
 pub enum ResourceError {
     #[error("{0} not found")]
     NotFound(String),
+    /// The section a child resource would live in does not exist (400, as
+    /// the reference answers it).
+    #[error("parent {0} does not exist")]
+    ParentNotFound(String),
     #[error("{0} already exists")]
     AlreadyExists(String),
     /// The request conflicts with the file as it is (409).
@@ -52,7 +56,7 @@ const IDENTITY: &[&str] = &["name", "from", "metadata"];
 fn section_json(doc: &Document, id: SectionId, view: SectionKind) -> Map<String, Value> {
     let section = doc.section(id);
     let mut value = read_section_as(doc, id, table(section.kind()), view);
-    if let Some(name) = section.name() {
+    if let Some(name) = section_name(doc, id) {
         value.insert("name".into(), json!(name));
     }
     if let Some(from) = section.from() {
@@ -98,6 +102,8 @@ pub fn replace_global(doc: &mut Document, value: &Map<String, Value>) -> Result<
     let existing = doc.sections_of(SectionKind::Global).next().map(|s| s.id());
     let id = match existing {
         Some(id) => id,
+        // Nothing to write: a file without a global section stays so.
+        None if value.keys().all(|k| k == "metadata") => return Ok(()),
         None => {
             let first = doc.sections().next().map(|s| s.id());
             doc.insert_section(first, &["global"])
@@ -145,6 +151,37 @@ pub fn replace_full_global(
     Ok(())
 }
 
+/// What an unnamed `defaults` section is called: `unnamed_defaults_N`, N
+/// counting the unnamed ones from 1 in file order (the reference's names).
+/// Nothing is written to the file for it.
+const UNNAMED_DEFAULTS: &str = "unnamed_defaults_";
+
+/// A section's name as the API shows it: its header's, or for an unnamed
+/// `defaults` section the name the reference gives it.
+pub fn section_name(doc: &Document, id: SectionId) -> Option<String> {
+    let section = doc.section(id);
+    if let Some(name) = section.name() {
+        return Some(name);
+    }
+    if section.kind() != SectionKind::Defaults {
+        return None;
+    }
+    let position = doc
+        .sections_of(SectionKind::Defaults)
+        .filter(|s| s.name().is_none())
+        .position(|s| s.id() == id)?;
+    Some(format!("{UNNAMED_DEFAULTS}{}", position + 1))
+}
+
+/// The unnamed `defaults` section that `name` (`unnamed_defaults_N`) means.
+fn find_unnamed_defaults(doc: &Document, name: &str) -> Option<SectionId> {
+    let n: usize = name.strip_prefix(UNNAMED_DEFAULTS)?.parse().ok()?;
+    doc.sections_of(SectionKind::Defaults)
+        .filter(|s| s.name().is_none())
+        .nth(n.checked_sub(1)?)
+        .map(|s| s.id())
+}
+
 /// The section of `kind` named `name`; for frontends and backends, a
 /// `listen` section of that name is one too.
 /// `global` has no name: the first global section is the one.
@@ -163,7 +200,25 @@ pub(crate) fn find(
                 .then(|| doc.find_section(SectionKind::Listen, name))
                 .flatten()
         })
+        .or_else(|| {
+            (kind == SectionKind::Defaults)
+                .then(|| find_unnamed_defaults(doc, name))
+                .flatten()
+        })
         .ok_or_else(|| ResourceError::NotFound(format!("{} '{name}'", label(kind))))
+}
+
+/// The section a child resource lives in: its absence is
+/// [`ResourceError::ParentNotFound`].
+pub(crate) fn find_parent(
+    doc: &Document,
+    kind: SectionKind,
+    name: &str,
+) -> Result<SectionId, ResourceError> {
+    find(doc, kind, name).map_err(|e| match e {
+        ResourceError::NotFound(what) => ResourceError::ParentNotFound(what),
+        other => other,
+    })
 }
 
 fn name_of(value: &Map<String, Value>) -> Result<&str, ModelError> {
@@ -244,9 +299,24 @@ pub fn replace_section(
     }
     let mut scratch = doc.clone();
     let section = scratch.section(id);
-    let old_header: Vec<String> = std::iter::once(header[0].clone())
-        .chain(section.header_args())
-        .collect();
+    if section.name().is_none() && header[1] == name {
+        // An unnamed defaults section keeps having no name in the file.
+        header.remove(1);
+    }
+    let old_args = section.header_args();
+    // Words of the old header that are neither the name nor `from X`: the
+    // listening addresses of `frontend NAME ADDR` / `listen NAME ADDR`.
+    let named = usize::from(section.name().is_some());
+    let from_at = old_args.iter().position(|a| a == "from");
+    let addresses = old_args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i >= named && from_at.is_none_or(|f| *i != f && *i != f + 1))
+        .map(|(_, a)| a.clone());
+    let at = 1 + usize::from(header.len() > 1 && header[1] != "from");
+    let at = at.min(header.len());
+    header.splice(at..at, addresses);
+    let old_header: Vec<String> = std::iter::once(header[0].clone()).chain(old_args).collect();
     if old_header != header {
         let words: Vec<&str> = header.iter().map(String::as_str).collect();
         scratch.replace_header(id, &words);
@@ -285,7 +355,7 @@ pub fn list_children(
     parent_name: &str,
     kind: ChildKind,
 ) -> Result<Vec<Map<String, Value>>, ResourceError> {
-    let id = find(doc, parent, parent_name)?;
+    let id = find_parent(doc, parent, parent_name)?;
     Ok(children(doc, id, kind)
         .into_iter()
         .map(|(_, v)| v)
@@ -315,7 +385,7 @@ pub fn create_child(
     kind: ChildKind,
     value: &Map<String, Value>,
 ) -> Result<(), ResourceError> {
-    let id = find(doc, parent, parent_name)?;
+    let id = find_parent(doc, parent, parent_name)?;
     let words = render_child(kind, value, None)?;
     let name = value
         .get("name")

@@ -469,6 +469,10 @@ fn levels_of(kind: RuleKind, value: &Map<String, Value>) -> Result<Vec<&str>, Mo
 
 /// Renders a rule; with `old`, unchanged params keep their words and
 /// unknown ones stay.
+/// A rule's position, which Data Plane API v2 bodies carried as a field:
+/// accepted and ignored, the path gives the index.
+const INDEX: &str = "index";
+
 fn render_rule(
     kind: RuleKind,
     value: &Map<String, Value>,
@@ -478,7 +482,7 @@ fn render_rule(
         Some(Value::Bool(true)) if kind == RuleKind::LogTarget => {
             if let Some(other) = value
                 .keys()
-                .find(|k| !["nolog", "metadata"].contains(&k.as_str()))
+                .find(|k| !["nolog", "metadata", INDEX].contains(&k.as_str()))
             {
                 let message = "a log target with nolog has no other field";
                 return Err(ModelError::invalid(other, message));
@@ -500,6 +504,7 @@ fn render_rule(
     }
     let mut value = value.clone();
     value.remove("nolog");
+    value.remove(INDEX);
     let value = &value;
     let levels = levels_of(kind, value)?;
     let Some(table) = kind.table(&levels) else {
@@ -638,8 +643,19 @@ fn render_rule(
     Ok(words)
 }
 
-fn find(doc: &Document, parent: SectionKind, name: &str) -> Result<SectionId, ResourceError> {
-    crate::resource::find(doc, parent, name)
+/// The section of a rule list. A missing one is a missing parent (400),
+/// except that the reference answers 404 for the `declare capture` list of
+/// a frontend that does not exist (but 400 when deleting from it).
+fn find(
+    doc: &Document,
+    parent: SectionKind,
+    name: &str,
+    kind: RuleKind,
+) -> Result<SectionId, ResourceError> {
+    match kind {
+        RuleKind::Capture => crate::resource::find(doc, parent, name),
+        _ => crate::resource::find_parent(doc, parent, name),
+    }
 }
 
 fn not_found(kind: RuleKind, index: usize) -> ResourceError {
@@ -653,7 +669,7 @@ pub fn list_rules(
     name: &str,
     kind: RuleKind,
 ) -> Result<Vec<Map<String, Value>>, ResourceError> {
-    let id = find(doc, parent, name)?;
+    let id = find(doc, parent, name, kind)?;
     Ok(rule_lines(doc, id, kind)
         .into_iter()
         .map(|(_, v)| v)
@@ -668,7 +684,7 @@ pub fn get_rule(
     kind: RuleKind,
     index: usize,
 ) -> Result<Map<String, Value>, ResourceError> {
-    let id = find(doc, parent, name)?;
+    let id = find(doc, parent, name, kind)?;
     nth_rule(doc, id, kind, index).map(|(_, v)| v)
 }
 
@@ -682,7 +698,7 @@ pub fn insert_rule(
     index: usize,
     value: &Map<String, Value>,
 ) -> Result<(), ResourceError> {
-    let id = find(doc, parent, name)?;
+    let id = find(doc, parent, name, kind)?;
     let words = render_rule(kind, value, None)?;
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let lines = rule_positions(doc, id, kind);
@@ -709,10 +725,11 @@ pub fn replace_rule(
     index: usize,
     value: &Map<String, Value>,
 ) -> Result<(), ResourceError> {
-    let id = find(doc, parent, name)?;
+    let id = find(doc, parent, name, kind)?;
     let (at, old) = nth_rule(doc, id, kind, index)?;
     let mut wanted = value.clone();
     wanted.remove("metadata");
+    wanted.remove(INDEX);
     if old == wanted {
         return Ok(());
     }
@@ -731,7 +748,7 @@ pub fn delete_rule(
     kind: RuleKind,
     index: usize,
 ) -> Result<(), ResourceError> {
-    let id = find(doc, parent, name)?;
+    let id = crate::resource::find_parent(doc, parent, name)?;
     let at = *rule_positions(doc, id, kind)
         .get(index)
         .ok_or_else(|| not_found(kind, index))?;
@@ -748,7 +765,7 @@ pub fn replace_rules(
     kind: RuleKind,
     values: &[Map<String, Value>],
 ) -> Result<(), ResourceError> {
-    let id = find(doc, parent, name)?;
+    let id = find(doc, parent, name, kind)?;
     let mut scratch = doc.clone();
     let count = rule_positions(&scratch, id, kind).len();
     for (i, value) in values.iter().enumerate() {

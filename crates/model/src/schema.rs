@@ -233,6 +233,34 @@ pub fn resource_schema(resource: &str) -> Value {
     schema
 }
 
+/// The fields every rule of `kind` has: its first level word (`type`,
+/// `action`) and the positional words of the base table that cannot be
+/// left out (`acl_name`, `criterion` of an ACL).
+fn rule_required(kind: crate::rule::RuleKind, base: &str) -> Vec<String> {
+    let mut required: Vec<String> = kind
+        .levels()
+        .iter()
+        .take(1)
+        .map(|l| l.to_string())
+        .collect();
+    if let Some(table) = crate::table::tables().params.get(base) {
+        for entry in &table.entries {
+            let positional = matches!(entry.key, Key::Positional(n) if n >= 1);
+            let shared = table
+                .entries
+                .iter()
+                .any(|e| e.key == entry.key && e.field != entry.field);
+            if positional && !entry.optional && !shared && entry.field.len() == 1 {
+                let field = &entry.field[0];
+                if field != "_" && field != "." && !required.contains(field) {
+                    required.push(field.clone());
+                }
+            }
+        }
+    }
+    required
+}
+
 /// The schema of one rule of `kind`: the fields of every action's table,
 /// `type` (the actions), and the condition.
 pub fn rule_schema(kind: crate::rule::RuleKind) -> Value {
@@ -282,5 +310,6 @@ pub fn rule_schema(kind: crate::rule::RuleKind) -> Value {
         "metadata".into(),
         json!({"type": "object", "additionalProperties": true}),
     );
-    json!({"type": "object", "title": kind.schema_name(), "additionalProperties": false, "properties": properties})
+    json!({"type": "object", "title": kind.schema_name(), "additionalProperties": false,
+           "required": rule_required(kind, &base), "properties": properties})
 }

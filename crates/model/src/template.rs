@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::ModelError;
 use crate::params::{self, check_fields};
-use crate::resource::{find, valid_name, ResourceError};
+use crate::resource::{find, find_parent, valid_name, ResourceError};
 
 const KEYWORD: &str = "server-template";
 const IDENTITY: &[&str] = &["prefix", "num_or_range", "fqdn", "port", "metadata"];
@@ -136,7 +136,7 @@ pub fn list_templates(
     doc: &Document,
     backend: &str,
 ) -> Result<Vec<Map<String, Value>>, ResourceError> {
-    let id = find(doc, SectionKind::Backend, backend)?;
+    let id = find_parent(doc, SectionKind::Backend, backend)?;
     Ok(lines(doc, id).into_iter().map(|(_, v)| v).collect())
 }
 
@@ -168,7 +168,7 @@ pub fn create_template(
     backend: &str,
     value: &Map<String, Value>,
 ) -> Result<(), ResourceError> {
-    let id = find(doc, SectionKind::Backend, backend)?;
+    let id = find_parent(doc, SectionKind::Backend, backend)?;
     let words = render(value, None)?;
     if find_template(doc, id, &words[1]).is_some() {
         return Err(ResourceError::AlreadyExists(format!(

@@ -4,13 +4,32 @@
 use haplane_model::field_names;
 use serde_yaml::Value;
 
-fn reference() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/dataplaneapi-v3.yaml"
-    );
-    let text = std::fs::read_to_string(path).expect("the reference specification is readable");
-    serde_yaml::from_str(&text).expect("the reference is YAML")
+/// The reference specification, when the checkout has it beside it
+/// (`../shared`). Without it the checks are skipped with one line, unless
+/// `HAPLANE_REQUIRE_REFERENCE` is set (CI sets it).
+fn reference() -> Option<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference/dataplaneapi-v3.yaml");
+    if !path.is_file() {
+        assert!(
+            std::env::var_os("HAPLANE_REQUIRE_REFERENCE").is_none(),
+            "HAPLANE_REQUIRE_REFERENCE is set but {} is missing",
+            path.display()
+        );
+        // Written past the test harness's capture, so it shows in the run.
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: no reference specification at {}",
+                path.display()
+            );
+        });
+        return None;
+    }
+    let text = std::fs::read_to_string(&path).expect("the reference specification is readable");
+    Some(serde_yaml::from_str(&text).expect("the reference is YAML"))
 }
 
 /// Follows `$ref` and merges `allOf` parts into one schema's properties.
@@ -67,7 +86,7 @@ fn lookup(root: &Value, schemas: &[&str], path: &str) -> Option<Value> {
 }
 
 fn check(kind: &str, table: &str, schemas: &[&str]) {
-    let root = reference();
+    let Some(root) = reference() else { return };
     let fields = field_names(kind, table);
     assert!(!fields.is_empty(), "table {table} has entries");
     let missing: Vec<String> = fields
@@ -107,7 +126,7 @@ fn bind_fields_are_reference_fields() {
 
 #[test]
 fn a_made_up_field_is_not_found() {
-    let root = reference();
+    let Some(root) = reference() else { return };
     assert!(lookup(&root, &["backend_base"], "balance.algorithm").is_some());
     assert!(lookup(&root, &["backend_base"], "balance.speed").is_none());
     assert!(lookup(&root, &["global_base"], "tune_buffer_options.bufsize").is_some());
@@ -115,7 +134,7 @@ fn a_made_up_field_is_not_found() {
 
 #[test]
 fn rule_fields_are_reference_fields() {
-    let root = reference();
+    let Some(root) = reference() else { return };
     for kind in haplane_model::RuleKind::ALL {
         let base = kind.schema_name().trim_end_matches("_rule");
         let mut tables = vec![base.to_owned()];

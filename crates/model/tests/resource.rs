@@ -322,3 +322,127 @@ fn older_spellings_are_written_and_read_back_in_the_newer_field() {
         );
     }
 }
+
+/// A section read and written back unchanged leaves the file byte-identical.
+#[test]
+fn a_read_written_back_unchanged_changes_nothing() {
+    let text = "# no global section here
+defaults
+    mode http
+    timeout client 5s
+
+frontend www 127.0.0.1:8080,127.0.0.1:8081
+    default_backend app
+
+listen stats 127.0.0.1:8404
+    mode http
+
+defaults named from unnamed
+    mode tcp
+
+backend app
+    server a 127.0.0.1:9001
+";
+    let mut doc = Document::parse(text.as_bytes().to_vec());
+    let global = haplane_model::get_global(&doc);
+    haplane_model::replace_global(&mut doc, &global).unwrap();
+    for kind in [
+        SectionKind::Defaults,
+        SectionKind::Frontend,
+        SectionKind::Backend,
+    ] {
+        for section in list_sections(&doc, kind) {
+            let name = section["name"].as_str().unwrap().to_owned();
+            replace_section(&mut doc, kind, &name, &section).unwrap();
+            let full = haplane_model::get_full_section(&doc, kind, &name).unwrap();
+            haplane_model::replace_full_section(&mut doc, kind, &name, &full).unwrap();
+        }
+    }
+    assert_eq!(doc.to_text(), text);
+    // A change of the name keeps the listening addresses.
+    let mut www = get_section(&doc, SectionKind::Frontend, "www").unwrap();
+    www.insert("name".into(), json!("web"));
+    replace_section(&mut doc, SectionKind::Frontend, "www", &www).unwrap();
+    assert!(doc
+        .to_text()
+        .contains("frontend web 127.0.0.1:8080,127.0.0.1:8081\n"));
+}
+
+/// Unnamed defaults sections are named as the reference names them, and
+/// addressed by that name, with nothing written to the file for it.
+#[test]
+fn unnamed_defaults_are_listed_and_addressed_as_the_reference_names_them() {
+    let text = "defaults
+    mode http
+
+defaults web
+    mode http
+
+defaults
+    mode tcp
+";
+    let mut doc = Document::parse(text.as_bytes().to_vec());
+    let d = SectionKind::Defaults;
+    let names: Vec<String> = list_sections(&doc, d)
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["unnamed_defaults_1", "web", "unnamed_defaults_2"]);
+    let mut second = get_section(&doc, d, "unnamed_defaults_2").unwrap();
+    assert_eq!(second["mode"], "tcp");
+    second.insert("maxconn".into(), json!(100));
+    replace_section(&mut doc, d, "unnamed_defaults_2", &second).unwrap();
+    expect![[r#"
+        defaults
+            mode http
+
+        defaults web
+            mode http
+
+        defaults
+            mode tcp
+            maxconn 100
+    "#]]
+    .assert_eq(&doc.to_text());
+    assert!(matches!(
+        create_section(&mut doc, d, &obj(json!({"name": "unnamed_defaults_1"}))),
+        Err(ResourceError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        get_section(&doc, d, "unnamed_defaults_3"),
+        Err(ResourceError::NotFound(_))
+    ));
+    delete_section(&mut doc, d, "unnamed_defaults_1").unwrap();
+    assert!(doc.to_text().starts_with("defaults web\n"));
+}
+
+/// A child of a section that does not exist: the parent is missing (400 in
+/// the API), except for a named child looked up by name (404).
+#[test]
+fn a_missing_parent_is_told_apart_from_a_missing_child() {
+    let mut doc = Document::parse(FILE.as_bytes().to_vec());
+    let b = SectionKind::Backend;
+    let server = obj(json!({"name": "x", "address": "127.0.0.1"}));
+    assert!(matches!(
+        create_child(&mut doc, b, "ghost", ChildKind::Server, &server),
+        Err(ResourceError::ParentNotFound(_))
+    ));
+    assert!(matches!(
+        haplane_model::list_children(&doc, b, "ghost", ChildKind::Server),
+        Err(ResourceError::ParentNotFound(_))
+    ));
+    assert!(matches!(
+        delete_child(&mut doc, b, "ghost", ChildKind::Server, "x"),
+        Err(ResourceError::NotFound(_))
+    ));
+    let rule = obj(json!({"type": "deny"}));
+    let kind = haplane_model::RuleKind::HttpRequest;
+    assert!(matches!(
+        haplane_model::insert_rule(&mut doc, b, "ghost", kind, 0, &rule),
+        Err(ResourceError::ParentNotFound(_))
+    ));
+    assert!(matches!(
+        haplane_model::get_rule(&doc, b, "ghost", kind, 0),
+        Err(ResourceError::ParentNotFound(_))
+    ));
+}

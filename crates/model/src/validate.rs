@@ -1,0 +1,241 @@
+//! Checks a request body against the JSON Schema the API serves for it
+//! (the subset the generated schemas use: `$ref`, `type`, `enum`,
+//! `pattern`, `minimum`/`maximum`, `required`, `properties`, `items`,
+//! `additionalProperties` given as a schema, `anyOf`). A body that breaks
+//! its schema is refused before anything else is looked at, as the
+//! reference does (422). Fields the schema does not declare are left to the
+//! keyword tables, which name them.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::Value;
+
+/// One way a body breaks its schema: where (`servers.s1.port`, `[2].type`)
+/// and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.path.is_empty() {
+            true => write!(f, "body {}", self.message),
+            false => write!(f, "{} in body {}", self.path, self.message),
+        }
+    }
+}
+
+/// Every violation of `schema` by `value`; `root` holds the components
+/// `$ref`s point into (`#/components/schemas/NAME`).
+pub fn validate(root: &Value, schema: &Value, value: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    check(root, schema, value, "", &mut out);
+    out
+}
+
+fn join(path: &str, key: &str) -> String {
+    match path.is_empty() {
+        true => key.to_owned(),
+        false => format!("{path}.{key}"),
+    }
+}
+
+fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
+    let mut here = schema;
+    // References chain at most a few times; a loop is a broken document.
+    for _ in 0..8 {
+        let Some(reference) = here.get("$ref").and_then(Value::as_str) else {
+            return here;
+        };
+        let mut target = root;
+        for part in reference.trim_start_matches("#/").split('/') {
+            target = &target[part];
+        }
+        here = target;
+    }
+    here
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn matches_type(expected: &str, value: &Value) -> bool {
+    match expected {
+        "number" => value.is_number(),
+        other => type_name(value) == other,
+    }
+}
+
+/// Compiled patterns, kept: the schemas hold a handful.
+fn pattern_matches(pattern: &str, text: &str) -> bool {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    let compiled = cache
+        .entry(pattern.to_owned())
+        .or_insert_with(|| regex::Regex::new(pattern).ok());
+    // A pattern the engine cannot read constrains nothing.
+    compiled.as_ref().is_none_or(|r| r.is_match(text))
+}
+
+fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<Violation>) {
+    let schema = resolve(root, schema);
+    // A null is an absent value, as the reference's nullable fields are.
+    if value.is_null() {
+        return;
+    }
+    let mut say = |message: String| {
+        out.push(Violation {
+            path: path.to_owned(),
+            message,
+        })
+    };
+    if let Some(expected) = schema.get("type").and_then(Value::as_str) {
+        if !matches_type(expected, value) {
+            say(format!(
+                "must be of type {expected}: \"{}\"",
+                type_name(value)
+            ));
+            return;
+        }
+    }
+    if let Some(Value::Array(values)) = schema.get("enum") {
+        if !values.contains(value) {
+            let list: Vec<String> = values
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            say(format!("should be one of [{}]", list.join(" ")));
+        }
+    }
+    if let (Some(pattern), Value::String(text)) =
+        (schema.get("pattern").and_then(Value::as_str), value)
+    {
+        if !pattern_matches(pattern, text) {
+            say(format!("should match '{pattern}'"));
+        }
+    }
+    if let Some(n) = value.as_f64() {
+        if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
+            if n < min {
+                say(format!("should be greater than or equal to {min}"));
+            }
+        }
+        if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
+            if n > max {
+                say(format!("should be less than or equal to {max}"));
+            }
+        }
+    }
+    if let Some(Value::Array(options)) = schema.get("anyOf") {
+        let fits = options.iter().any(|option| {
+            let mut trial = Vec::new();
+            check(root, option, value, path, &mut trial);
+            trial.is_empty()
+        });
+        if !fits {
+            let mut first = Vec::new();
+            if let Some(option) = options.first() {
+                check(root, option, value, path, &mut first);
+            }
+            out.extend(first);
+        }
+    }
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::Array(required)) = schema.get("required") {
+                for name in required.iter().filter_map(Value::as_str) {
+                    if object.get(name).is_none_or(Value::is_null) {
+                        out.push(Violation {
+                            path: join(path, name),
+                            message: "is required".into(),
+                        });
+                    }
+                }
+            }
+            let properties = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            for (key, item) in object {
+                match (properties.and_then(|p| p.get(key)), additional) {
+                    (Some(sub), _) | (None, Some(sub)) => {
+                        check(root, sub, item, &join(path, key), out)
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(sub) = schema.get("items") {
+                for (i, item) in items.iter().enumerate() {
+                    check(root, sub, item, &format!("{path}[{i}]"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn messages(schema: Value, value: Value) -> Vec<String> {
+        let root = json!({"components": {"schemas": {"port": {"type": "integer", "minimum": 1, "maximum": 65535}}}});
+        validate(&root, &schema, &value)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn required_type_enum_pattern_bounds_and_refs() {
+        let schema = json!({"type": "object", "required": ["name", "mode"], "properties": {
+            "name": {"type": "string", "pattern": "^[A-Za-z0-9-_.:]+$"},
+            "mode": {"type": "string", "enum": ["http", "tcp"]},
+            "port": {"$ref": "#/components/schemas/port"},
+            "list": {"type": "array", "items": {"type": "integer"}},
+            "servers": {"type": "object", "additionalProperties": {"type": "object", "required": ["address"]}}
+        }});
+        assert_eq!(
+            messages(
+                schema.clone(),
+                json!({"name": "a b", "port": 0, "list": [1, "x"], "servers": {"s1": {}}, "other": 1})
+            ),
+            [
+                "mode in body is required",
+                "list[1] in body must be of type integer: \"string\"",
+                "name in body should match '^[A-Za-z0-9-_.:]+$'",
+                "port in body should be greater than or equal to 1",
+                "servers.s1.address in body is required",
+            ]
+        );
+        assert_eq!(
+            messages(schema.clone(), json!({"name": "web", "mode": "udp"})),
+            ["mode in body should be one of [http tcp]"]
+        );
+        assert!(messages(schema, json!({"name": "web", "mode": "http", "port": null})).is_empty());
+    }
+
+    #[test]
+    fn any_of_takes_one_option() {
+        let schema = json!({"type": "object", "anyOf": [{"required": ["address"]}, {"required": ["nolog"]}]});
+        assert!(messages(schema.clone(), json!({"nolog": true})).is_empty());
+        assert_eq!(messages(schema, json!({})), ["address in body is required"]);
+    }
+}
