@@ -30,8 +30,8 @@ pub use auth::Users;
 pub use error::ApiError;
 pub use spec::specification;
 
-/// Largest request body accepted (a whole configuration fits).
-pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
+/// Largest request body accepted by default (`--max-body-size`).
+pub const BODY_LIMIT: usize = 1 << 30;
 
 /// What every handler can reach.
 #[derive(Debug)]
@@ -43,6 +43,10 @@ pub struct AppState {
     pub maps_dir: std::path::PathBuf,
     /// Where certificates live (`--ssl-certs-dir`).
     pub ssl_certs_dir: std::path::PathBuf,
+    /// `/v3/info` shows the system too (`-i/--show-system-info`).
+    pub show_system_info: bool,
+    /// Largest request body accepted, in bytes (`--max-body-size`).
+    pub body_limit: usize,
 }
 
 /// The whole API under `/v3`.
@@ -56,12 +60,15 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(runtime_patterns::routes())
         .merge(runtime_ssl::routes())
         .merge(runtime_tables::routes())
-        .route_layer(axum::middleware::from_fn(validate::body))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            validate::body,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require_user,
         ))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(state.body_limit))
         .with_state(state);
     Router::new()
         .nest("/v3", v3)

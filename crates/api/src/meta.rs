@@ -55,15 +55,19 @@ async fn info(State(state): St) -> Json<Value> {
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let os = std::fs::read_to_string("/proc/version").unwrap_or_default();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    Json(json!({
+    let mut info = json!({
         "api": {"version": env!("CARGO_PKG_VERSION"), "build_date": ""},
-        "system": {
+        "system": {},
+    });
+    if state.show_system_info {
+        info["system"] = json!({
             "hostname": hostname.trim(),
             "os_string": os.trim(),
             "time": now,
             "uptime": state.started.elapsed().as_secs(),
-        },
-    }))
+        });
+    }
+    Json(info)
 }
 
 async fn specification() -> Json<Value> {

@@ -43,7 +43,11 @@ fn body_schemas() -> &'static HashMap<(String, String), Value> {
 }
 
 /// Checks the body of a JSON operation; other requests pass untouched.
-pub(crate) async fn body(request: Request, next: Next) -> Response {
+pub(crate) async fn body(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(path) = request.extensions().get::<MatchedPath>() else {
         return next.run(request).await;
     };
@@ -54,12 +58,12 @@ pub(crate) async fn body(request: Request, next: Next) -> Response {
         return next.run(request).await;
     };
     let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, crate::BODY_LIMIT).await {
+    let bytes = match axum::body::to_bytes(body, state.body_limit).await {
         Ok(bytes) => bytes,
         Err(_) => {
             return ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is larger than {} bytes", crate::BODY_LIMIT),
+                format!("the body is larger than {} bytes", state.body_limit),
             )
             .into_response()
         }

@@ -153,9 +153,13 @@ impl Dataplane {
         let settings = self.settings.clone();
         let result = tokio::task::spawn_blocking(move || match &settings.validate_cmd {
             Some(cmd) => haplane_haproxy::check_bytes_with(cmd, &settings.config_file, &bytes),
-            None => {
-                haplane_haproxy::check_bytes(&settings.haproxy_bin, &settings.config_file, &bytes)
-            }
+            None => haplane_haproxy::check_bytes_between(
+                &settings.haproxy_bin,
+                &settings.config_file,
+                &bytes,
+                &settings.validate_files_before,
+                &settings.validate_files_after,
+            ),
         })
         .await
         .map_err(|e| DataplaneError::Internal(format!("validation task: {e}")))?;

@@ -20,6 +20,10 @@ pub struct Settings {
     pub haproxy_bin: PathBuf,
     /// Replaces `haproxy -c -f FILE` when set; `FILE` is appended.
     pub validate_cmd: Option<String>,
+    /// Files `haproxy -c` loads before and after the configuration
+    /// (`--validate-files-before/after`).
+    pub validate_files_before: Vec<PathBuf>,
+    pub validate_files_after: Vec<PathBuf>,
     pub transaction_dir: PathBuf,
     pub max_open_transactions: usize,
     /// How many previous versions to keep as numbered backups (0: none).
@@ -45,6 +49,8 @@ impl Settings {
             config_file,
             haproxy_bin: PathBuf::from("haproxy"),
             validate_cmd: None,
+            validate_files_before: Vec::new(),
+            validate_files_after: Vec::new(),
             max_open_transactions: 20,
             backups_number: 0,
             backups_dir: None,

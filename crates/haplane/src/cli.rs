@@ -1,95 +1,175 @@
 //! The command line and the YAML configuration file, merged into one set of
-//! options. Flags take the Go Data Plane API's names; flags override the file.
+//! options. Flags, YAML keys and defaults are the Go Data Plane API's; a
+//! flag overrides the file. Each option is declared once below: its flag,
+//! its place in `dataplaneapi.yaml`, its default and its help line.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_yaml::Value;
 
-#[derive(Parser, Debug, Default)]
-#[command(
-    name = "haplane",
-    version,
-    about = "A Data Plane API for HAProxy",
-    disable_version_flag = true
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    /// Print the version and exit.
-    #[arg(short = 'v', long = "version")]
-    pub version: bool,
-    /// dataplaneapi.yaml configuration file.
-    #[arg(short = 'f', long = "config")]
-    pub config: Option<PathBuf>,
-    /// Path to the HAProxy configuration file.
-    #[arg(short = 'c', long = "config-file")]
-    pub config_file: Option<PathBuf>,
-    /// Path to the haproxy binary.
-    #[arg(short = 'b', long = "haproxy-bin")]
-    pub haproxy_bin: Option<PathBuf>,
-    /// Userlist in the HAProxy configuration that holds the API's users.
-    #[arg(short = 'u', long = "userlist")]
-    pub userlist: Option<String>,
-    /// A file holding the userlist (instead of the HAProxy configuration).
-    #[arg(long = "userlist-file")]
-    pub userlist_file: Option<PathBuf>,
-    #[arg(long = "host")]
-    pub host: Option<String>,
-    #[arg(long = "port")]
-    pub port: Option<u16>,
-    /// Command that reloads HAProxy.
-    #[arg(short = 'r', long = "reload-cmd")]
-    pub reload_cmd: Option<String>,
-    /// Command that restarts HAProxy.
-    #[arg(short = 's', long = "restart-cmd")]
-    pub restart_cmd: Option<String>,
-    /// Seconds within which reloads are done as one.
-    #[arg(short = 'd', long = "reload-delay")]
-    pub reload_delay: Option<u64>,
-    /// Directory of the open transactions.
-    #[arg(short = 't', long = "transaction-dir")]
-    pub transaction_dir: Option<PathBuf>,
-    /// How many previous configurations to keep.
-    #[arg(short = 'n', long = "backups-number")]
-    pub backups_number: Option<usize>,
-    #[arg(long = "backups-dir")]
-    pub backups_dir: Option<PathBuf>,
-    /// HAProxy's master CLI socket (`-S` of haproxy): reloads go through it.
-    #[arg(short = 'm', long = "master-runtime")]
-    pub master_runtime: Option<PathBuf>,
-    #[arg(long = "max-open-transactions")]
-    pub max_open_transactions: Option<usize>,
-    /// Command that validates a configuration file (given as last argument).
-    #[arg(long = "validate-cmd")]
-    pub validate_cmd: Option<String>,
-    #[arg(short = 'p', long = "maps-dir")]
-    pub maps_dir: Option<PathBuf>,
-    #[arg(long = "ssl-certs-dir")]
-    pub ssl_certs_dir: Option<PathBuf>,
-    #[arg(long = "spoe-dir")]
-    pub spoe_dir: Option<PathBuf>,
-    #[arg(long = "tls-host")]
-    pub tls_host: Option<String>,
-    #[arg(long = "tls-port")]
-    pub tls_port: Option<u16>,
-    #[arg(long = "tls-certificate")]
-    pub tls_certificate: Option<PathBuf>,
-    #[arg(long = "tls-key")]
-    pub tls_key: Option<PathBuf>,
-    /// CA of the client certificates: when given, clients must present one.
-    #[arg(long = "tls-ca")]
-    pub tls_ca: Option<PathBuf>,
-    /// trace, debug, info, warning, error.
-    #[arg(long = "log-level")]
-    pub log_level: Option<String>,
-    /// stdout or file.
-    #[arg(long = "log-to")]
-    pub log_to: Option<String>,
-    #[arg(long = "log-file")]
-    pub log_file: Option<PathBuf>,
+/// Where the Go program looks for its YAML file when `-f` is not given.
+const DEFAULT_YAML: &str = "/etc/haproxy/dataplaneapi.yaml";
+
+/// Declares every option: `field: Type, [clap arguments], "yaml.path",
+/// "default" (empty for none), "help"`. The flag is optional in clap so
+/// that the YAML file and then the default apply when it is absent.
+macro_rules! options {
+    ($( $field:ident : $ty:ty, [$($arg:tt)*], $yaml:literal, $default:literal, $help:literal; )*) => {
+        #[derive(Parser, Debug, Default)]
+        #[command(
+            name = "haplane",
+            version,
+            about = "A Data Plane API for HAProxy",
+            disable_version_flag = true
+        )]
+        pub struct Cli {
+            #[command(subcommand)]
+            pub command: Option<Command>,
+            /// Print the version and exit.
+            #[arg(short = 'v', long = "version")]
+            pub version: bool,
+            /// Path to the dataplane configuration file (dataplaneapi.yaml), read when present (default /etc/haproxy/dataplaneapi.yaml).
+            #[arg(short = 'f', long = "config")]
+            pub config: Option<PathBuf>,
+            $(
+                #[arg($($arg)*, help = $help)]
+                pub $field: Option<$ty>,
+            )*
+        }
+
+        /// Every option, from the flag, else the YAML file, else its default.
+        /// Some are accepted for compatibility and change nothing here.
+        #[derive(Debug, Clone, Default)]
+        #[allow(dead_code)]
+        struct Given {
+            $( $field: Option<$ty>, )*
+        }
+
+        impl Cli {
+            fn given(&self, yaml: &Value) -> anyhow::Result<Given> {
+                Ok(Given {
+                    $(
+                        $field: match &self.$field {
+                            Some(v) => Some(v.clone()),
+                            None => match yaml_at::<$ty>(yaml, $yaml)? {
+                                Some(v) => Some(v),
+                                None => default_of::<$ty>($default, stringify!($field))?,
+                            },
+                        },
+                    )*
+                })
+            }
+        }
+    };
+}
+
+options! {
+    // HAProxy
+    config_file: PathBuf, [short = 'c', long = "config-file"], "haproxy.config_file", "/etc/haproxy/haproxy.cfg", "Path to the haproxy configuration file (default /etc/haproxy/haproxy.cfg).";
+    haproxy_bin: PathBuf, [short = 'b', long = "haproxy-bin"], "haproxy.haproxy_bin", "haproxy", "Path to the haproxy binary file (default haproxy).";
+    master_runtime: PathBuf, [short = 'm', long = "master-runtime"], "haproxy.master_runtime", "", "Path to the master Runtime API socket.";
+    fid: PathBuf, [long = "fid"], "haproxy.fid", "", "Path to the file holding the node id, kept for compatibility.";
+    master_worker_mode: bool, [long = "master-worker-mode", num_args = 0..=1, default_missing_value = "true"], "haproxy.master_worker_mode", "", "Flag to enable helpers when running within HAProxy.";
+    time_suffix: String, [long = "time-suffix"], "haproxy.preferred_time_suffix", "nearest", "Preferred time unit when writing time values: nearest, none, ms, s, m, h or d (default nearest).";
+    // Reloads
+    reload_delay: u64, [short = 'd', long = "reload-delay"], "haproxy.reload.reload_delay", "5", "Minimum delay between two reloads, in seconds (default 5).";
+    reload_cmd: String, [short = 'r', long = "reload-cmd"], "haproxy.reload.reload_cmd", "", "Reload command.";
+    restart_cmd: String, [short = 's', long = "restart-cmd"], "haproxy.reload.restart_cmd", "", "Restart command.";
+    status_cmd: String, [long = "status-cmd"], "haproxy.reload.status_cmd", "", "Status command.";
+    service_name: String, [long = "service"], "haproxy.reload.service_name", "", "Name of the HAProxy service (for the systemd and s6 reload strategies).";
+    reload_retention: u64, [long = "reload-retention"], "haproxy.reload.reload_retention", "1", "Reload retention in days: older reload ids are forgotten (default 1).";
+    reload_strategy: String, [long = "reload-strategy"], "haproxy.reload.reload_strategy", "custom", "Either systemd, s6 or custom (default custom).";
+    validate_cmd: String, [long = "validate-cmd"], "haproxy.reload.validate_cmd", "", "Executes a custom command to perform the HAProxy configuration check.";
+    validate_files_before: Vec<PathBuf>, [long = "validate-files-before"], "haproxy.reload.validate_files_before", "", "A configuration file loaded before the main file for validation (repeatable).";
+    validate_files_after: Vec<PathBuf>, [long = "validate-files-after"], "haproxy.reload.validate_files_after", "", "A configuration file loaded after the main file for validation (repeatable).";
+    // Users
+    userlist: String, [short = 'u', long = "userlist"], "dataplaneapi.userlist.userlist", "controller", "Userlist in the HAProxy configuration to use for API Basic Authentication (default controller).";
+    userlist_file: PathBuf, [long = "userlist-file"], "dataplaneapi.userlist.userlist_file", "", "Path to a file holding the userlist, read instead of the HAProxy configuration.";
+    // Transactions
+    transaction_dir: PathBuf, [short = 't', long = "transaction-dir"], "dataplaneapi.transaction.transaction_dir", "/tmp/haproxy", "Path to the transaction directory (default /tmp/haproxy).";
+    backups_number: usize, [short = 'n', long = "backups-number"], "dataplaneapi.transaction.backups_number", "0", "Number of backup configuration files to keep, with the version number as suffix (default 0).";
+    backups_dir: PathBuf, [long = "backups-dir"], "dataplaneapi.transaction.backups_dir", "", "Path to the directory of the backup files (default beside the configuration).";
+    max_open_transactions: usize, [long = "max-open-transactions"], "dataplaneapi.transaction.max_open_transactions", "20", "Limit of transactions in progress (default 20).";
+    // Managed files
+    maps_dir: PathBuf, [short = 'p', long = "maps-dir"], "dataplaneapi.resources.maps_dir", "/etc/haproxy/maps", "Path to the directory of map files managed by the API (default /etc/haproxy/maps).";
+    ssl_certs_dir: PathBuf, [long = "ssl-certs-dir"], "dataplaneapi.resources.ssl_certs_dir", "/etc/haproxy/ssl", "Path to the SSL certificates directory (default /etc/haproxy/ssl).";
+    general_storage_dir: PathBuf, [long = "general-storage-dir"], "dataplaneapi.resources.general_storage_dir", "/etc/haproxy/general", "Path to the general storage directory (default /etc/haproxy/general).";
+    dataplane_storage_dir: PathBuf, [long = "dataplane-storage-dir"], "dataplaneapi.resources.dataplane_storage_dir", "/etc/haproxy/dataplane", "Path to the API's internal storage directory (default /etc/haproxy/dataplane).";
+    spoe_dir: PathBuf, [long = "spoe-dir"], "dataplaneapi.resources.spoe_dir", "/etc/haproxy/spoe", "Path to the SPOE directory (default /etc/haproxy/spoe).";
+    spoe_transaction_dir: PathBuf, [long = "spoe-transaction-dir"], "dataplaneapi.resources.spoe_transaction_dir", "/tmp/spoe-haproxy", "Path to the SPOE transaction directory (default /tmp/spoe-haproxy).";
+    update_map_files: bool, [long = "update-map-files", num_args = 0..=1, default_missing_value = "true"], "dataplaneapi.resources.update_map_files", "", "Flag used for syncing map files entries with runtime maps entries.";
+    update_map_files_period: u64, [long = "update-map-files-period"], "dataplaneapi.resources.update_map_files_period", "10", "Elapsed time in seconds between two map syncing operations (default 10).";
+    // The API process
+    host: String, [long = "host"], "dataplaneapi.host", "localhost", "The IP to listen on (default localhost).";
+    port: u16, [long = "port"], "dataplaneapi.port", "5555", "The port to listen on for insecure connections (default 5555).";
+    socket_path: PathBuf, [long = "socket-path"], "dataplaneapi.socket_path", "", "The unix socket to listen on, kept for compatibility.";
+    debug_socket_path: PathBuf, [long = "debug-socket-path"], "dataplaneapi.debug_socket_path", "", "Unix socket path of the debugging command socket, kept for compatibility.";
+    scheme: Vec<String>, [long = "scheme"], "dataplaneapi.scheme", "", "The listeners to enable (http, https); kept for compatibility, TLS is on when a certificate is given.";
+    cleanup_timeout: String, [long = "cleanup-timeout"], "dataplaneapi.cleanup_timeout", "10s", "Grace period for idle connections after shutdown (default 10s).";
+    graceful_timeout: String, [long = "graceful-timeout"], "dataplaneapi.graceful_timeout", "15s", "Grace period for requests in flight after shutdown (default 15s).";
+    max_header_size: String, [long = "max-header-size"], "dataplaneapi.max_header_size", "1MiB", "Largest request headers accepted (default 1MiB).";
+    listen_limit: u32, [long = "listen-limit"], "dataplaneapi.listen_limit", "", "Limit of outstanding requests, kept for compatibility.";
+    keep_alive: String, [long = "keep-alive"], "dataplaneapi.keep_alive", "3m", "TCP keep-alive timeout of accepted connections (default 3m).";
+    read_timeout: String, [long = "read-timeout"], "dataplaneapi.read_timeout", "30s", "Maximum duration before timing out a read of the request (default 30s).";
+    write_timeout: String, [long = "write-timeout"], "dataplaneapi.write_timeout", "60s", "Maximum duration before timing out a write of the response (default 60s).";
+    show_system_info: bool, [short = 'i', long = "show-system-info", num_args = 0..=1, default_missing_value = "true"], "dataplaneapi.show_system_info", "", "Show system info on the info endpoint.";
+    disable_inotify: bool, [long = "disable-inotify", num_args = 0..=1, default_missing_value = "true"], "dataplaneapi.disable_inotify", "", "Disables the watcher of the configuration file.";
+    pid_file: PathBuf, [long = "pid-file"], "dataplaneapi.pid_file", "", "Path of the file the API writes its PID to.";
+    uid: u32, [long = "uid"], "dataplaneapi.uid", "", "User id to run as, set on start.";
+    gid: u32, [long = "gid"], "dataplaneapi.gid", "", "Group id to run as, set on start.";
+    max_body_size: String, [long = "max-body-size"], "dataplaneapi.max_body_size", "1GiB", "Largest request body accepted, e.g. 64MiB (default 1GiB).";
+    // TLS
+    tls_host: String, [long = "tls-host"], "dataplaneapi.tls.tls_host", "", "The IP to listen on for TLS (default the --host).";
+    tls_port: u16, [long = "tls-port"], "dataplaneapi.tls.tls_port", "", "The port to listen on for secure connections (default 6443).";
+    tls_certificate: PathBuf, [long = "tls-certificate"], "dataplaneapi.tls.tls_certificate", "", "The certificate to use for secure connections.";
+    tls_key: PathBuf, [long = "tls-key"], "dataplaneapi.tls.tls_key", "", "The private key to use for secure connections.";
+    tls_ca: PathBuf, [long = "tls-ca"], "dataplaneapi.tls.tls_ca", "", "The CA that signs client certificates; when given, clients must present one.";
+    tls_listen_limit: u32, [long = "tls-listen-limit"], "dataplaneapi.tls.tls_listen_limit", "", "Limit of outstanding TLS requests, kept for compatibility.";
+    tls_keep_alive: String, [long = "tls-keep-alive"], "dataplaneapi.tls.tls_keep_alive", "", "TCP keep-alive timeout of TLS connections, kept for compatibility.";
+    tls_read_timeout: String, [long = "tls-read-timeout"], "dataplaneapi.tls.tls_read_timeout", "", "Maximum duration of a TLS request read, kept for compatibility.";
+    tls_write_timeout: String, [long = "tls-write-timeout"], "dataplaneapi.tls.tls_write_timeout", "", "Maximum duration of a TLS response write, kept for compatibility.";
+    // Logging
+    log_to: String, [long = "log-to"], "log.log_to", "stdout", "Log target: stdout, file or syslog (default stdout).";
+    log_file: PathBuf, [long = "log-file"], "log.log_file", "/var/log/dataplaneapi/dataplaneapi.log", "Location of the log file (default /var/log/dataplaneapi/dataplaneapi.log).";
+    log_level: String, [long = "log-level"], "log.log_level", "warning", "Logging level: trace, debug, info, warning or error (default warning).";
+    log_format: String, [long = "log-format"], "log.log_format", "text", "Logging format: text or JSON (default text).";
+    syslog_address: String, [long = "syslog-address"], "log.syslog_address", "", "Syslog address (with port, or a unix socket path) when logging to syslog.";
+    syslog_protocol: String, [long = "syslog-protocol"], "log.syslog_protocol", "tcp", "Syslog protocol: tcp, tcp4, tcp6, unix or unixgram (default tcp).";
+    syslog_tag: String, [long = "syslog-tag"], "log.syslog_tag", "dataplaneapi", "String to tag the syslog messages with (default dataplaneapi).";
+    syslog_level: String, [long = "syslog-level"], "log.syslog_level", "debug", "Lowest level sent to syslog (default debug).";
+    syslog_facility: String, [long = "syslog-facility"], "log.syslog_facility", "local0", "Syslog facility (default local0).";
+}
+
+/// The value at a dotted path of the YAML file, if it is there.
+fn yaml_at<T: DeserializeOwned>(yaml: &Value, path: &str) -> anyhow::Result<Option<T>> {
+    let mut here = yaml;
+    for key in path.split('.') {
+        match here.get(key) {
+            Some(next) => here = next,
+            None => return Ok(None),
+        }
+    }
+    if here.is_null() {
+        return Ok(None);
+    }
+    serde_yaml::from_value(here.clone())
+        .map(Some)
+        .with_context(|| format!("{path} in the YAML file: {here:?} is not a valid value"))
+}
+
+/// An option's default, parsed as its type; none when empty.
+fn default_of<T: DeserializeOwned>(text: &str, field: &str) -> anyhow::Result<Option<T>> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let value = serde_yaml::from_str(text)
+        .or_else(|_| serde_yaml::from_value(Value::String(text.to_owned())))
+        .with_context(|| format!("the default of {field} ({text}) does not parse"))?;
+    Ok(Some(value))
 }
 
 #[derive(Subcommand, Debug)]
@@ -102,98 +182,6 @@ pub enum Command {
     },
     /// Show how haplane reads a configuration file.
     Parse { file: PathBuf },
-}
-
-/// The YAML file of the Go Data Plane API (the keys haplane uses).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct FileConfig {
-    dataplaneapi: ApiSection,
-    haproxy: HaproxySection,
-    log_targets: Vec<LogTarget>,
-    #[serde(flatten)]
-    _other: serde_yaml::Mapping,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ApiSection {
-    host: Option<String>,
-    port: Option<u16>,
-    userlist: UserlistSection,
-    transaction: TransactionSection,
-    resources: ResourcesSection,
-    tls: TlsSection,
-    #[serde(flatten)]
-    _other: serde_yaml::Mapping,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct UserlistSection {
-    userlist: Option<String>,
-    userlist_file: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct TransactionSection {
-    transaction_dir: Option<PathBuf>,
-    backups_number: Option<usize>,
-    backups_dir: Option<PathBuf>,
-    max_open_transactions: Option<usize>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ResourcesSection {
-    maps_dir: Option<PathBuf>,
-    ssl_certs_dir: Option<PathBuf>,
-    spoe_dir: Option<PathBuf>,
-    #[serde(flatten)]
-    _other: serde_yaml::Mapping,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct TlsSection {
-    tls_host: Option<String>,
-    tls_port: Option<u16>,
-    tls_certificate: Option<PathBuf>,
-    tls_key: Option<PathBuf>,
-    tls_ca: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct HaproxySection {
-    config_file: Option<PathBuf>,
-    haproxy_bin: Option<PathBuf>,
-    master_runtime: Option<PathBuf>,
-    reload: ReloadSection,
-    #[serde(flatten)]
-    _other: serde_yaml::Mapping,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ReloadSection {
-    reload_delay: Option<u64>,
-    reload_cmd: Option<String>,
-    restart_cmd: Option<String>,
-    validate_cmd: Option<String>,
-    #[serde(flatten)]
-    _other: serde_yaml::Mapping,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct LogTarget {
-    log_to: Option<String>,
-    log_file: Option<PathBuf>,
-    log_level: Option<String>,
-    #[serde(flatten)]
-    _other: serde_yaml::Mapping,
 }
 
 /// Everything the server needs, checked.
@@ -214,13 +202,20 @@ pub struct Options {
     pub master_runtime: Option<PathBuf>,
     pub max_open_transactions: usize,
     pub validate_cmd: Option<String>,
+    pub validate_files_before: Vec<PathBuf>,
+    pub validate_files_after: Vec<PathBuf>,
     pub maps_dir: PathBuf,
     pub ssl_certs_dir: PathBuf,
     pub spoe_dir: PathBuf,
     pub tls: Option<Tls>,
     pub log_level: String,
-    pub log_to: String,
     pub log_file: Option<PathBuf>,
+    pub log_json: bool,
+    pub show_system_info: bool,
+    pub pid_file: Option<PathBuf>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub max_body_size: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -234,10 +229,43 @@ pub struct Tls {
 
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warning", "error"];
 
+/// One of `allowed`, or an error naming the flag.
+fn choice(flag: &str, value: String, allowed: &[&str]) -> anyhow::Result<String> {
+    if !allowed.contains(&value.as_str()) {
+        bail!("--{flag} {value}: expected one of {}", allowed.join(", "));
+    }
+    Ok(value)
+}
+
+/// A size such as `1GiB`, `64MiB`, `512KB` or plain bytes.
+fn parse_size(flag: &str, text: &str) -> anyhow::Result<usize> {
+    let digits = text
+        .trim()
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &text.trim()[digits.len()..];
+    let factor: usize = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => bail!("--{flag} {text}: expected a size such as 64MiB or 1GiB"),
+    };
+    let n: usize = digits
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--{flag} {text}: expected a size such as 64MiB or 1GiB"))?;
+    n.checked_mul(factor)
+        .ok_or_else(|| anyhow::anyhow!("--{flag} {text}: too large"))
+}
+
 impl Cli {
     /// Merges the flags over the YAML file (if any) and checks the result.
     pub fn options(&self) -> anyhow::Result<Options> {
-        let file: FileConfig = match &self.config {
+        let yaml_path = self.config.clone().or_else(|| {
+            let default = PathBuf::from(DEFAULT_YAML);
+            default.is_file().then_some(default)
+        });
+        let yaml: Value = match &yaml_path {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("--config {}: cannot read it", path.display()))?;
@@ -245,115 +273,122 @@ impl Cli {
                     format!("--config {}: not a valid dataplaneapi.yaml", path.display())
                 })?
             }
-            None => FileConfig::default(),
+            None => Value::Null,
         };
-        let api = &file.dataplaneapi;
-        let hap = &file.haproxy;
-        let log = file.log_targets.first();
-        let pick =
-            |flag: &Option<PathBuf>, yaml: &Option<PathBuf>| flag.clone().or_else(|| yaml.clone());
-        let config_file = pick(&self.config_file, &hap.config_file)
-            .unwrap_or_else(|| PathBuf::from("/etc/haproxy/haproxy.cfg"));
+        let mut g = self.given(&yaml)?;
+        // The newer `log_targets` list: its first target, when the flags
+        // and the older `log` section say nothing.
+        if let Some(target) = yaml
+            .get("log_targets")
+            .and_then(Value::as_sequence)
+            .and_then(|s| s.first())
+        {
+            let pick = |flag: &Option<String>, key: &str| {
+                flag.clone()
+                    .or_else(|| yaml_at::<String>(target, key).ok().flatten())
+            };
+            let from_yaml = |key: &str| {
+                yaml_at::<String>(&yaml, &format!("log.{key}"))
+                    .ok()
+                    .flatten()
+            };
+            if from_yaml("log_level").is_none() {
+                g.log_level = pick(&self.log_level, "log_level").or(g.log_level);
+            }
+            if from_yaml("log_to").is_none() {
+                g.log_to = pick(&self.log_to, "log_to").or(g.log_to);
+            }
+            if from_yaml("log_format").is_none() {
+                g.log_format = pick(&self.log_format, "log_format").or(g.log_format);
+            }
+            if self.log_file.is_none() && from_yaml("log_file").is_none() {
+                if let Ok(Some(file)) = yaml_at::<PathBuf>(target, "log_file") {
+                    g.log_file = Some(file);
+                }
+            }
+        }
+        let required = |v: Option<PathBuf>| v.unwrap_or_default();
+        let config_file = required(g.config_file);
         if !config_file.is_file() {
             bail!("--config-file {}: no such file", config_file.display());
         }
-        let log_level = self
-            .log_level
-            .clone()
-            .or_else(|| log.and_then(|l| l.log_level.clone()))
-            .unwrap_or_else(|| "info".into());
-        if !LOG_LEVELS.contains(&log_level.as_str()) {
-            bail!(
-                "--log-level {log_level}: expected one of {}",
-                LOG_LEVELS.join(", ")
-            );
+        let log_level = choice("log-level", g.log_level.unwrap_or_default(), LOG_LEVELS)?;
+        let log_to = choice(
+            "log-to",
+            g.log_to.unwrap_or_default(),
+            &["stdout", "file", "syslog"],
+        )?;
+        if log_to == "syslog" {
+            bail!("--log-to syslog: not supported, log to stdout or to a file");
         }
-        let log_to = self
-            .log_to
-            .clone()
-            .or_else(|| log.and_then(|l| l.log_to.clone()))
-            .unwrap_or_else(|| "stdout".into());
-        let log_file = pick(&self.log_file, &log.and_then(|l| l.log_file.clone()));
-        match log_to.as_str() {
-            "stdout" => {}
-            "file" if log_file.is_some() => {}
-            "file" => bail!("--log-to file needs --log-file"),
-            other => bail!("--log-to {other}: expected stdout or file"),
-        }
-        let tls_certificate = pick(&self.tls_certificate, &api.tls.tls_certificate);
-        let tls_key = pick(&self.tls_key, &api.tls.tls_key);
-        let tls_port = self.tls_port.or(api.tls.tls_port);
-        let tls = match (tls_certificate, tls_key, tls_port) {
+        let log_format = choice(
+            "log-format",
+            g.log_format.unwrap_or_default(),
+            &["text", "JSON"],
+        )?;
+        choice(
+            "reload-strategy",
+            g.reload_strategy.unwrap_or_default(),
+            &["custom", "systemd", "s6"],
+        )?;
+        choice(
+            "time-suffix",
+            g.time_suffix.unwrap_or_default(),
+            &["nearest", "none", "ms", "s", "m", "h", "d"],
+        )?;
+        let tls = match (g.tls_certificate, g.tls_key, g.tls_port) {
             (None, None, None) => None,
             (Some(certificate), Some(key), port) => Some(Tls {
-                host: self
+                host: g
                     .tls_host
                     .clone()
-                    .or_else(|| api.tls.tls_host.clone())
+                    .or_else(|| g.host.clone())
                     .unwrap_or_else(|| "127.0.0.1".into()),
                 port: port.unwrap_or(6443),
                 certificate,
                 key,
-                ca: pick(&self.tls_ca, &api.tls.tls_ca),
+                ca: g.tls_ca,
             }),
             (None, _, _) => bail!("--tls-certificate is required to serve TLS"),
             (_, None, _) => bail!("--tls-key is required to serve TLS"),
         };
-        let master_runtime = pick(&self.master_runtime, &hap.master_runtime);
-        let reload_cmd = self
-            .reload_cmd
-            .clone()
-            .or_else(|| hap.reload.reload_cmd.clone());
+        let max_body_size = parse_size("max-body-size", &g.max_body_size.unwrap_or_default())?;
+        let host = g.host.unwrap_or_default();
         Ok(Options {
-            haproxy_bin: pick(&self.haproxy_bin, &hap.haproxy_bin)
-                .unwrap_or_else(|| PathBuf::from("haproxy")),
-            userlist: self
-                .userlist
-                .clone()
-                .or_else(|| api.userlist.userlist.clone())
-                .unwrap_or_else(|| "controller".into()),
-            userlist_file: pick(&self.userlist_file, &api.userlist.userlist_file),
-            host: self
-                .host
-                .clone()
-                .or_else(|| api.host.clone())
-                .unwrap_or_else(|| "127.0.0.1".into()),
-            port: self.port.or(api.port).unwrap_or(5555),
-            restart_cmd: self
-                .restart_cmd
-                .clone()
-                .or_else(|| hap.reload.restart_cmd.clone()),
-            reload_delay: Duration::from_secs(
-                self.reload_delay.or(hap.reload.reload_delay).unwrap_or(5),
-            ),
-            transaction_dir: pick(&self.transaction_dir, &api.transaction.transaction_dir)
-                .unwrap_or_else(|| std::env::temp_dir().join("haplane")),
-            backups_number: self
-                .backups_number
-                .or(api.transaction.backups_number)
-                .unwrap_or(0),
-            backups_dir: pick(&self.backups_dir, &api.transaction.backups_dir),
-            max_open_transactions: self
-                .max_open_transactions
-                .or(api.transaction.max_open_transactions)
-                .unwrap_or(20),
-            validate_cmd: self
-                .validate_cmd
-                .clone()
-                .or_else(|| hap.reload.validate_cmd.clone()),
-            maps_dir: pick(&self.maps_dir, &api.resources.maps_dir)
-                .unwrap_or_else(|| PathBuf::from("/etc/haproxy/maps")),
-            ssl_certs_dir: pick(&self.ssl_certs_dir, &api.resources.ssl_certs_dir)
-                .unwrap_or_else(|| PathBuf::from("/etc/haproxy/ssl")),
-            spoe_dir: pick(&self.spoe_dir, &api.resources.spoe_dir)
-                .unwrap_or_else(|| PathBuf::from("/etc/haproxy/spoe")),
+            haproxy_bin: required(g.haproxy_bin),
+            userlist: g.userlist.unwrap_or_default(),
+            userlist_file: g.userlist_file,
+            // Go's listener reads `localhost` as the loopback address.
+            host: if host == "localhost" {
+                "127.0.0.1".into()
+            } else {
+                host
+            },
+            port: g.port.unwrap_or_default(),
+            restart_cmd: g.restart_cmd,
+            reload_delay: Duration::from_secs(g.reload_delay.unwrap_or_default()),
+            transaction_dir: required(g.transaction_dir),
+            backups_number: g.backups_number.unwrap_or_default(),
+            backups_dir: g.backups_dir,
+            max_open_transactions: g.max_open_transactions.unwrap_or_default(),
+            validate_cmd: g.validate_cmd,
+            validate_files_before: g.validate_files_before.unwrap_or_default(),
+            validate_files_after: g.validate_files_after.unwrap_or_default(),
+            maps_dir: required(g.maps_dir),
+            ssl_certs_dir: required(g.ssl_certs_dir),
+            spoe_dir: required(g.spoe_dir),
             config_file,
             tls,
             log_level,
-            log_to,
-            log_file,
-            master_runtime,
-            reload_cmd,
+            log_file: (log_to == "file").then_some(g.log_file).flatten(),
+            log_json: log_format == "JSON",
+            show_system_info: g.show_system_info.unwrap_or_default(),
+            pid_file: g.pid_file,
+            uid: g.uid,
+            gid: g.gid,
+            max_body_size,
+            master_runtime: g.master_runtime,
+            reload_cmd: g.reload_cmd,
         })
     }
 }

@@ -49,6 +49,8 @@ pub async fn run(api_port: u16) -> anyhow::Result<()> {
         started: Instant::now(),
         maps_dir: dir.path().join("maps"),
         ssl_certs_dir: dir.path().join("certs"),
+        show_system_info: true,
+        body_limit: haplane_api::BODY_LIMIT,
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port))
         .await

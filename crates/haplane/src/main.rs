@@ -9,26 +9,32 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
-fn init_logging(level: &str, to_file: Option<&std::path::Path>) -> anyhow::Result<()> {
+/// Logs to stdout (colours only on a terminal) or to a file, as text or
+/// JSON lines.
+fn init_logging(level: &str, to_file: Option<&std::path::Path>, json: bool) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
     let level = if level == "warning" { "warn" } else { level };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
-    match to_file {
+    let writer: tracing_subscriber::fmt::writer::BoxMakeWriter = match to_file {
         Some(path) => {
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
                 .map_err(|e| anyhow::anyhow!("--log-file {}: {e}", path.display()))?;
-            builder
-                .with_ansi(false)
-                .with_writer(std::sync::Mutex::new(file))
-                .init();
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::sync::Mutex::new(file))
         }
-        None => builder.init(),
+        None => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stdout),
+    };
+    let ansi = to_file.is_none() && std::io::stdout().is_terminal();
+    let builder = builder.with_writer(writer).with_ansi(ansi);
+    match json {
+        true => builder.json().init(),
+        false => builder.init(),
     }
     Ok(())
 }
@@ -57,15 +63,16 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Demo { port }) => {
-            init_logging("info", None)?;
+            init_logging("info", None, false)?;
             runtime.block_on(demo::run(*port))
         }
         None => {
             let options = cli.options()?;
-            let file = (options.log_to == "file")
-                .then_some(options.log_file.as_deref())
-                .flatten();
-            init_logging(&options.log_level, file)?;
+            init_logging(
+                &options.log_level,
+                options.log_file.as_deref(),
+                options.log_json,
+            )?;
             runtime.block_on(serve::serve(options))
         }
     }

@@ -19,6 +19,8 @@ pub fn settings(options: &Options) -> Settings {
     let mut settings = Settings::new(&options.config_file);
     settings.haproxy_bin = options.haproxy_bin.clone();
     settings.validate_cmd = options.validate_cmd.clone();
+    settings.validate_files_before = options.validate_files_before.clone();
+    settings.validate_files_after = options.validate_files_after.clone();
     settings.transaction_dir = options.transaction_dir.clone();
     settings.max_open_transactions = options.max_open_transactions;
     settings.backups_number = options.backups_number;
@@ -70,11 +72,18 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
         started,
         maps_dir: options.maps_dir.clone(),
         ssl_certs_dir: options.ssl_certs_dir.clone(),
+        show_system_info: options.show_system_info,
+        body_limit: options.max_body_size,
     });
     let addr = format!("{}:{}", options.host, options.port);
     let listener = TcpListener::bind(&addr)
         .await
         .with_context(|| format!("--host/--port {addr}: cannot listen"))?;
+    drop_privileges(&options)?;
+    if let Some(path) = &options.pid_file {
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .with_context(|| format!("--pid-file {}: cannot write it", path.display()))?;
+    }
     tracing::info!(address = %listener.local_addr()?, config = %options.config_file.display(), "serving the API");
     tracing::debug!(
         spoe_dir = %options.spoe_dir.display(),
@@ -102,6 +111,20 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
         });
     }
     run(listener, state, shutdown_signal()).await
+}
+
+/// `--gid` then `--uid`: the API runs as that group and user from here on
+/// (after its listeners are bound).
+fn drop_privileges(options: &Options) -> anyhow::Result<()> {
+    if let Some(gid) = options.gid {
+        nix::unistd::setgid(nix::unistd::Gid::from_raw(gid))
+            .with_context(|| format!("--gid {gid}: cannot set it"))?;
+    }
+    if let Some(uid) = options.uid {
+        nix::unistd::setuid(nix::unistd::Uid::from_raw(uid))
+            .with_context(|| format!("--uid {uid}: cannot set it"))?;
+    }
+    Ok(())
 }
 
 /// Serves `state` on `listener` until `shutdown` completes.

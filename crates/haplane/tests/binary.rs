@@ -45,7 +45,18 @@ fn an_invalid_setting_stops_start_up_with_one_line_naming_it() {
             &["--tls-port", "7443"],
             "--tls-certificate is required to serve TLS",
         ),
-        (&["--log-to", "file"], "--log-to file needs --log-file"),
+        (
+            &["--log-to", "syslog2"],
+            "--log-to syslog2: expected one of stdout, file, syslog",
+        ),
+        (
+            &["--max-body-size", "lots"],
+            "--max-body-size lots: expected a size",
+        ),
+        (
+            &["--reload-strategy", "magic"],
+            "--reload-strategy magic: expected one of custom, systemd, s6",
+        ),
     ];
     for (args, expected) in cases {
         let userlist: &[&str] = if args.contains(&"-u") {
@@ -256,4 +267,42 @@ fn haproxy_runs_haplane_from_its_program_section() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The Go program's defaults and flags: userlist `controller`, a PID file,
+/// files validated before the configuration.
+#[test]
+fn the_go_programs_flags_and_defaults_are_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("haproxy.cfg");
+    std::fs::write(
+        &config,
+        "global\n    maxconn 10\n\nuserlist controller\n    user admin insecure-password pw\n",
+    )
+    .unwrap();
+    let before = dir.path().join("before.cfg");
+    std::fs::write(&before, "defaults\n    timeout client 1s\n").unwrap();
+    let pid_file = dir.path().join("api.pid");
+    let port = free_port();
+    let mut child = Command::new(HAPLANE)
+        .args(["-c", config.to_str().unwrap(), "--port", &port.to_string()])
+        .args(["-t", dir.path().join("t").to_str().unwrap()])
+        .args(["--pid-file", pid_file.to_str().unwrap(), "-i"])
+        .args(["--validate-files-before", before.to_str().unwrap()])
+        .args(["--reload-retention", "2", "--time-suffix", "nearest"])
+        .args(["--update-map-files", "--update-map-files-period", "5"])
+        .args(["--log-format", "JSON", "--disable-inotify"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let answered = wait_http(port, false);
+    let pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let _ = child.wait();
+    assert!(answered, "haplane served with the userlist controller");
+    assert_eq!(pid.trim(), child.id().to_string());
 }

@@ -160,7 +160,7 @@ fn walkthrough_changes_haproxy_and_keeps_the_file() {
 
 #[test]
 fn errors_have_the_reference_shape() {
-    let w = World::start(&["--max-open-transactions", "2"]);
+    let w = World::start(&["--max-open-transactions", "2", "--max-body-size", "1MiB"]);
     let cases: Vec<(&str, &str, Option<Value>, StatusCode, &str)> = vec![
         (
             "POST",
@@ -322,8 +322,9 @@ fn errors_have_the_reference_shape() {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+/// The `--max-body-size` the test gives.
 fn haplane_api_body_limit() -> usize {
-    64 * 1024 * 1024
+    1024 * 1024
 }
 
 #[test]

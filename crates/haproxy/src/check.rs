@@ -78,8 +78,30 @@ pub fn check_file(binary: &Path, path: &Path) -> Result<Checked, CheckError> {
 /// Checks `bytes` as if they were the file at `target`: they are written to
 /// a temporary file in the same directory, checked, and the file removed.
 pub fn check_bytes(binary: &Path, target: &Path, bytes: &[u8]) -> Result<Checked, CheckError> {
+    check_bytes_between(binary, target, bytes, &[], &[])
+}
+
+/// Like [`check_bytes`], with other files loaded before and after it
+/// (`haproxy -c -f BEFORE... -f FILE -f AFTER...`), as HAProxy will load
+/// them when deployed.
+pub fn check_bytes_between(
+    binary: &Path,
+    target: &Path,
+    bytes: &[u8],
+    before: &[PathBuf],
+    after: &[PathBuf],
+) -> Result<Checked, CheckError> {
     let file = temp_beside(target, bytes)?;
-    check_file(binary, file.path())
+    let mut command = Command::new(binary);
+    command.arg("-c");
+    for path in before {
+        command.arg("-f").arg(path);
+    }
+    command.arg("-f").arg(file.path());
+    for path in after {
+        command.arg("-f").arg(path);
+    }
+    run(command, &binary.display().to_string(), file.path())
 }
 
 /// Like [`check_bytes`], with a command of the user's instead of

@@ -6,7 +6,8 @@ mod check;
 mod process;
 
 pub use check::{
-    check_bytes, check_bytes_with, check_file, parse_messages, CheckError, Checked, Level, Message,
+    check_bytes, check_bytes_between, check_bytes_with, check_file, parse_messages, CheckError,
+    Checked, Level, Message,
 };
 pub use process::{MasterWorker, ProcessError};
 
