@@ -237,6 +237,11 @@ pub fn resource_schema(resource: &str) -> Value {
 /// `action`) and the positional words of the base table that cannot be
 /// left out (`acl_name`, `criterion` of an ACL).
 fn rule_required(kind: crate::rule::RuleKind, base: &str) -> Vec<String> {
+    // A log target is `log global`, `no log` or an address with its
+    // facility: no one field is always there.
+    if kind == crate::rule::RuleKind::LogTarget {
+        return Vec::new();
+    }
     let mut required: Vec<String> = kind
         .levels()
         .iter()
@@ -310,6 +315,12 @@ pub fn rule_schema(kind: crate::rule::RuleKind) -> Value {
         "metadata".into(),
         json!({"type": "object", "additionalProperties": true}),
     );
-    json!({"type": "object", "title": kind.schema_name(), "additionalProperties": false,
-           "required": rule_required(kind, &base), "properties": properties})
+    let mut schema = json!({"type": "object", "title": kind.schema_name(), "additionalProperties": false,
+           "properties": properties});
+    let required = rule_required(kind, &base);
+    // OpenAPI 3.0 refuses an empty `required`.
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    schema
 }
