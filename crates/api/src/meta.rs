@@ -56,7 +56,7 @@ async fn info(State(state): St) -> Json<Value> {
     let os = std::fs::read_to_string("/proc/version").unwrap_or_default();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut info = json!({
-        "api": {"version": env!("CARGO_PKG_VERSION"), "build_date": ""},
+        "api": {"version": env!("CARGO_PKG_VERSION"), "build_date": env!("HAPLANE_BUILD_DATE")},
         "system": {},
     });
     if state.show_system_info {

@@ -456,7 +456,7 @@ fn fixed_schemas() -> Map<String, Value> {
     schemas.insert("health".into(), json!({"type": "object", "properties": {"haproxy": {"type": "string", "enum": ["up", "down", "unknown"]}}}));
     schemas.insert("endpoint".into(), json!({"type": "object", "properties": {"title": string, "description": string, "url": string}}));
     schemas.insert("info".into(), json!({"type": "object", "properties": {
-        "api": {"type": "object", "properties": {"version": string, "build_date": string}},
+        "api": {"type": "object", "properties": {"version": string, "build_date": {"type": "string", "format": "date-time"}}},
         "system": {"type": "object", "properties": {"hostname": string, "os_string": string, "time": integer, "uptime": integer}}}}));
     crate::spec_runtime::schemas(&mut schemas);
     for resource in [

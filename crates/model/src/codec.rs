@@ -79,7 +79,7 @@ pub(crate) fn decode(codec: &Codec, args: &[&str], negated: bool) -> Result<Valu
             }
             Value::String(args.join(" "))
         }
-        Codec::Int => {
+        Codec::Int(_) => {
             let word = one()?;
             Value::from(
                 word.parse::<i64>()
@@ -212,7 +212,11 @@ pub(crate) fn encode(codec: &Codec, value: &Value, field: &str) -> Result<Render
             }
             Rendered::Args(vec![s.to_owned()])
         }
-        Codec::Int => Rendered::Args(vec![integer()?.to_string()]),
+        Codec::Int(domain) => {
+            let v = integer()?;
+            domain.check(v).map_err(|e| ModelError::invalid(field, e))?;
+            Rendered::Args(vec![v.to_string()])
+        }
         Codec::Time(unit) => {
             let v = integer()?;
             if v < 0 {

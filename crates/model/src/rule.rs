@@ -522,14 +522,9 @@ fn render_rule(
         .chain(["cond", "cond_test", "metadata"])
         .collect();
     params::check_fields(table, value, "", &identity)?;
-    // Positional arguments and the action word's suffix are not optional;
-    // of entries sharing a position, one is enough (`sc_int` or `sc_expr`).
+    // Of entries sharing a position, one is enough (`sc_int` or `sc_expr`).
     for entry in &table.entries {
-        let required = match entry.key {
-            Key::Positional(n) => n >= 1 && entry.field != ["_"] && !entry.optional,
-            Key::Suffix { .. } => true,
-            _ => false,
-        };
+        let required = entry.required;
         let given = |e: &crate::table::Entry| match e.field.as_slice() {
             [dot] if dot == "." => e.merged().iter().any(|k| value.contains_key(*k)),
             path => crate::codec::get_path(value, path).is_some(),

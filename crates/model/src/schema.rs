@@ -8,7 +8,19 @@ use crate::table::{params_table, section_table, Codec, Entry, Key, Table};
 fn codec_schema(codec: &Codec, entries: &[&Entry]) -> Value {
     match codec {
         Codec::Str | Codec::Words | Codec::Spaced => json!({"type": "string"}),
-        Codec::Int => json!({"type": "integer"}),
+        Codec::Int(domain) => {
+            let mut schema = json!({"type": "integer"});
+            if !domain.values.is_empty() {
+                schema["enum"] = json!(domain.values);
+            }
+            if let Some(min) = domain.min {
+                schema["minimum"] = json!(min);
+            }
+            if let Some(max) = domain.max {
+                schema["maximum"] = json!(max);
+            }
+            schema
+        }
         Codec::Time(1000) => {
             json!({"type": "integer", "minimum": 0, "x-duration": true, "x-default-unit": "s"})
         }
@@ -248,19 +260,43 @@ fn rule_required(kind: crate::rule::RuleKind, base: &str) -> Vec<String> {
         .take(1)
         .map(|l| l.to_string())
         .collect();
-    if let Some(table) = crate::table::tables().params.get(base) {
-        for entry in &table.entries {
-            let positional = matches!(entry.key, Key::Positional(n) if n >= 1);
-            let shared = table
-                .entries
+    let params = &crate::table::tables().params;
+    // The fields one table always needs; of entries sharing a position
+    // (`sc_int` or `sc_expr`) none is required alone.
+    let needs = |table: &Table| -> Vec<String> {
+        table
+            .entries
+            .iter()
+            .filter(|entry| {
+                let shared = table
+                    .entries
+                    .iter()
+                    .any(|e| e.key == entry.key && e.field != entry.field);
+                entry.required && !shared && entry.field.len() == 1
+            })
+            .map(|entry| entry.field[0].clone())
+            .filter(|field| field != "_" && field != ".")
+            .collect()
+    };
+    let mut fields = params.get(base).map(needs).unwrap_or_default();
+    // What every action needs (a stick rule's `pattern`, a capture's `length`).
+    let actions: Vec<Vec<String>> = kind
+        .actions()
+        .iter()
+        .filter_map(|a| params.get(&format!("{base}.{a}")))
+        .map(needs)
+        .collect();
+    if let Some((first, rest)) = actions.split_first() {
+        fields.extend(
+            first
                 .iter()
-                .any(|e| e.key == entry.key && e.field != entry.field);
-            if positional && !entry.optional && !shared && entry.field.len() == 1 {
-                let field = &entry.field[0];
-                if field != "_" && field != "." && !required.contains(field) {
-                    required.push(field.clone());
-                }
-            }
+                .filter(|f| rest.iter().all(|other| other.contains(f)))
+                .cloned(),
+        );
+    }
+    for field in fields {
+        if !required.contains(&field) {
+            required.push(field);
         }
     }
     required

@@ -16,7 +16,8 @@ use std::sync::OnceLock;
 pub(crate) enum Codec {
     Str,
     Words,
-    Int,
+    /// An integer, optionally limited to a list of values or a range.
+    Int(IntDomain),
     /// A time; the JSON integer is in units of this many milliseconds
     /// (1 or 1000), and so is a bare number.
     Time(u64),
@@ -46,6 +47,53 @@ pub(crate) enum Codec {
     /// (when a second field is named) the value of the second; used with
     /// the field `.` (`string TEXT` -> format "string", content TEXT).
     Tagged(String, Option<String>),
+}
+
+/// The integers an `int` codec accepts when writing: `int(200,400)` lists
+/// them, `int(0..256)` bounds them (inclusive), bare `int` takes any.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct IntDomain {
+    pub(crate) values: Vec<i64>,
+    pub(crate) min: Option<i64>,
+    pub(crate) max: Option<i64>,
+}
+
+impl IntDomain {
+    fn parse(text: &str) -> Result<IntDomain, String> {
+        let number = |s: &str| {
+            s.trim()
+                .parse::<i64>()
+                .map_err(|_| format!("bad integer {s:?} in int({text})"))
+        };
+        if let Some((min, max)) = text.split_once("..") {
+            let bound = |s: &str| match s.trim() {
+                "" => Ok(None),
+                s => number(s).map(Some),
+            };
+            return Ok(IntDomain {
+                min: bound(min)?,
+                max: bound(max)?,
+                ..IntDomain::default()
+            });
+        }
+        Ok(IntDomain {
+            values: text.split(',').map(number).collect::<Result<_, _>>()?,
+            ..IntDomain::default()
+        })
+    }
+
+    /// Whether `v` may be written; the error says what may.
+    pub(crate) fn check(&self, v: i64) -> Result<(), String> {
+        if !self.values.is_empty() && !self.values.contains(&v) {
+            let list: Vec<String> = self.values.iter().map(i64::to_string).collect();
+            return Err(format!("{v} is not one of {}", list.join(", ")));
+        }
+        match (self.min, self.max) {
+            (Some(min), _) if v < min => Err(format!("{v} is below the minimum {min}")),
+            (_, Some(max)) if v > max => Err(format!("{v} is above the maximum {max}")),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// One value of a `fields(..)` codec: `name`, `name:int`, `name?`.
@@ -93,8 +141,10 @@ pub(crate) struct Entry {
     pub(crate) key: Key,
     pub(crate) codec: Codec,
     pub(crate) scope: Scope,
-    /// A positional written `@N?`: it may be left out when writing.
-    pub(crate) optional: bool,
+    /// Must be given when writing: a positional (`@N`, but not `@N?`, nor
+    /// a fixed word `_`), the end of an action word, or a keyword written
+    /// with a trailing `!` (`len!`).
+    pub(crate) required: bool,
 }
 
 impl Entry {
@@ -365,7 +415,12 @@ fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
     if field.iter().any(|f| f.is_empty() || f.contains(' ')) {
         return Err(format!("bad field path {:?}", columns[0]));
     }
-    let key = match columns[1] {
+    // `len!`: required; `!` alone is a keyword (`http-check expect !`).
+    let (keyword, marked) = match columns[1].strip_suffix('!') {
+        Some(k) if !k.trim_end().is_empty() => (k.trim_end(), true),
+        _ => (columns[1], false),
+    };
+    let key = match keyword {
         "@present" => Key::Present,
         "@+" => Key::Suffix { dot: false },
         "@." => Key::Suffix { dot: true },
@@ -402,12 +457,17 @@ fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
             }
         }
     };
+    let required = match key {
+        Key::Positional(n) => n >= 1 && !keyword.ends_with('?') && field != ["_"],
+        Key::Suffix { .. } => true,
+        _ => marked,
+    };
     Ok(Entry {
         field,
         key,
         codec,
         scope,
-        optional: columns[1].starts_with('@') && columns[1].ends_with('?'),
+        required,
     })
 }
 
@@ -429,7 +489,8 @@ fn parse_codec(text: &str) -> Result<Codec, String> {
     Ok(match (name, arg) {
         ("str", None) => Codec::Str,
         ("words", None) => Codec::Words,
-        ("int", None) => Codec::Int,
+        ("int", None) => Codec::Int(IntDomain::default()),
+        ("int", Some(a)) => Codec::Int(IntDomain::parse(a)?),
         ("time", None) | ("time", Some("ms")) => Codec::Time(1),
         ("time", Some("s")) => Codec::Time(1000),
         ("size", None) => Codec::Size,

@@ -266,3 +266,70 @@ fn replies_suffixes_and_parentheses_are_rewritten_in_place() {
     "#]]
     .assert_debug_eq(&errors);
 }
+
+#[test]
+fn required_fields_and_integer_domains_are_checked_and_served() {
+    let text = "frontend f\n    bind :80\n";
+    let mut doc = Document::parse(text.as_bytes().to_vec());
+    let f = SectionKind::Frontend;
+    let insert = |doc: &mut Document, kind, v: Value| {
+        insert_rule(doc, f, "f", kind, 0, &obj(v)).map_err(|e| e.to_string())
+    };
+    let errors = [
+        insert(
+            &mut doc,
+            RuleKind::HttpError,
+            json!({"type": "status", "status": 402}),
+        ),
+        insert(&mut doc, RuleKind::Capture, json!({"type": "request"})),
+        insert(
+            &mut doc,
+            RuleKind::Acl,
+            json!({"acl_name": "a", "criterion": "always_true"}),
+        ),
+        insert(
+            &mut doc,
+            RuleKind::LogTarget,
+            json!({"address": "127.0.0.1:514", "facility": "local0"}),
+        ),
+    ];
+    expect![[r#"
+        [
+            Err(
+                "field 'status': 402 is not one of 200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504",
+            ),
+            Err(
+                "field 'length' is required",
+            ),
+            Ok(
+                (),
+            ),
+            Ok(
+                (),
+            ),
+        ]
+    "#]]
+    .assert_debug_eq(&errors);
+    haproxy_accepts(&doc.to_text());
+    let schema = |kind| haplane_model::rule_schema(kind);
+    assert_eq!(
+        schema(RuleKind::HttpError)["required"],
+        json!(["type", "status"])
+    );
+    assert_eq!(
+        schema(RuleKind::HttpError)["properties"]["status"]["enum"][0],
+        200
+    );
+    assert_eq!(
+        schema(RuleKind::Capture)["required"],
+        json!(["type", "length"])
+    );
+    assert_eq!(
+        schema(RuleKind::Stick)["required"],
+        json!(["type", "pattern"])
+    );
+    assert_eq!(
+        schema(RuleKind::Acl)["required"],
+        json!(["acl_name", "criterion"])
+    );
+}
