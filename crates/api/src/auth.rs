@@ -13,7 +13,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use haplane_cfg::{Document, SectionKind};
+use haplane_model::Document;
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
@@ -37,22 +37,16 @@ impl Users {
     /// Reads `userlist NAME` of a configuration. `None` if there is no such
     /// userlist; an empty userlist gives no users (nobody gets in).
     pub fn from_userlist(doc: &Document, name: &str) -> Option<Users> {
-        let id = doc.find_section(SectionKind::Userlist, name)?;
-        let mut users = HashMap::new();
-        for (_, line) in doc.section(id).keyword_lines() {
-            let words: Vec<String> = line.words().iter().map(|w| w.value.to_string()).collect();
-            if let [keyword, user, kind, secret, ..] = words.as_slice() {
-                if keyword != "user" {
-                    continue;
-                }
-                let secret = match kind.as_str() {
-                    "insecure-password" => Secret::Clear(secret.clone()),
-                    "password" => Secret::Hash(secret.clone()),
-                    _ => continue,
+        let users = haplane_model::userlist_users(doc, name)?
+            .into_iter()
+            .map(|u| {
+                let secret = match u.hashed {
+                    true => Secret::Hash(u.password),
+                    false => Secret::Clear(u.password),
                 };
-                users.insert(user.clone(), secret);
-            }
-        }
+                (u.name, secret)
+            })
+            .collect();
         Some(Users {
             users,
             verified: Mutex::new(HashMap::new()),

@@ -5,11 +5,10 @@
 //! error is `{"code", "message"}`.
 
 mod auth;
+mod config;
 mod error;
 mod meta;
 mod params;
-mod resources;
-mod rules;
 mod runtime;
 mod runtime_patterns;
 mod runtime_ssl;
@@ -49,17 +48,53 @@ pub struct AppState {
     pub body_limit: usize,
 }
 
-/// The whole API under `/v3`.
-pub fn app(state: Arc<AppState>) -> Router {
-    let v3 = Router::new()
+/// A router that remembers its paths, so that tests can hold them
+/// against the specification.
+#[derive(Debug, Default)]
+pub(crate) struct Routes {
+    router: Router<Arc<AppState>>,
+    paths: Vec<String>,
+}
+
+impl Routes {
+    /// Adds `methods` at `path`, as [`Router::route`] does.
+    pub(crate) fn route(
+        mut self,
+        path: &str,
+        methods: axum::routing::MethodRouter<Arc<AppState>>,
+    ) -> Routes {
+        self.paths.push(path.to_owned());
+        self.router = self.router.route(path, methods);
+        self
+    }
+
+    fn merge(mut self, other: Routes) -> Routes {
+        self.paths.extend(other.paths);
+        self.router = self.router.merge(other.router);
+        self
+    }
+}
+
+fn all_routes() -> Routes {
+    Routes::default()
         .merge(meta::routes())
         .merge(services::routes())
-        .merge(resources::routes())
-        .merge(rules::routes())
+        .merge(config::routes())
         .merge(runtime::routes())
         .merge(runtime_patterns::routes())
         .merge(runtime_ssl::routes())
         .merge(runtime_tables::routes())
+}
+
+/// Every path the API routes under `/v3` (with `{param}` placeholders).
+pub fn routed_paths() -> Vec<String> {
+    all_routes().paths
+}
+
+/// The whole API under `/v3`.
+pub fn app(state: Arc<AppState>) -> Router {
+    let v3 = all_routes()
+        .router
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             validate::body,
@@ -70,13 +105,29 @@ pub fn app(state: Arc<AppState>) -> Router {
         ))
         .layer(DefaultBodyLimit::max(state.body_limit))
         .with_state(state);
-    Router::new()
+    let routed = Router::new()
         .nest("/v3", v3)
         .fallback(|| async {
             ApiError::not_found("no such path; the API lives under /v3 (see /v3/specification)")
         })
         .layer(axum::middleware::from_fn(json_errors))
-        .layer(axum::middleware::from_fn(access_log))
+        .layer(axum::middleware::from_fn(access_log));
+    // `/v3/` is the list of endpoints as `/v3` is (the specification's
+    // path `/`); a nested router matches only the second, so the first is
+    // rewritten before routing.
+    Router::new().fallback_service(tower::ServiceExt::map_request(
+        routed,
+        |mut request: axum::extract::Request| {
+            if request.uri().path() == "/v3/" {
+                let query = request.uri().query().map(|q| format!("?{q}"));
+                let uri = format!("/v3{}", query.unwrap_or_default());
+                if let Ok(uri) = uri.parse() {
+                    *request.uri_mut() = uri;
+                }
+            }
+            request
+        },
+    ))
 }
 
 /// Gives every error the reference's JSON shape, including the ones axum

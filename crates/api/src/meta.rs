@@ -7,15 +7,15 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
 
 use crate::AppState;
 
 type St = State<Arc<AppState>>;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
+pub fn routes() -> crate::Routes {
+    crate::Routes::default()
         .route("/", get(endpoints))
         .route("/health", get(health))
         .route("/info", get(info))

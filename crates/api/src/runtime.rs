@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use haplane_dataplane::live::{self, Step};
 use haplane_model::ChildKind;
 use haplane_runtime::{
@@ -25,8 +25,8 @@ type St = State<Arc<AppState>>;
 
 const RUNTIME: &str = "/services/haproxy/runtime";
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
+pub fn routes() -> crate::Routes {
+    crate::Routes::default()
         .route(RUNTIME, get(|| endpoints(RUNTIME)))
         .route(
             "/services/haproxy/stats",

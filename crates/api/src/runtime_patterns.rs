@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use haplane_runtime::{PatternEntry, PatternFile, Patterns, Runtime};
 use serde_json::{json, Map, Value};
 
@@ -24,8 +24,8 @@ type Q = Query<params::Query>;
 
 const RUNTIME: &str = "/services/haproxy/runtime";
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
+pub fn routes() -> crate::Routes {
+    crate::Routes::default()
         .route(&format!("{RUNTIME}/maps"), get(list_maps))
         .route(
             &format!("{RUNTIME}/maps/{{name}}"),

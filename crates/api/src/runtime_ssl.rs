@@ -9,7 +9,7 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use haplane_runtime::{CrtListEntry, Runtime, SslStore};
 use serde_json::{json, Map, Value};
 
@@ -23,8 +23,8 @@ type Q = Query<params::Query>;
 
 const RUNTIME: &str = "/services/haproxy/runtime";
 
-pub fn routes() -> Router<Arc<AppState>> {
-    let mut router = Router::new();
+pub fn routes() -> crate::Routes {
+    let mut router = crate::Routes::default();
     for (path, store) in [
         ("ssl_certs", SslStore::Cert),
         ("ssl_ca_files", SslStore::CaFile),

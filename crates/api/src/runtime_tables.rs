@@ -8,8 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
-use haplane_cfg::Document;
+use axum::Json;
+use haplane_model::Document;
 use haplane_runtime::{StickTable, TableEntry, TableFilter};
 use serde_json::{json, Value};
 
@@ -22,8 +22,8 @@ type St = State<Arc<AppState>>;
 
 const TABLES: &str = "/services/haproxy/runtime/stick_tables";
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
+pub fn routes() -> crate::Routes {
+    crate::Routes::default()
         .route(TABLES, get(list_tables))
         .route(&format!("{TABLES}/{{name}}"), get(get_table))
         .route(
@@ -50,26 +50,21 @@ fn millis(text: &str) -> Option<u64> {
 /// The stored data types of the table `name`, from the `store` argument of
 /// its section's `stick-table` line.
 fn fields(doc: &Document, name: &str) -> Vec<Value> {
-    let line = doc
-        .sections()
-        .filter(|s| s.kind().is_proxy() && s.name().as_deref() == Some(name))
-        .find_map(|s| {
-            s.keyword_lines()
-                .find(|(_, l)| l.words().first().is_some_and(|w| w.value == "stick-table"))
-                .map(|(_, l)| {
-                    l.words()
-                        .iter()
-                        .map(|w| w.value.to_string())
-                        .collect::<Vec<_>>()
-                })
+    use haplane_model::registry::{self, Place};
+    let section = ["backends", "frontends"]
+        .into_iter()
+        .find_map(|collection| {
+            let place = Place {
+                resource: registry::resource(collection)?,
+                parent: None,
+            };
+            registry::get(doc, place, name, false).ok()
         });
-    let Some(words) = line else {
-        return Vec::new();
-    };
-    let Some(store) = words
-        .iter()
-        .position(|w| w == "store")
-        .and_then(|i| words.get(i + 1))
+    let Some(store) = section
+        .as_ref()
+        .and_then(|s| s.get("stick_table"))
+        .and_then(|t| t.get("store"))
+        .and_then(Value::as_str)
     else {
         return Vec::new();
     };

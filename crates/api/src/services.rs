@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use haplane_dataplane::{Reload, ReloadMode, TransactionInfo, TransactionStatus};
 use serde_json::{json, Value};
 
@@ -18,8 +18,8 @@ use crate::AppState;
 type St = State<Arc<AppState>>;
 type Q = Query<params::Query>;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
+pub fn routes() -> crate::Routes {
+    crate::Routes::default()
         .route("/services/haproxy/configuration/version", get(version))
         .route(
             "/services/haproxy/configuration/raw",

@@ -24,8 +24,6 @@ const WRITE: &[&str] = &["transaction_id", "version", "force_reload"];
 const READ: &[&str] = &["transaction_id"];
 const READ_FULL: &[&str] = &["transaction_id", "full_section"];
 const WRITE_FULL: &[&str] = &["transaction_id", "version", "force_reload", "full_section"];
-const SECTION_WRITE: &[&str] = &["transaction_id", "version", "force_reload", "full_section"];
-const SECTION_READ: &[&str] = &["transaction_id", "full_section"];
 
 macro_rules! op {
     ($method:literal, $path:expr, $id:literal, $summary:literal, $tag:literal, $params:expr, $body:expr, $ok:expr, $errors:expr) => {
@@ -44,7 +42,7 @@ macro_rules! op {
 }
 
 fn operations() -> Vec<Op> {
-    let mut ops = vec![
+    let ops = vec![
         op!(
             "get",
             "/",
@@ -206,184 +204,7 @@ fn operations() -> Vec<Op> {
             &[404]
         ),
     ];
-    ops.extend([
-        op!(
-            "get",
-            "/services/haproxy/configuration/global",
-            "getGlobal",
-            "The global section",
-            "Global",
-            READ_FULL,
-            None,
-            &[(200, Some("global"))],
-            &[]
-        ),
-        op!(
-            "put",
-            "/services/haproxy/configuration/global",
-            "replaceGlobal",
-            "Replaces the global section",
-            "Global",
-            WRITE_FULL,
-            Some("global"),
-            &[(200, Some("global")), (202, Some("global"))],
-            &[400, 409]
-        ),
-    ]);
     ops
-}
-
-/// Operations on a named section and on a named child, per resource.
-fn resource_ops(ops: &mut Vec<Op>) {
-    macro_rules! crud {
-        ($list:expr, $one:expr, $schema:literal, $tag:literal, $idl:literal, $idc:literal, $idg:literal, $idr:literal, $idd:literal, $lp:expr, $op:expr) => {
-            ops.push(op!(
-                "get",
-                $list,
-                $idl,
-                "Lists them",
-                $tag,
-                $lp,
-                None,
-                &[(200, Some(concat!("list:", $schema)))],
-                &[404]
-            ));
-            ops.push(op!(
-                "post",
-                $list,
-                $idc,
-                "Adds one",
-                $tag,
-                $op,
-                Some($schema),
-                &[(201, Some($schema)), (202, Some($schema))],
-                &[400, 404, 409]
-            ));
-            ops.push(op!(
-                "get",
-                $one,
-                $idg,
-                "One of them",
-                $tag,
-                $lp,
-                None,
-                &[(200, Some($schema))],
-                &[404]
-            ));
-            ops.push(op!(
-                "put",
-                $one,
-                $idr,
-                "Replaces one",
-                $tag,
-                $op,
-                Some($schema),
-                &[(200, Some($schema)), (202, Some($schema))],
-                &[400, 404, 409]
-            ));
-            ops.push(op!(
-                "delete",
-                $one,
-                $idd,
-                "Deletes one",
-                $tag,
-                $op,
-                None,
-                &[(202, None), (204, None)],
-                &[404, 409]
-            ));
-        };
-    }
-    crud!(
-        "/services/haproxy/configuration/frontends",
-        "/services/haproxy/configuration/frontends/{name}",
-        "frontend",
-        "Frontend",
-        "getFrontends",
-        "createFrontend",
-        "getFrontend",
-        "replaceFrontend",
-        "deleteFrontend",
-        SECTION_READ,
-        SECTION_WRITE
-    );
-    crud!(
-        "/services/haproxy/configuration/backends",
-        "/services/haproxy/configuration/backends/{name}",
-        "backend",
-        "Backend",
-        "getBackends",
-        "createBackend",
-        "getBackend",
-        "replaceBackend",
-        "deleteBackend",
-        SECTION_READ,
-        SECTION_WRITE
-    );
-    crud!(
-        "/services/haproxy/configuration/defaults",
-        "/services/haproxy/configuration/defaults/{name}",
-        "defaults",
-        "Defaults",
-        "getDefaultsSections",
-        "addDefaultsSection",
-        "getDefaultsSection",
-        "replaceDefaultsSection",
-        "deleteDefaultsSection",
-        SECTION_READ,
-        SECTION_WRITE
-    );
-    // PUT on the list adds a section too, as POST does.
-    ops.push(op!(
-        "put",
-        "/services/haproxy/configuration/defaults",
-        "createDefaultsSection",
-        "Adds one (as POST)",
-        "Defaults",
-        SECTION_WRITE,
-        Some("defaults"),
-        &[(201, Some("defaults")), (202, Some("defaults"))],
-        &[400, 409]
-    ));
-    crud!(
-        "/services/haproxy/configuration/backends/{parent_name}/servers",
-        "/services/haproxy/configuration/backends/{parent_name}/servers/{name}",
-        "server",
-        "Server",
-        "getAllServerBackend",
-        "createServerBackend",
-        "getServerBackend",
-        "replaceServerBackend",
-        "deleteServerBackend",
-        READ,
-        WRITE
-    );
-    crud!(
-        "/services/haproxy/configuration/frontends/{parent_name}/binds",
-        "/services/haproxy/configuration/frontends/{parent_name}/binds/{name}",
-        "bind",
-        "Bind",
-        "getAllBindFrontend",
-        "createBindFrontend",
-        "getBindFrontend",
-        "replaceBindFrontend",
-        "deleteBindFrontend",
-        READ,
-        WRITE
-    );
-    crud!(
-        "/services/haproxy/configuration/backends/{parent_name}/server_templates",
-        "/services/haproxy/configuration/backends/{parent_name}/server_templates/{prefix}",
-        "server_template",
-        "ServerTemplate",
-        "getServerTemplates",
-        "createServerTemplate",
-        "getServerTemplate",
-        "replaceServerTemplate",
-        "deleteServerTemplate",
-        READ,
-        WRITE
-    );
 }
 
 fn schema_ref(name: &str) -> Value {
@@ -459,205 +280,137 @@ fn fixed_schemas() -> Map<String, Value> {
         "api": {"type": "object", "properties": {"version": string, "build_date": {"type": "string", "format": "date-time"}}},
         "system": {"type": "object", "properties": {"hostname": string, "os_string": string, "time": integer, "uptime": integer}}}}));
     crate::spec_runtime::schemas(&mut schemas);
-    for resource in [
-        "global",
-        "defaults",
-        "frontend",
-        "backend",
-        "server",
-        "bind",
-        "server_template",
-    ] {
-        schemas.insert(resource.into(), haplane_model::resource_schema(resource));
+    for resource in haplane_model::registry::RESOURCES {
+        let schema = match resource.is_section() {
+            true => resource.full_schema(),
+            false => resource.item_schema(),
+        };
+        schemas.insert(resource.schema.into(), schema);
     }
-    for kind in haplane_model::RuleKind::ALL {
-        schemas.insert(kind.schema_name().into(), haplane_model::rule_schema(kind));
-    }
-    // The global section's full form holds its log targets.
-    schemas["global"]["properties"]["log_target_list"] =
-        json!({"type": "array", "items": {"$ref": "#/components/schemas/log_target"}});
     // A server added at runtime takes the configuration's server fields.
     let server = schemas["server"].clone();
     schemas.insert("runtime_add_server".into(), server);
-    // A full section (`full_section=true`) nests its children.
-    for (resource, section) in [
-        ("frontend", haplane_cfg::SectionKind::Frontend),
-        ("backend", haplane_cfg::SectionKind::Backend),
-        ("defaults", haplane_cfg::SectionKind::Defaults),
-    ] {
-        let properties = schemas[resource]["properties"]
-            .as_object_mut()
-            .expect("resource schemas have properties");
-        for kind in haplane_model::RuleKind::ALL
-            .into_iter()
-            .filter(|k| k.parents().contains(&section))
-        {
-            let items = json!({"$ref": format!("#/components/schemas/{}", kind.schema_name())});
-            properties.insert(
-                kind.full_section_field().into(),
-                json!({"type": "array", "items": items}),
-            );
-        }
-        let child = match resource {
-            "frontend" => Some(("binds", "bind")),
-            "backend" => Some(("servers", "server")),
-            _ => None,
-        };
-        if resource == "backend" {
-            let by_prefix = json!({"$ref": "#/components/schemas/server_template"});
-            properties.insert(
-                "server_templates".into(),
-                json!({"type": "object", "additionalProperties": by_prefix}),
-            );
-        }
-        if let Some((field, schema)) = child {
-            let by_name = json!({"$ref": format!("#/components/schemas/{schema}")});
-            properties.insert(
-                field.into(),
-                json!({"type": "object", "additionalProperties": by_name}),
-            );
-        }
-    }
     schemas
 }
 
-/// Operations on indexed rules, for every rule kind and parent section.
-/// Built once: their paths and names are made at run time and kept for the
-/// life of the process.
-fn rule_ops(ops: &mut Vec<Op>) {
-    static RULE_OPS: std::sync::OnceLock<Vec<Op>> = std::sync::OnceLock::new();
-    let built = RULE_OPS.get_or_init(build_rule_ops);
+/// Operations on configuration resources, from the registry. Built once:
+/// their paths and names are made at run time and kept for the life of
+/// the process.
+fn config_ops(ops: &mut Vec<Op>) {
+    static CONFIG_OPS: std::sync::OnceLock<Vec<Op>> = std::sync::OnceLock::new();
+    let built = CONFIG_OPS.get_or_init(|| {
+        haplane_model::registry::endpoints()
+            .iter()
+            .map(config_op)
+            .collect()
+    });
     ops.extend(built.iter().copied());
 }
 
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
+fn leak<T: ?Sized>(value: Box<T>) -> &'static T {
+    Box::leak(value)
 }
 
-fn build_rule_ops() -> Vec<Op> {
-    use haplane_model::RuleKind;
-    let mut ops = Vec::new();
-    for kind in RuleKind::ALL {
-        for &parent in kind.parents() {
-            let group = crate::rules::group(parent);
-            let list_path = leak(match parent {
-                haplane_cfg::SectionKind::Global => {
-                    "/services/haproxy/configuration/global/log_targets".to_owned()
-                }
-                _ => format!(
-                    "/services/haproxy/configuration/{group}/{{parent_name}}/{}",
-                    kind.path()
-                ),
-            });
-            let one_path = leak(format!("{list_path}/{{index}}"));
-            let noun: String = kind
-                .schema_name()
-                .split('_')
-                .map(|w| {
-                    let mut c = w.chars();
-                    c.next()
-                        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-                        .unwrap_or_default()
-                })
-                .collect();
-            let owner = match (parent, group) {
-                (haplane_cfg::SectionKind::Global, _) => "Global",
-                (_, "frontends") => "Frontend",
-                (_, "backends") => "Backend",
-                _ => "Defaults",
-            };
-            let id = |verb: &str, suffix: &str| leak(format!("{verb}{noun}{suffix}{owner}"));
-            let tag = leak(noun.clone());
-            let schema = kind.schema_name();
-            let list_schema = leak(format!("list:{schema}"));
-            ops.push(Op {
-                method: "get",
-                path: list_path,
-                id: id("getAll", "s"),
-                summary: "Lists the rules",
-                tag,
-                params: READ,
-                body: None,
-                ok: leak_ok(200, list_schema),
-                errors: &[404],
-            });
-            ops.push(Op {
-                method: "put",
-                path: list_path,
-                id: id("replaceAll", "s"),
-                summary: "Replaces the whole list",
-                tag,
-                params: WRITE,
-                body: Some(list_schema),
-                ok: leak_ok2(200, 202, list_schema),
-                errors: &[400, 404, 409],
-            });
-            ops.push(Op {
-                method: "get",
-                path: one_path,
-                id: id("get", ""),
-                summary: "One rule",
-                tag,
-                params: READ,
-                body: None,
-                ok: leak_ok(200, schema),
-                errors: &[404],
-            });
-            ops.push(Op {
-                method: "post",
-                path: one_path,
-                id: id("create", ""),
-                summary: "Inserts a rule at the index",
-                tag,
-                params: WRITE,
-                body: Some(schema),
-                ok: leak_ok2(201, 202, schema),
-                errors: &[400, 404, 409],
-            });
-            ops.push(Op {
-                method: "put",
-                path: one_path,
-                id: id("replace", ""),
-                summary: "Replaces the rule at the index",
-                tag,
-                params: WRITE,
-                body: Some(schema),
-                ok: leak_ok2(200, 202, schema),
-                errors: &[400, 404, 409],
-            });
-            ops.push(Op {
-                method: "delete",
-                path: one_path,
-                id: id("delete", ""),
-                summary: "Deletes the rule at the index",
-                tag,
-                params: WRITE,
-                body: None,
-                ok: &[(202, None), (204, None)],
-                errors: &[404, 409],
-            });
-        }
+fn config_op(endpoint: &haplane_model::registry::Endpoint) -> Op {
+    use haplane_model::registry::Action;
+    let resource = endpoint.resource;
+    let title = resource.title;
+    let schema = resource.schema;
+    let list: &'static str = leak(format!("list:{schema}").into_boxed_str());
+    let full = resource.has_full_section();
+    let params: &'static [&'static str] = match (endpoint.action.writes(), full) {
+        (false, false) => READ,
+        (false, true) => READ_FULL,
+        (true, false) => WRITE,
+        (true, true) => WRITE_FULL,
+    };
+    let (summary, body, ok, errors): (String, _, Vec<_>, &'static [u16]) = match endpoint.action {
+        Action::List => (
+            format!("Lists every {title}"),
+            None,
+            vec![(200, Some(list))],
+            &[400, 404],
+        ),
+        Action::Get if resource.is_singleton() => (
+            format!("Reads {title}"),
+            None,
+            vec![(200, Some(schema))],
+            &[404],
+        ),
+        Action::Get => (
+            format!("Reads one {title}"),
+            None,
+            vec![(200, Some(schema))],
+            &[404],
+        ),
+        Action::Create if resource.is_indexed() => (
+            format!("Inserts a {title} at the index"),
+            Some(schema),
+            vec![(201, Some(schema)), (202, Some(schema))],
+            &[400, 404, 409, 422],
+        ),
+        Action::Create | Action::CreateOnList => (
+            format!("Adds a {title}"),
+            Some(schema),
+            vec![(201, Some(schema)), (202, Some(schema))],
+            &[400, 404, 409, 422],
+        ),
+        Action::Replace if resource.is_singleton() => (
+            format!("Replaces {title}"),
+            Some(schema),
+            vec![(200, Some(schema)), (202, Some(schema))],
+            &[400, 409, 422],
+        ),
+        Action::Replace => (
+            format!("Replaces one {title}"),
+            Some(schema),
+            vec![(200, Some(schema)), (202, Some(schema))],
+            &[400, 404, 409, 422],
+        ),
+        Action::Delete => (
+            format!("Deletes one {title}"),
+            None,
+            vec![(202, None), (204, None)],
+            &[404, 409],
+        ),
+        Action::ReplaceAll => (
+            format!("Replaces the whole list of {title}s"),
+            Some(list),
+            vec![(200, Some(list)), (202, Some(list))],
+            &[400, 404, 409, 422],
+        ),
+    };
+    Op {
+        method: endpoint.method,
+        path: leak(endpoint.path.clone().into_boxed_str()),
+        id: leak(endpoint.id.clone().into_boxed_str()),
+        summary: leak(summary.into_boxed_str()),
+        tag: leak(resource_tag(resource).into_boxed_str()),
+        params,
+        body,
+        ok: leak(ok.into_boxed_slice()),
+        errors,
     }
-    ops
 }
 
-fn leak_ok(status: u16, schema: &'static str) -> &'static [(u16, Option<&'static str>)] {
-    Box::leak(vec![(status, Some(schema))].into_boxed_slice())
-}
-
-fn leak_ok2(
-    first: u16,
-    second: u16,
-    schema: &'static str,
-) -> &'static [(u16, Option<&'static str>)] {
-    Box::leak(vec![(first, Some(schema)), (second, Some(schema))].into_boxed_slice())
+/// The tag of a resource's operations: its schema's name in words.
+fn resource_tag(resource: &haplane_model::registry::Resource) -> String {
+    resource
+        .schema
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// The OpenAPI document.
 pub fn specification() -> Value {
     let mut ops = operations();
-    resource_ops(&mut ops);
-    rule_ops(&mut ops);
+    config_ops(&mut ops);
     ops.extend(crate::spec_runtime::ops());
     let mut paths = Map::new();
     for op in &ops {
@@ -728,8 +481,7 @@ pub fn specification() -> Value {
 /// documented operation is served.
 pub fn documented_operations() -> Vec<(String, String)> {
     let mut ops = operations();
-    resource_ops(&mut ops);
-    rule_ops(&mut ops);
+    config_ops(&mut ops);
     ops.extend(crate::spec_runtime::ops());
     ops.into_iter()
         .map(|o| (o.method.to_owned(), o.path.to_owned()))

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
-use haplane_cfg::{Document, SectionKind};
+use haplane_cfg::Document;
 use haplane_model::ResourceError;
 use haplane_runtime::{Endpoint, Runtime};
 
@@ -373,18 +373,16 @@ impl Dataplane {
 }
 
 /// The first `stats socket ADDRESS ... level admin` of the global section
-/// (the default level, operator, cannot change servers).
+/// (the default level, operator, cannot change servers), as the global
+/// table reads it.
 fn admin_stats_socket(doc: &Document) -> Option<Endpoint> {
-    let global = doc.sections_of(SectionKind::Global).next()?;
-    global.keyword_lines().find_map(|(_, line)| {
-        let words = line.words();
-        let values: Vec<&str> = words.iter().map(|w| &*w.value).collect();
-        if values.first() != Some(&"stats") || values.get(1) != Some(&"socket") {
-            return None;
-        }
-        let admin = values.windows(2).any(|w| w == ["level", "admin"]);
+    let global = haplane_model::get_global(doc);
+    let sockets = global.get("runtime_apis")?.as_array()?;
+    sockets.iter().find_map(|socket| {
+        let admin = socket.get("level").and_then(|l| l.as_str()) == Some("admin");
+        let address = socket.get("address").and_then(|a| a.as_str())?;
         admin
-            .then(|| Endpoint::from_stats_socket(values.get(2)?))
+            .then(|| Endpoint::from_stats_socket(address))
             .flatten()
     })
 }

@@ -22,14 +22,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "haplane-runtime",
         ],
     ),
+    // The API speaks in model terms: resources from the registry, never
+    // the syntax tree.
     (
         "haplane-api",
-        &[
-            "haplane-dataplane",
-            "haplane-model",
-            "haplane-cfg",
-            "haplane-runtime",
-        ],
+        &["haplane-dataplane", "haplane-model", "haplane-runtime"],
     ),
     (
         "haplane",
@@ -97,5 +94,9 @@ fn the_rules_reject_a_backward_edge() {
     assert!(
         !allowed["haplane-api"].contains(&"haplane-haproxy"),
         "api never spawns processes"
+    );
+    assert!(
+        !allowed["haplane-api"].contains(&"haplane-cfg"),
+        "api goes through the model"
     );
 }

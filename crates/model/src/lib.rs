@@ -38,10 +38,14 @@ pub use rule::{
 };
 mod schema;
 pub use resource::{
-    create_child, create_full_section, create_section, delete_child, delete_section, get_child,
-    get_full_global, get_full_section, get_global, get_section, list_children, list_full_sections,
-    list_sections, replace_child, replace_full_global, replace_full_section, replace_global,
-    replace_section, valid_name, ResourceError,
+    create_child, create_section, delete_child, delete_section, get_child, get_global, get_section,
+    list_children, list_sections, replace_child, replace_global, replace_section, valid_name,
+    ResourceError,
 };
+pub mod registry;
+mod userlist;
+/// The configuration file the model reads and edits.
+pub use haplane_cfg::Document;
 pub use schema::{resource_schema, rule_schema};
+pub use userlist::{userlist_users, UserEntry};
 pub use validate::{validate, Violation};

@@ -91,88 +91,30 @@ impl RuleKind {
         }
     }
 
-    /// The API's name of the list (`http_request_rules`).
-    pub fn path(self) -> &'static str {
-        match self {
-            RuleKind::Acl => "acls",
-            RuleKind::BackendSwitching => "backend_switching_rules",
-            RuleKind::ServerSwitching => "server_switching_rules",
-            RuleKind::HttpRequest => "http_request_rules",
-            RuleKind::HttpResponse => "http_response_rules",
-            RuleKind::HttpAfterResponse => "http_after_response_rules",
-            RuleKind::HttpError => "http_error_rules",
-            RuleKind::TcpRequest => "tcp_request_rules",
-            RuleKind::TcpResponse => "tcp_response_rules",
-            RuleKind::HttpCheck => "http_checks",
-            RuleKind::TcpCheck => "tcp_checks",
-            RuleKind::Filter => "filters",
-            RuleKind::Stick => "stick_rules",
-            RuleKind::LogTarget => "log_targets",
-            RuleKind::Capture => "captures",
-        }
+    /// Its row of the registry.
+    fn resource(self) -> &'static crate::registry::Resource {
+        crate::registry::RESOURCES
+            .iter()
+            .find(|r| r.shape == crate::registry::Shape::Rules(self))
+            .expect("every rule kind is in the registry")
     }
 
-    /// The field of a section's full JSON (`full_section=true`) that holds
-    /// the list.
-    pub fn full_section_field(self) -> &'static str {
-        match self {
-            RuleKind::TcpCheck => "tcp_check_rule_list",
-            RuleKind::HttpCheck => "http_check_list",
-            RuleKind::Filter => "filter_list",
-            RuleKind::LogTarget => "log_target_list",
-            RuleKind::Capture => "capture_list",
-            RuleKind::Acl => "acl_list",
-            RuleKind::BackendSwitching => "backend_switching_rule_list",
-            RuleKind::ServerSwitching => "server_switching_rule_list",
-            RuleKind::HttpRequest => "http_request_rule_list",
-            RuleKind::HttpResponse => "http_response_rule_list",
-            RuleKind::HttpAfterResponse => "http_after_response_rule_list",
-            RuleKind::HttpError => "http_error_rule_list",
-            RuleKind::TcpRequest => "tcp_request_rule_list",
-            RuleKind::TcpResponse => "tcp_response_rule_list",
-            RuleKind::Stick => "stick_rule_list",
-        }
+    /// The API's name of the list (`http_request_rules`).
+    pub fn path(self) -> &'static str {
+        self.resource().collection
     }
 
     /// The reference schema of one rule.
     pub fn schema_name(self) -> &'static str {
-        match self {
-            RuleKind::Acl => "acl",
-            RuleKind::BackendSwitching => "backend_switching_rule",
-            RuleKind::ServerSwitching => "server_switching_rule",
-            RuleKind::HttpRequest => "http_request_rule",
-            RuleKind::HttpResponse => "http_response_rule",
-            RuleKind::HttpAfterResponse => "http_after_response_rule",
-            RuleKind::HttpError => "http_error_rule",
-            RuleKind::TcpRequest => "tcp_request_rule",
-            RuleKind::TcpResponse => "tcp_response_rule",
-            RuleKind::HttpCheck => "http_check",
-            RuleKind::TcpCheck => "tcp_check",
-            RuleKind::Filter => "filter",
-            RuleKind::Stick => "stick_rule",
-            RuleKind::LogTarget => "log_target",
-            RuleKind::Capture => "capture",
-        }
+        self.resource().schema
     }
 
     /// The sections that hold such rules, as the reference places them.
-    pub fn parents(self) -> &'static [SectionKind] {
-        use SectionKind::{Backend, Defaults, Frontend};
-        match self {
-            RuleKind::Acl
-            | RuleKind::HttpRequest
-            | RuleKind::HttpResponse
-            | RuleKind::HttpAfterResponse
-            | RuleKind::HttpError
-            | RuleKind::TcpRequest => &[Frontend, Backend, Defaults],
-            RuleKind::LogTarget => &[Frontend, Backend, Defaults, SectionKind::Global],
-            RuleKind::BackendSwitching | RuleKind::Capture => &[Frontend],
-            RuleKind::ServerSwitching | RuleKind::Stick => &[Backend],
-            RuleKind::TcpResponse | RuleKind::HttpCheck | RuleKind::TcpCheck => {
-                &[Backend, Defaults]
-            }
-            RuleKind::Filter => &[Frontend, Backend],
-        }
+    pub fn parents(self) -> Vec<SectionKind> {
+        self.resource()
+            .parents()
+            .filter_map(|p| p.section_kind())
+            .collect()
     }
 
     fn has_cond(self) -> bool {

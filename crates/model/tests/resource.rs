@@ -3,6 +3,7 @@
 
 use expect_test::expect;
 use haplane_cfg::{Document, SectionKind};
+use haplane_model::registry;
 use haplane_model::{
     create_child, create_section, delete_child, delete_section, get_child, get_section,
     list_sections, replace_child, replace_section, ChildKind, ResourceError,
@@ -265,12 +266,12 @@ fn server_templates_are_created_changed_and_checked_by_haproxy() {
     delete_template(&mut doc, "b", "api").unwrap();
     assert!(get_template(&doc, "b", "api").is_err());
     // The full section holds them by prefix, and writes them back.
-    let b = SectionKind::Backend;
-    let mut full = haplane_model::get_full_section(&doc, b, "b").unwrap();
+    let backends = place("backends");
+    let mut full = registry::get(&doc, backends, "b", true).unwrap();
     assert_eq!(full["server_templates"]["web"]["weight"], 20);
     full["server_templates"] =
         json!({"db": {"num_or_range": "1-2", "fqdn": "localhost", "port": 5432}});
-    haplane_model::replace_full_section(&mut doc, b, "b", &full).unwrap();
+    registry::replace(&mut doc, backends, "b", &full, true).unwrap();
     expect![[r#"
         backend b
             balance roundrobin
@@ -346,16 +347,16 @@ backend app
     let mut doc = Document::parse(text.as_bytes().to_vec());
     let global = haplane_model::get_global(&doc);
     haplane_model::replace_global(&mut doc, &global).unwrap();
-    for kind in [
-        SectionKind::Defaults,
-        SectionKind::Frontend,
-        SectionKind::Backend,
+    for (kind, collection) in [
+        (SectionKind::Defaults, "defaults"),
+        (SectionKind::Frontend, "frontends"),
+        (SectionKind::Backend, "backends"),
     ] {
         for section in list_sections(&doc, kind) {
             let name = section["name"].as_str().unwrap().to_owned();
             replace_section(&mut doc, kind, &name, &section).unwrap();
-            let full = haplane_model::get_full_section(&doc, kind, &name).unwrap();
-            haplane_model::replace_full_section(&mut doc, kind, &name, &full).unwrap();
+            let full = registry::get(&doc, place(collection), &name, true).unwrap();
+            registry::replace(&mut doc, place(collection), &name, &full, true).unwrap();
         }
     }
     assert_eq!(doc.to_text(), text);
@@ -445,4 +446,12 @@ fn a_missing_parent_is_told_apart_from_a_missing_child() {
         haplane_model::get_rule(&doc, b, "ghost", kind, 0),
         Err(ResourceError::ParentNotFound(_))
     ));
+}
+
+/// A top-level resource of the registry.
+fn place(collection: &str) -> registry::Place<'static> {
+    registry::Place {
+        resource: registry::resource(collection).unwrap(),
+        parent: None,
+    }
 }

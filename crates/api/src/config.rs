@@ -1,0 +1,176 @@
+//! Configuration resources: every route comes from the model's registry
+//! (`haplane_model::registry`), and one handler serves every action of
+//! every resource by mapping HTTP to the registry's operations, run through
+//! the `dataplane` (transaction or live commit).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter};
+use axum::Json;
+use haplane_model::registry::{self, Action, Place, Resource};
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::params::{self, json_object, written};
+use crate::AppState;
+
+type St = State<Arc<AppState>>;
+type Q = Query<params::Query>;
+type P = Option<Path<HashMap<String, String>>>;
+
+/// What one route serves: an action of a resource under one parent.
+#[derive(Clone, Copy)]
+struct Op {
+    resource: &'static Resource,
+    parent: Option<&'static Resource>,
+    action: Action,
+}
+
+pub fn routes() -> crate::Routes {
+    let mut by_path: Vec<(String, axum::routing::MethodRouter<Arc<AppState>>)> = Vec::new();
+    for endpoint in registry::endpoints() {
+        let op = Op {
+            resource: endpoint.resource,
+            parent: endpoint.parent,
+            action: endpoint.action,
+        };
+        let filter = match endpoint.method {
+            "get" => MethodFilter::GET,
+            "post" => MethodFilter::POST,
+            "put" => MethodFilter::PUT,
+            _ => MethodFilter::DELETE,
+        };
+        let handler = move |s: St, p: P, q: Q, b: Bytes| handle(op, s, p, q, b);
+        match by_path.iter_mut().find(|(path, _)| *path == endpoint.path) {
+            Some((_, router)) => *router = std::mem::take(router).on(filter, handler),
+            None => by_path.push((endpoint.path, on(filter, handler))),
+        }
+    }
+    by_path
+        .into_iter()
+        .fold(crate::Routes::default(), |router, (path, methods)| {
+            router.route(&path, methods)
+        })
+}
+
+async fn handle(
+    op: Op,
+    State(state): St,
+    path: P,
+    Query(q): Q,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let path = path.map(|Path(p)| p).unwrap_or_default();
+    let parent_name = path.get("parent_name").map(String::as_str).unwrap_or("");
+    let place = Place {
+        resource: op.resource,
+        parent: op.parent.map(|p| (p, parent_name)),
+    };
+    let key = op
+        .resource
+        .key()
+        .and_then(|k| path.get(k))
+        .map(String::as_str)
+        .unwrap_or("");
+    let full = op.resource.has_full_section() && params::flag(&q, "full_section")?;
+    let dp = &state.dp;
+    match op.action {
+        Action::List => {
+            let memo = format!(
+                "{} {parent_name} {full}",
+                op.resource.collection_path(op.parent)
+            );
+            let bytes = dp.read_memo(params::transaction(&q), &memo, |doc| {
+                registry::list(doc, place, full).map(params::render_list)
+            })?;
+            Ok(params::json_bytes(bytes))
+        }
+        Action::Get => {
+            let value = dp.read(params::transaction(&q), |doc| {
+                registry::get(doc, place, key, full)
+            })??;
+            Ok(Json(Value::Object(value)).into_response())
+        }
+        Action::Create | Action::CreateOnList => {
+            let value = json_object(&body)?;
+            let at = op.resource.is_indexed().then_some(key);
+            let (_, applied) = dp
+                .edit(params::target(&q)?, |doc| {
+                    registry::create(doc, place, at, &value, full)
+                })
+                .await?;
+            let status = StatusCode::CREATED;
+            Ok(written(&applied, status, Some(Value::Object(value))))
+        }
+        Action::Replace => {
+            let mut value = json_object(&body)?;
+            // The path names the item when the body does not.
+            if let Some(field) = op.resource.key().filter(|_| !op.resource.is_indexed()) {
+                value
+                    .entry(field)
+                    .or_insert_with(|| Value::String(key.to_owned()));
+            }
+            let target = params::target(&q)?;
+            let (_, applied) = dp
+                .edit(target, |doc| {
+                    registry::replace(doc, place, key, &value, full)
+                })
+                .await?;
+            // The singleton answers what it now is.
+            let shown = match op.resource.is_singleton() {
+                true => dp.read(params::transaction(&q), |doc| {
+                    registry::get(doc, place, key, full)
+                })??,
+                false => value,
+            };
+            Ok(written(
+                &applied,
+                StatusCode::OK,
+                Some(Value::Object(shown)),
+            ))
+        }
+        Action::Delete => {
+            let (_, applied) = dp
+                .edit(params::target(&q)?, |doc| registry::delete(doc, place, key))
+                .await?;
+            Ok(written(&applied, StatusCode::NO_CONTENT, None))
+        }
+        Action::ReplaceAll => {
+            let items = json_list(&body)?;
+            let (_, applied) = dp
+                .edit(params::target(&q)?, |doc| {
+                    registry::replace_all(doc, place, &items)
+                })
+                .await?;
+            Ok(written(
+                &applied,
+                StatusCode::OK,
+                Some(params::objects(items)),
+            ))
+        }
+    }
+}
+
+/// Parses a JSON array of objects, naming the item that is not one.
+fn json_list(body: &[u8]) -> Result<Vec<Map<String, Value>>, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let Value::Array(items) = value else {
+        return Err(ApiError::bad_request("the body must be a JSON array"));
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::Object(o) => Ok(o),
+            other => Err(ApiError::bad_request(format!(
+                "item [{i}] must be an object, got {other}"
+            ))),
+        })
+        .collect()
+}

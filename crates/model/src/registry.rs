@@ -1,0 +1,894 @@
+//! The registry: every configuration resource of the API, described once.
+//!
+//! A row says what a resource is called (its collection's path segment, its
+//! schema, the nouns of its operation ids), its shape (the one section of
+//! its kind, named sections, one line per item, an ordered rule list), its
+//! parents and where it nests in a parent's full section. The router, the
+//! OpenAPI operations and schemas, the generic handlers and the fixture
+//! tests all come from [`RESOURCES`]; nothing else lists resources.
+
+use haplane_cfg::{Document, SectionKind};
+use serde_json::{json, Map, Value};
+
+use crate::child::ChildKind;
+use crate::error::ModelError;
+use crate::resource::{self as res, ResourceError};
+use crate::rule::{self, RuleKind};
+use crate::template;
+
+/// What kind of thing a resource is in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// The one section of its kind, read and replaced whole (`global`).
+    Singleton(SectionKind),
+    /// Named sections: listed, added, read, replaced, deleted.
+    Section(SectionKind),
+    /// One line per item inside its parent, found by its key field.
+    Line(LineKind),
+    /// The ordered lines of one rule keyword, found by index.
+    Rules(RuleKind),
+}
+
+/// The kinds of one-line resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LineKind {
+    Child(ChildKind),
+    Template,
+}
+
+/// How operation ids are spelled: `getAllServerBackend` (the parent's noun
+/// at the end, for resources several kinds of section hold) or
+/// `getServerTemplates`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Naming {
+    PerParent,
+    Plain,
+}
+
+/// An operation on a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// GET the collection.
+    List,
+    /// POST a new item (on the collection; for rules, at an index).
+    Create,
+    /// GET one item (the singleton: the collection path).
+    Get,
+    /// PUT one item (the singleton: the collection path).
+    Replace,
+    /// DELETE one item.
+    Delete,
+    /// PUT the whole list (rules).
+    ReplaceAll,
+    /// PUT on the collection adds an item, as POST does (`defaults`).
+    CreateOnList,
+}
+
+impl Action {
+    /// Whether the action changes the configuration.
+    pub fn writes(self) -> bool {
+        !matches!(self, Action::List | Action::Get)
+    }
+}
+
+/// One configuration resource of the API.
+#[derive(Debug)]
+pub struct Resource {
+    /// The path segment of its collection (`servers`, `global`).
+    pub collection: &'static str,
+    /// The name of one item's schema (`server`).
+    pub schema: &'static str,
+    /// The noun of its operation ids (`Server`, `HTTPRequestRule`).
+    noun: &'static str,
+    /// The noun its children's ids end with (`Backend`); sections only.
+    owner: &'static str,
+    pub(crate) shape: Shape,
+    /// The collections of the sections that hold it.
+    parents: &'static [&'static str],
+    /// The field of a parent's full section (`full_section=true`) that
+    /// holds its items: a list (rules) or an object by key (lines).
+    pub full: Option<&'static str>,
+    naming: Naming,
+    /// Operation ids the reference spells otherwise than `naming` says.
+    ids: &'static [(Action, &'static str)],
+    /// Words for the operation summaries: what one item is.
+    pub title: &'static str,
+}
+
+macro_rules! section {
+    ($collection:literal, $schema:literal, $noun:literal, $owner:literal, $kind:ident, $title:literal, $ids:expr) => {
+        Resource {
+            collection: $collection,
+            schema: $schema,
+            noun: $noun,
+            owner: $owner,
+            shape: Shape::Section(SectionKind::$kind),
+            parents: &[],
+            full: None,
+            naming: Naming::Plain,
+            ids: $ids,
+            title: $title,
+        }
+    };
+}
+
+macro_rules! rules {
+    ($collection:literal, $schema:literal, $noun:literal, $kind:ident, $full:literal, $naming:ident, $parents:expr, $title:literal) => {
+        Resource {
+            collection: $collection,
+            schema: $schema,
+            noun: $noun,
+            owner: "",
+            shape: Shape::Rules(RuleKind::$kind),
+            parents: $parents,
+            full: Some($full),
+            naming: Naming::$naming,
+            ids: &[],
+            title: $title,
+        }
+    };
+}
+
+const FBD: &[&str] = &["frontends", "backends", "defaults"];
+const BD: &[&str] = &["backends", "defaults"];
+
+/// Every configuration resource, in the order the specification lists them.
+pub static RESOURCES: &[Resource] = &[
+    Resource {
+        collection: "global",
+        schema: "global",
+        noun: "Global",
+        owner: "Global",
+        shape: Shape::Singleton(SectionKind::Global),
+        parents: &[],
+        full: None,
+        naming: Naming::Plain,
+        ids: &[],
+        title: "the global section",
+    },
+    section!(
+        "defaults",
+        "defaults",
+        "DefaultsSection",
+        "Defaults",
+        Defaults,
+        "defaults section",
+        &[
+            (Action::List, "getDefaultsSections"),
+            (Action::Create, "addDefaultsSection"),
+            (Action::CreateOnList, "createDefaultsSection")
+        ]
+    ),
+    section!(
+        "frontends",
+        "frontend",
+        "Frontend",
+        "Frontend",
+        Frontend,
+        "frontend",
+        &[]
+    ),
+    section!(
+        "backends",
+        "backend",
+        "Backend",
+        "Backend",
+        Backend,
+        "backend",
+        &[]
+    ),
+    Resource {
+        collection: "servers",
+        schema: "server",
+        noun: "Server",
+        owner: "",
+        shape: Shape::Line(LineKind::Child(ChildKind::Server)),
+        parents: &["backends"],
+        full: Some("servers"),
+        naming: Naming::PerParent,
+        ids: &[],
+        title: "server",
+    },
+    Resource {
+        collection: "server_templates",
+        schema: "server_template",
+        noun: "ServerTemplate",
+        owner: "",
+        shape: Shape::Line(LineKind::Template),
+        parents: &["backends"],
+        full: Some("server_templates"),
+        naming: Naming::Plain,
+        ids: &[],
+        title: "server template",
+    },
+    Resource {
+        collection: "binds",
+        schema: "bind",
+        noun: "Bind",
+        owner: "",
+        shape: Shape::Line(LineKind::Child(ChildKind::Bind)),
+        parents: &["frontends"],
+        full: Some("binds"),
+        naming: Naming::PerParent,
+        ids: &[],
+        title: "bind",
+    },
+    rules!("acls", "acl", "Acl", Acl, "acl_list", PerParent, FBD, "ACL"),
+    rules!(
+        "backend_switching_rules",
+        "backend_switching_rule",
+        "BackendSwitchingRule",
+        BackendSwitching,
+        "backend_switching_rule_list",
+        Plain,
+        &["frontends"],
+        "backend switching rule"
+    ),
+    rules!(
+        "server_switching_rules",
+        "server_switching_rule",
+        "ServerSwitchingRule",
+        ServerSwitching,
+        "server_switching_rule_list",
+        Plain,
+        &["backends"],
+        "server switching rule"
+    ),
+    rules!(
+        "http_request_rules",
+        "http_request_rule",
+        "HTTPRequestRule",
+        HttpRequest,
+        "http_request_rule_list",
+        PerParent,
+        FBD,
+        "HTTP request rule"
+    ),
+    rules!(
+        "http_response_rules",
+        "http_response_rule",
+        "HTTPResponseRule",
+        HttpResponse,
+        "http_response_rule_list",
+        PerParent,
+        FBD,
+        "HTTP response rule"
+    ),
+    rules!(
+        "http_after_response_rules",
+        "http_after_response_rule",
+        "HTTPAfterResponseRule",
+        HttpAfterResponse,
+        "http_after_response_rule_list",
+        PerParent,
+        FBD,
+        "HTTP after-response rule"
+    ),
+    rules!(
+        "http_error_rules",
+        "http_error_rule",
+        "HTTPErrorRule",
+        HttpError,
+        "http_error_rule_list",
+        PerParent,
+        FBD,
+        "HTTP error rule"
+    ),
+    rules!(
+        "tcp_request_rules",
+        "tcp_request_rule",
+        "TCPRequestRule",
+        TcpRequest,
+        "tcp_request_rule_list",
+        PerParent,
+        FBD,
+        "TCP request rule"
+    ),
+    rules!(
+        "tcp_response_rules",
+        "tcp_response_rule",
+        "TCPResponseRule",
+        TcpResponse,
+        "tcp_response_rule_list",
+        PerParent,
+        BD,
+        "TCP response rule"
+    ),
+    rules!(
+        "http_checks",
+        "http_check",
+        "HTTPCheck",
+        HttpCheck,
+        "http_check_list",
+        PerParent,
+        BD,
+        "HTTP check"
+    ),
+    rules!(
+        "tcp_checks",
+        "tcp_check",
+        "TCPCheck",
+        TcpCheck,
+        "tcp_check_rule_list",
+        PerParent,
+        BD,
+        "TCP check"
+    ),
+    rules!(
+        "filters",
+        "filter",
+        "Filter",
+        Filter,
+        "filter_list",
+        PerParent,
+        &["frontends", "backends"],
+        "filter"
+    ),
+    rules!(
+        "stick_rules",
+        "stick_rule",
+        "StickRule",
+        Stick,
+        "stick_rule_list",
+        Plain,
+        &["backends"],
+        "stick rule"
+    ),
+    rules!(
+        "log_targets",
+        "log_target",
+        "LogTarget",
+        LogTarget,
+        "log_target_list",
+        PerParent,
+        &["frontends", "backends", "defaults", "global"],
+        "log target"
+    ),
+    rules!(
+        "captures",
+        "capture",
+        "DeclareCapture",
+        Capture,
+        "capture_list",
+        Plain,
+        &["frontends"],
+        "capture"
+    ),
+];
+
+/// Where configuration resources live under `/v3`.
+pub const CONFIGURATION: &str = "/services/haproxy/configuration";
+
+/// The resource whose collection is `collection`.
+pub fn resource(collection: &str) -> Option<&'static Resource> {
+    RESOURCES.iter().find(|r| r.collection == collection)
+}
+
+impl Resource {
+    /// The sections that hold it (none for sections).
+    pub fn parents(&self) -> impl Iterator<Item = &'static Resource> + '_ {
+        self.parents
+            .iter()
+            .map(|p| resource(p).expect("parents name resources of the registry"))
+    }
+
+    /// The resources a section holds.
+    pub fn children(&'static self) -> impl Iterator<Item = &'static Resource> {
+        RESOURCES
+            .iter()
+            .filter(move |r| r.parents.contains(&self.collection))
+    }
+
+    /// The configuration section kind of a section resource.
+    pub(crate) fn section_kind(&self) -> Option<SectionKind> {
+        match self.shape {
+            Shape::Singleton(kind) | Shape::Section(kind) => Some(kind),
+            _ => None,
+        }
+    }
+
+    /// Whether it is a section (named, or the one of its kind).
+    pub fn is_section(&self) -> bool {
+        matches!(self.shape, Shape::Singleton(_) | Shape::Section(_))
+    }
+
+    /// Whether it is the one section of its kind, addressed without a name.
+    pub fn is_singleton(&self) -> bool {
+        matches!(self.shape, Shape::Singleton(_))
+    }
+
+    /// Whether its items are addressed by index (rules).
+    pub fn is_indexed(&self) -> bool {
+        matches!(self.shape, Shape::Rules(_))
+    }
+
+    /// The path parameter of one item: `name`, `prefix` or `index`; none
+    /// for the singleton.
+    pub fn key(&self) -> Option<&'static str> {
+        match self.shape {
+            Shape::Singleton(_) => None,
+            Shape::Line(LineKind::Template) => Some("prefix"),
+            Shape::Rules(_) => Some("index"),
+            _ => Some("name"),
+        }
+    }
+
+    /// The operations it has.
+    pub fn actions(&self) -> Vec<Action> {
+        use Action::*;
+        let mut actions = match self.shape {
+            Shape::Singleton(_) => vec![Get, Replace],
+            Shape::Section(_) | Shape::Line(_) => vec![List, Create, Get, Replace, Delete],
+            Shape::Rules(_) => vec![List, ReplaceAll, Get, Create, Replace, Delete],
+        };
+        if self.ids.iter().any(|(a, _)| *a == CreateOnList) {
+            actions.push(CreateOnList);
+        }
+        actions
+    }
+
+    /// Whether reads and writes take `full_section` (sections with children).
+    pub fn has_full_section(&self) -> bool {
+        self.is_section()
+            && RESOURCES
+                .iter()
+                .any(|r| r.parents.contains(&self.collection))
+    }
+
+    /// The path of its collection under `parent` (`{parent_name}` in it
+    /// when the parent is a named section).
+    pub fn collection_path(&self, parent: Option<&Resource>) -> String {
+        match parent {
+            None => format!("{CONFIGURATION}/{}", self.collection),
+            Some(p) if p.is_singleton() => {
+                format!("{CONFIGURATION}/{}/{}", p.collection, self.collection)
+            }
+            Some(p) => format!(
+                "{CONFIGURATION}/{}/{{parent_name}}/{}",
+                p.collection, self.collection
+            ),
+        }
+    }
+
+    /// The path of one item (the collection's for the singleton).
+    pub fn item_path(&self, parent: Option<&Resource>) -> String {
+        let collection = self.collection_path(parent);
+        match self.key() {
+            Some(key) => format!("{collection}/{{{key}}}"),
+            None => collection,
+        }
+    }
+
+    /// The operation id of `action` under `parent`, as the reference spells it.
+    pub fn operation_id(&self, action: Action, parent: Option<&Resource>) -> String {
+        if let Some((_, id)) = self.ids.iter().find(|(a, _)| *a == action) {
+            return (*id).to_owned();
+        }
+        let noun = self.noun;
+        let owner = parent.map(|p| p.owner).unwrap_or_default();
+        match (self.naming, action) {
+            (Naming::PerParent, Action::List) => format!("getAll{noun}{owner}"),
+            (Naming::PerParent, Action::ReplaceAll) => format!("replaceAll{noun}{owner}"),
+            (Naming::PerParent, action) => format!("{}{noun}{owner}", verb(action)),
+            (Naming::Plain, Action::List) => format!("get{noun}s"),
+            (Naming::Plain, Action::ReplaceAll) => format!("replace{noun}s"),
+            (Naming::Plain, action) => format!("{}{noun}", verb(action)),
+        }
+    }
+
+    /// The JSON schema of one item, from the keyword tables.
+    pub fn item_schema(&self) -> Value {
+        match self.shape {
+            Shape::Rules(kind) => crate::schema::rule_schema(kind),
+            _ => crate::schema::resource_schema(self.schema),
+        }
+    }
+
+    /// The schema of its full form (`full_section=true`): its own fields and
+    /// each child's field.
+    pub fn full_schema(&'static self) -> Value {
+        let mut schema = self.item_schema();
+        if let Some(properties) = schema["properties"].as_object_mut() {
+            for child in self.children() {
+                let (Some(field), item) = (child.full, schema_ref(child.schema)) else {
+                    continue;
+                };
+                let nested = match child.is_indexed() {
+                    true => json!({"type": "array", "items": item}),
+                    false => json!({"type": "object", "additionalProperties": item}),
+                };
+                properties.insert(field.into(), nested);
+            }
+        }
+        schema
+    }
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::List | Action::Get => "get",
+        Action::Create | Action::CreateOnList => "create",
+        Action::Replace | Action::ReplaceAll => "replace",
+        Action::Delete => "delete",
+    }
+}
+
+/// One operation of the registry: an action of a resource under one parent.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub resource: &'static Resource,
+    pub parent: Option<&'static Resource>,
+    pub action: Action,
+    /// `get`, `post`, `put`, `delete`.
+    pub method: &'static str,
+    pub path: String,
+    pub id: String,
+}
+
+/// Every operation on configuration resources.
+pub fn endpoints() -> Vec<Endpoint> {
+    let mut out = Vec::new();
+    for resource in RESOURCES {
+        let parents: Vec<Option<&'static Resource>> = match resource.parents.is_empty() {
+            true => vec![None],
+            false => resource.parents().map(Some).collect(),
+        };
+        for parent in parents {
+            for action in resource.actions() {
+                let on_item = match action {
+                    Action::List | Action::ReplaceAll | Action::CreateOnList => false,
+                    Action::Create => resource.is_indexed(),
+                    Action::Get | Action::Replace | Action::Delete => true,
+                };
+                let method = match action {
+                    Action::List | Action::Get => "get",
+                    Action::Create => "post",
+                    Action::Replace | Action::ReplaceAll | Action::CreateOnList => "put",
+                    Action::Delete => "delete",
+                };
+                let path = match on_item {
+                    true => resource.item_path(parent),
+                    false => resource.collection_path(parent),
+                };
+                out.push(Endpoint {
+                    resource,
+                    parent,
+                    action,
+                    method,
+                    path,
+                    id: resource.operation_id(action, parent),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Where an operation happens: the resource and, for a child, its parent
+/// section and that section's name (empty for the singleton).
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub resource: &'static Resource,
+    pub parent: Option<(&'static Resource, &'a str)>,
+}
+
+impl Place<'_> {
+    /// The parent's section kind and name.
+    fn parent(&self) -> Result<(SectionKind, &str), ResourceError> {
+        let Some((parent, name)) = self.parent else {
+            let message = format!("{} needs a parent section", self.resource.collection);
+            return Err(ModelError::invalid("parent_name", message).into());
+        };
+        match parent.shape {
+            Shape::Singleton(kind) | Shape::Section(kind) => Ok((kind, name)),
+            _ => unreachable!("parents are sections"),
+        }
+    }
+}
+
+/// A rule's index from its path.
+fn index(key: &str) -> Result<usize, ResourceError> {
+    key.parse().map_err(|_| {
+        ModelError::invalid("index", format!("'{key}' is not an index (0, 1, ...)")).into()
+    })
+}
+
+/// The items of a collection (`full`: sections with their children).
+pub fn list(
+    doc: &Document,
+    place: Place<'_>,
+    full: bool,
+) -> Result<Vec<Map<String, Value>>, ResourceError> {
+    match place.resource.shape {
+        Shape::Singleton(_) => Ok(vec![get(doc, place, "", full)?]),
+        Shape::Section(kind) => {
+            let sections = res::list_sections(doc, kind);
+            if !full {
+                return Ok(sections);
+            }
+            sections
+                .into_iter()
+                .map(|s| {
+                    let name = s.get("name").and_then(Value::as_str).unwrap_or_default();
+                    get(doc, place, name, true)
+                })
+                .collect()
+        }
+        Shape::Line(LineKind::Child(child)) => {
+            let (kind, name) = place.parent()?;
+            res::list_children(doc, kind, name, child)
+        }
+        Shape::Line(LineKind::Template) => template::list_templates(doc, place.parent()?.1),
+        Shape::Rules(rules) => {
+            let (kind, name) = place.parent()?;
+            rule::list_rules(doc, kind, name, rules)
+        }
+    }
+}
+
+/// One item (`key`: its name, prefix or index; ignored for the singleton).
+pub fn get(
+    doc: &Document,
+    place: Place<'_>,
+    key: &str,
+    full: bool,
+) -> Result<Map<String, Value>, ResourceError> {
+    let mut value = match place.resource.shape {
+        Shape::Singleton(_) => res::get_global(doc),
+        Shape::Section(kind) => res::get_section(doc, kind, key)?,
+        Shape::Line(LineKind::Child(child)) => {
+            let (kind, name) = place.parent()?;
+            res::get_child(doc, kind, name, child, key)?
+        }
+        Shape::Line(LineKind::Template) => template::get_template(doc, place.parent()?.1, key)?,
+        Shape::Rules(rules) => {
+            let (kind, name) = place.parent()?;
+            rule::get_rule(doc, kind, name, rules, index(key)?)?
+        }
+    };
+    if full && place.resource.is_section() {
+        nest(doc, place.resource, key, &mut value)?;
+    }
+    Ok(value)
+}
+
+/// Adds each child collection of section `name` to its full form.
+fn nest(
+    doc: &Document,
+    section: &'static Resource,
+    name: &str,
+    value: &mut Map<String, Value>,
+) -> Result<(), ResourceError> {
+    // A file without the singleton section has no children to show.
+    if let Shape::Singleton(kind) = section.shape {
+        if doc.sections_of(kind).next().is_none() {
+            return Ok(());
+        }
+    }
+    for child in section.children() {
+        let Some(field) = child.full else { continue };
+        let place = Place {
+            resource: child,
+            parent: Some((section, name)),
+        };
+        let items = list(doc, place, false)?;
+        if items.is_empty() {
+            continue;
+        }
+        let nested = match child.key() {
+            Some("index") => Value::Array(items.into_iter().map(Value::Object).collect()),
+            key => {
+                let key = key.unwrap_or("name");
+                let by_key = items.into_iter().map(|item| {
+                    let k = item.get(key).and_then(Value::as_str).unwrap_or_default();
+                    (k.to_owned(), Value::Object(item))
+                });
+                Value::Object(by_key.collect())
+            }
+        };
+        value.insert(field.into(), nested);
+    }
+    Ok(())
+}
+
+/// The children of a full section's value, taken out of it: each child
+/// collection with its items (none when its field is absent).
+type Nested = Vec<(&'static Resource, Vec<Map<String, Value>>)>;
+
+fn take_nested(
+    section: &'static Resource,
+    value: &Map<String, Value>,
+) -> Result<(Map<String, Value>, Nested), ResourceError> {
+    let mut own = value.clone();
+    let mut nested = Vec::new();
+    for child in section.children() {
+        let Some(field) = child.full else { continue };
+        let items = match (own.remove(field), child.key()) {
+            (None | Some(Value::Null), _) => vec![],
+            (Some(Value::Array(items)), Some("index")) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::Object(o) => Ok(o),
+                    other => Err(ModelError::invalid(
+                        field,
+                        format!("items must be objects, got {other}"),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            (Some(Value::Object(by_key)), Some(key)) if key != "index" => by_key
+                .into_iter()
+                .map(|(k, item)| match item {
+                    Value::Object(mut o) => {
+                        o.entry(key).or_insert_with(|| json!(k));
+                        Ok(o)
+                    }
+                    other => Err(ModelError::invalid(
+                        field,
+                        format!("{k}: expected an object, got {other}"),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            (Some(other), key) => {
+                let expected = match key {
+                    Some("index") => "an array".to_owned(),
+                    _ => format!("an object by {}", key.unwrap_or("name")),
+                };
+                let message = format!("expected {expected}, got {other}");
+                return Err(ModelError::invalid(field, message).into());
+            }
+        };
+        nested.push((child, items));
+    }
+    Ok((own, nested))
+}
+
+/// Makes the children of section `name` exactly those of `nested`.
+fn write_nested(
+    doc: &mut Document,
+    section: &'static Resource,
+    name: &str,
+    nested: &Nested,
+) -> Result<(), ResourceError> {
+    for (child, wanted) in nested {
+        let place = Place {
+            resource: child,
+            parent: Some((section, name)),
+        };
+        if child.is_indexed() {
+            replace_all(doc, place, wanted)?;
+            continue;
+        }
+        let key = child.key().unwrap_or("name");
+        let key_of = |item: &Map<String, Value>| {
+            item.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let wanted_keys: Vec<String> = wanted.iter().map(key_of).collect();
+        let existing: Vec<String> = list(doc, place, false)?.iter().map(key_of).collect();
+        for gone in existing.iter().filter(|k| !wanted_keys.contains(k)) {
+            delete(doc, place, gone)?;
+        }
+        for item in wanted {
+            let k = key_of(item);
+            match existing.contains(&k) {
+                true => replace(doc, place, &k, item, false)?,
+                false => create(doc, place, None, item, false)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds an item (`at`: a rule's index; `full`: a section with its children).
+pub fn create(
+    doc: &mut Document,
+    place: Place<'_>,
+    at: Option<&str>,
+    value: &Map<String, Value>,
+    full: bool,
+) -> Result<(), ResourceError> {
+    match place.resource.shape {
+        Shape::Singleton(_) => replace(doc, place, "", value, full),
+        Shape::Section(kind) => {
+            if !full {
+                return res::create_section(doc, kind, value);
+            }
+            let (own, nested) = take_nested(place.resource, value)?;
+            let mut scratch = doc.clone();
+            res::create_section(&mut scratch, kind, &own)?;
+            let name = own.get("name").and_then(Value::as_str).unwrap_or_default();
+            write_nested(&mut scratch, place.resource, name, &nested)?;
+            *doc = scratch;
+            Ok(())
+        }
+        Shape::Line(LineKind::Child(child)) => {
+            let (kind, name) = place.parent()?;
+            res::create_child(doc, kind, name, child, value)
+        }
+        Shape::Line(LineKind::Template) => template::create_template(doc, place.parent()?.1, value),
+        Shape::Rules(rules) => {
+            let (kind, name) = place.parent()?;
+            let at = index(at.unwrap_or("0"))?;
+            rule::insert_rule(doc, kind, name, rules, at, value)
+        }
+    }
+}
+
+/// Replaces an item (`full`: a section and all its children: children
+/// absent from `value` are removed).
+pub fn replace(
+    doc: &mut Document,
+    place: Place<'_>,
+    key: &str,
+    value: &Map<String, Value>,
+    full: bool,
+) -> Result<(), ResourceError> {
+    match place.resource.shape {
+        Shape::Singleton(_) | Shape::Section(_) if full => {
+            let (own, nested) = take_nested(place.resource, value)?;
+            let mut scratch = doc.clone();
+            replace(&mut scratch, place, key, &own, false)?;
+            let name = own.get("name").and_then(Value::as_str).unwrap_or(key);
+            write_nested(&mut scratch, place.resource, name, &nested)?;
+            *doc = scratch;
+            Ok(())
+        }
+        Shape::Singleton(_) => res::replace_global(doc, value),
+        Shape::Section(kind) => res::replace_section(doc, kind, key, value),
+        Shape::Line(LineKind::Child(child)) => {
+            let (kind, name) = place.parent()?;
+            res::replace_child(doc, kind, name, child, key, value)
+        }
+        Shape::Line(LineKind::Template) => {
+            template::replace_template(doc, place.parent()?.1, key, value)
+        }
+        Shape::Rules(rules) => {
+            let (kind, name) = place.parent()?;
+            rule::replace_rule(doc, kind, name, rules, index(key)?, value)
+        }
+    }
+}
+
+/// Removes an item.
+pub fn delete(doc: &mut Document, place: Place<'_>, key: &str) -> Result<(), ResourceError> {
+    match place.resource.shape {
+        Shape::Singleton(_) => {
+            let message = format!("{} cannot be deleted", place.resource.title);
+            Err(ResourceError::Conflict(message))
+        }
+        Shape::Section(kind) => res::delete_section(doc, kind, key),
+        Shape::Line(LineKind::Child(child)) => {
+            let (kind, name) = place.parent()?;
+            res::delete_child(doc, kind, name, child, key)
+        }
+        Shape::Line(LineKind::Template) => template::delete_template(doc, place.parent()?.1, key),
+        Shape::Rules(rules) => {
+            let (kind, name) = place.parent()?;
+            rule::delete_rule(doc, kind, name, rules, index(key)?)
+        }
+    }
+}
+
+/// Replaces a whole rule list.
+pub fn replace_all(
+    doc: &mut Document,
+    place: Place<'_>,
+    items: &[Map<String, Value>],
+) -> Result<(), ResourceError> {
+    match place.resource.shape {
+        Shape::Rules(rules) => {
+            let (kind, name) = place.parent()?;
+            rule::replace_rules(doc, kind, name, rules, items)
+        }
+        _ => {
+            let message = format!("{} is not a list", place.resource.collection);
+            Err(ResourceError::Conflict(message))
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Every resource of the registry, through the registry's own operations:
+//! a fixture holds it (its first line names the resources it is for,
+//! `# resources: servers server_templates`), HAProxy accepts the fixture,
+//! its JSON is kept as a snapshot, and the file rebuilt from that JSON
+//! alone is accepted again and reads back the same. A resource no fixture
+//! names fails the test.
+
+mod common;
+
+use common::{fixtures, haproxy_accepts, load, place, places, read};
+use expect_test::expect_file;
+use haplane_cfg::Document;
+use haplane_model::registry::{self, Resource, RESOURCES};
+use serde_json::{json, Map, Value};
+
+fn key_of(resource: &Resource, item: &Map<String, Value>) -> String {
+    let key = resource.key().unwrap_or("name");
+    item.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Writes every item of `resources` again from its JSON alone: sections
+/// are emptied of what the tables know and written back, children are
+/// deleted and created again.
+fn rebuild(doc: &mut Document, resources: &[&'static Resource]) {
+    for resource in resources.iter().filter(|r| r.is_section()) {
+        let top = place(resource, None, "");
+        for item in registry::list(doc, top, false).unwrap() {
+            let key = key_of(resource, &item);
+            let bare: Map<String, Value> = item
+                .iter()
+                .filter(|(k, _)| ["name", "from"].contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            registry::replace(doc, top, &key, &bare, false).unwrap();
+            registry::replace(doc, top, &key, &item, false)
+                .unwrap_or_else(|e| panic!("{}: {item:?}: {e}", resource.collection));
+        }
+    }
+    for resource in resources.iter().filter(|r| !r.is_section()) {
+        for (parent, name) in places(doc, resource) {
+            let at = place(resource, parent, &name);
+            let items = registry::list(doc, at, false).unwrap();
+            match resource.is_indexed() {
+                true => registry::replace_all(doc, at, &[]).unwrap(),
+                false => {
+                    for item in &items {
+                        registry::delete(doc, at, &key_of(resource, item)).unwrap();
+                    }
+                }
+            }
+            for (i, item) in items.iter().enumerate() {
+                let index = i.to_string();
+                let index = resource.is_indexed().then_some(index.as_str());
+                registry::create(doc, at, index, item, false)
+                    .unwrap_or_else(|e| panic!("{}: {item:?}: {e}", resource.collection));
+            }
+        }
+    }
+}
+
+#[test]
+fn every_resource_has_a_fixture_that_haproxy_accepts_and_that_rebuilds_from_json() {
+    let fixtures = fixtures();
+    let orphans: Vec<&str> = RESOURCES
+        .iter()
+        .filter(|r| {
+            !fixtures
+                .iter()
+                .any(|(_, list)| list.iter().any(|l| std::ptr::eq(*l, *r)))
+        })
+        .map(|r| r.collection)
+        .collect();
+    assert!(
+        orphans.is_empty(),
+        "resources no fixture holds: {orphans:?}"
+    );
+    for (name, resources) in &fixtures {
+        let dir = tempfile::tempdir().unwrap();
+        let text = load(name, dir.path());
+        haproxy_accepts(&text, dir.path());
+        let mut doc = Document::parse(text.into_bytes());
+        let before = read(&doc, resources);
+        for resource in resources {
+            let held = before.keys().any(|k| k.ends_with(resource.collection));
+            assert!(
+                held,
+                "{name}.cfg is for {} but holds none",
+                resource.collection
+            );
+        }
+        let snapshot = serde_json::to_string_pretty(&json!(before)).unwrap();
+        let snapshot = snapshot.replace(dir.path().to_str().unwrap(), "@FILES@");
+        expect_file![format!("snapshots/{name}.registry.json")].assert_eq(&snapshot);
+        rebuild(&mut doc, resources);
+        let rebuilt = doc.to_text();
+        haproxy_accepts(&rebuilt, dir.path());
+        let again = read(&Document::parse(rebuilt.clone().into_bytes()), resources);
+        assert_eq!(
+            again, before,
+            "{name}: the rebuilt file reads back differently:\n{rebuilt}"
+        );
+    }
+}
