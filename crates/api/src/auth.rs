@@ -6,13 +6,14 @@
 //! so a successful check is remembered for the same user and password.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use haplane_dataplane::{Dataplane, Snapshot};
 use haplane_model::Document;
 use subtle::ConstantTimeEq;
 
@@ -31,6 +32,11 @@ pub struct Users {
     users: HashMap<String, Secret>,
     /// User -> password already checked against a hash.
     verified: Mutex<HashMap<String, String>>,
+    /// The userlist of the configuration these users follow: each request
+    /// is checked against the userlist as it is now.
+    follows: Option<String>,
+    /// The users of `follows` in the snapshot they were read from.
+    current: Mutex<Option<(Arc<Snapshot>, Arc<Users>)>>,
 }
 
 impl Users {
@@ -49,8 +55,46 @@ impl Users {
             .collect();
         Some(Users {
             users,
-            verified: Mutex::new(HashMap::new()),
+            ..Users::default()
         })
+    }
+
+    /// These users, following `userlist NAME` of the served configuration
+    /// from now on: a user added or removed there can or cannot log in on
+    /// the next request. Should the userlist go from the file (a hand
+    /// edit), these users are the ones that count.
+    pub fn following(mut self, name: &str) -> Users {
+        self.follows = Some(name.to_owned());
+        self
+    }
+
+    /// The userlist these users follow.
+    pub fn follows(&self) -> Option<&str> {
+        self.follows.as_deref()
+    }
+
+    /// Whether `user` with `password` may come in now.
+    fn check_now(&self, dp: &Dataplane, user: &str, password: &str) -> bool {
+        let Some(name) = &self.follows else {
+            return self.check(user, password);
+        };
+        let snapshot = dp.snapshot();
+        let users = {
+            let mut current = self.current.lock().expect("users lock");
+            match current.as_ref() {
+                Some((seen, users)) if Arc::ptr_eq(seen, &snapshot) => Arc::clone(users),
+                _ => {
+                    let users =
+                        Arc::new(Users::from_userlist(&snapshot.doc, name).unwrap_or_default());
+                    *current = Some((Arc::clone(&snapshot), Arc::clone(&users)));
+                    users
+                }
+            }
+        };
+        if haplane_model::userlist_users(&snapshot.doc, name).is_none() {
+            return self.check(user, password);
+        }
+        users.check(user, password)
     }
 
     /// One user with a clear password (the demo's).
@@ -58,7 +102,7 @@ impl Users {
         let users = HashMap::from([(user.to_owned(), Secret::Clear(password.to_owned()))]);
         Users {
             users,
-            verified: Mutex::new(HashMap::new()),
+            ..Users::default()
         }
     }
 
@@ -118,12 +162,12 @@ fn credentials(request: &Request) -> Option<(String, String)> {
 
 /// Refuses requests without valid credentials: 401 with `WWW-Authenticate`.
 pub async fn require_user(
-    State(state): State<std::sync::Arc<AppState>>,
+    State(state): State<Arc<AppState>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let allowed =
-        credentials(&request).is_some_and(|(user, password)| state.users.check(&user, &password));
+    let allowed = credentials(&request)
+        .is_some_and(|(user, password)| state.users.check_now(&state.dp, &user, &password));
     if allowed {
         return next.run(request).await;
     }

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Json;
 use haplane_model::registry::{self, Action, Place, Resource};
+use haplane_model::ResourceError;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -66,7 +67,16 @@ async fn handle(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let path = path.map(|Path(p)| p).unwrap_or_default();
-    let parent_name = path.get("parent_name").map(String::as_str).unwrap_or("");
+    let parent_name = match op.resource.parent_query {
+        Some(query) => match q.get(query).filter(|v| !v.is_empty()) {
+            Some(name) => name.as_str(),
+            None => {
+                let message = format!("query parameter {query} is required");
+                return Err(ApiError::bad_request(message));
+            }
+        },
+        None => path.get("parent_name").map(String::as_str).unwrap_or(""),
+    };
     let place = Place {
         resource: op.resource,
         parent: op.parent.map(|p| (p, parent_name)),
@@ -79,6 +89,18 @@ async fn handle(
         .unwrap_or("");
     let full = op.resource.has_full_section() && params::flag(&q, "full_section")?;
     let dp = &state.dp;
+    // The API's own users must stay: their userlist keeps a user.
+    let keeps_login = |doc: &haplane_model::Document| -> Result<(), ResourceError> {
+        let Some(name) = state.users.follows() else {
+            return Ok(());
+        };
+        match haplane_model::userlist_users(doc, name) {
+            Some(users) if !users.is_empty() => Ok(()),
+            _ => Err(ResourceError::Conflict(format!(
+                "userlist {name} authenticates this API: it must keep a user with a password"
+            ))),
+        }
+    };
     match op.action {
         Action::List => {
             let memo = format!(
@@ -101,7 +123,8 @@ async fn handle(
             let at = op.resource.is_indexed().then_some(key);
             let (_, applied) = dp
                 .edit(params::target(&q)?, |doc| {
-                    registry::create(doc, place, at, &value, full)
+                    registry::create(doc, place, at, &value, full)?;
+                    keeps_login(doc)
                 })
                 .await?;
             let status = StatusCode::CREATED;
@@ -136,7 +159,10 @@ async fn handle(
         }
         Action::Delete => {
             let (_, applied) = dp
-                .edit(params::target(&q)?, |doc| registry::delete(doc, place, key))
+                .edit(params::target(&q)?, |doc| {
+                    registry::delete(doc, place, key)?;
+                    keeps_login(doc)
+                })
                 .await?;
             Ok(written(&applied, StatusCode::NO_CONTENT, None))
         }
@@ -144,7 +170,8 @@ async fn handle(
             let items = json_list(&body)?;
             let (_, applied) = dp
                 .edit(params::target(&q)?, |doc| {
-                    registry::replace_all(doc, place, &items)
+                    registry::replace_all(doc, place, &items)?;
+                    keeps_login(doc)
                 })
                 .await?;
             Ok(written(

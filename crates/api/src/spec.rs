@@ -254,6 +254,18 @@ fn parameters() -> Value {
     });
     if let Value::Object(map) = &mut out {
         crate::spec_runtime::parameters(map);
+        // The sections that children name in a query parameter.
+        for resource in haplane_model::registry::RESOURCES {
+            if let Some(query) = resource.parent_query {
+                let description =
+                    format!("The name of the {query} section of the {}", resource.title);
+                map.insert(
+                    query.into(),
+                    json!({"name": query, "in": "query", "required": true,
+                    "schema": {"type": "string"}, "description": description}),
+                );
+            }
+        }
     }
     out
 }
@@ -323,6 +335,16 @@ fn config_op(endpoint: &haplane_model::registry::Endpoint) -> Op {
         (false, true) => READ_FULL,
         (true, false) => WRITE,
         (true, true) => WRITE_FULL,
+    };
+    // The parent named by a query parameter comes first.
+    let params = match resource.parent_query {
+        Some(query) => {
+            let all: Vec<&'static str> = std::iter::once(query)
+                .chain(params.iter().copied())
+                .collect();
+            leak(all.into_boxed_slice())
+        }
+        None => params,
     };
     let (summary, body, ok, errors): (String, _, Vec<_>, &'static [u16]) = match endpoint.action {
         Action::List => (
@@ -412,6 +434,7 @@ pub fn specification() -> Value {
     let mut ops = operations();
     config_ops(&mut ops);
     ops.extend(crate::spec_runtime::ops());
+    let components = parameters();
     let mut paths = Map::new();
     for op in &ops {
         let mut operation = json!({
@@ -423,12 +446,19 @@ pub fn specification() -> Value {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        for name in ["parent_name", "name", "id", "index", "prefix"] {
-            if op.path.contains(&format!("{{{name}}}")) && !op.params.contains(&name) {
-                params.insert(
-                    0,
-                    json!({"$ref": format!("#/components/parameters/{name}")}),
-                );
+        let in_path = op
+            .path
+            .split('/')
+            .rev()
+            .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')));
+        for name in in_path {
+            if !op.params.contains(&name) {
+                let parameter = match components.get(name) {
+                    Some(_) => json!({"$ref": format!("#/components/parameters/{name}")}),
+                    None => json!({"name": name, "in": "path", "required": true,
+                        "schema": {"type": "string"}, "description": "The key of the item"}),
+                };
+                params.insert(0, parameter);
             }
         }
         operation["parameters"] = Value::Array(params);
@@ -471,7 +501,7 @@ pub fn specification() -> Value {
         "paths": paths,
         "components": {
             "schemas": fixed_schemas(),
-            "parameters": parameters(),
+            "parameters": components,
             "securitySchemes": {"basic_auth": {"type": "http", "scheme": "basic"}},
         },
     })

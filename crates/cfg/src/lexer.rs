@@ -211,8 +211,9 @@ fn unescape(line: &[u8], pos: usize, value: &mut Vec<u8>) -> usize {
 /// Writes `value` as one configuration word, quoting only when it must.
 ///
 /// Plain words stay bare. Words with spaces, tabs, `#` or quotes are put in
-/// double quotes with `"` and `\` escaped; `$` is left as is so that `${VAR}`
-/// keeps meaning what the user meant. An empty value becomes `""`.
+/// double quotes with `"` and `\` escaped, or in single quotes when they
+/// hold `$` or `\` (nothing is interpreted there). An empty value becomes
+/// `""`.
 pub fn quote(value: &str) -> Cow<'_, str> {
     let needs_quotes = value.is_empty()
         || value
@@ -221,6 +222,13 @@ pub fn quote(value: &str) -> Cow<'_, str> {
     let has_control = value.bytes().any(|b| matches!(b, b'\n' | b'\r'));
     if !needs_quotes && !has_control {
         return Cow::Borrowed(value);
+    }
+    // Inside double quotes HAProxy expands `$VAR` and resolves escapes:
+    // a value holding `$` or `\` (a regular expression) is taken exactly
+    // within single quotes, where nothing is interpreted.
+    let literal = value.bytes().any(|b| b == b'$' || b == b'\\');
+    if literal && !has_control && !value.contains('\'') {
+        return Cow::Owned(format!("'{value}'"));
     }
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');

@@ -209,7 +209,7 @@ impl Step {
     /// Adding server `name` with the words of its line after the name
     /// (address first, then params).
     pub fn add(backend: &str, name: &str, rest: &[String]) -> Result<Step, RuntimeError> {
-        let args = rest
+        let args = dynamic_words(rest)
             .iter()
             .map(|w| arg(w))
             .collect::<Result<Vec<_>, _>>()?
@@ -224,6 +224,40 @@ impl Step {
             agent: has("agent-check"),
         })
     }
+}
+
+/// The words of a server line as `add server` takes them. A server added
+/// at runtime inherits nothing (no `default-server`), so `no-check` and
+/// the like say what it already is, and HAProxy refuses them; it is not
+/// resolved (init-addr none), so the settings of DNS resolution mean
+/// nothing for it. Both are left out; everything else goes as written.
+fn dynamic_words(rest: &[String]) -> Vec<String> {
+    /// The `no-` keywords `add server` takes (HAProxy's management guide).
+    const NEGATIONS: &[&str] = &[
+        "no-ssl-reuse",
+        "no-sslv3",
+        "no-tlsv10",
+        "no-tlsv11",
+        "no-tlsv12",
+        "no-tlsv13",
+        "no-tls-tickets",
+    ];
+    const RESOLUTION: &[&str] = &["resolve-net", "resolve-opts", "resolve-prefer", "init-addr"];
+    let mut out = Vec::with_capacity(rest.len());
+    let mut words = rest.iter();
+    // The address comes first.
+    out.extend(words.next().cloned());
+    while let Some(word) = words.next() {
+        if RESOLUTION.contains(&word.as_str()) {
+            words.next();
+            continue;
+        }
+        if word.starts_with("no-") && !NEGATIONS.contains(&word.as_str()) {
+            continue;
+        }
+        out.push(word.clone());
+    }
+    out
 }
 
 /// The `set server` changes from one server JSON to another, if every

@@ -51,6 +51,11 @@ pub fn users(options: &Options) -> anyhow::Result<Users> {
                 file.display()
             )
         })?;
+    // Users of the served configuration follow it; a separate file does not change.
+    let users = match options.userlist_file {
+        None => users.following(&options.userlist),
+        Some(_) => users,
+    };
     if users.is_empty() {
         bail!(
             "--userlist {}: the userlist has no user with a password",

@@ -610,3 +610,72 @@ fn references_to_missing_sections_are_refused_naming_the_field() {
     assert_eq!(status, StatusCode::CREATED, "{e}");
     assert!(w.config().contains("defaults extra\n    mode tcp\n"));
 }
+
+#[test]
+fn sections_named_by_a_query_parameter_and_the_api_userlist_is_live() {
+    let w = World::start(&[]);
+    let config = "/services/haproxy/configuration";
+    // A resolvers section and a nameserver, named by `?resolver=`.
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("{config}/resolvers?version=1"),
+        Some(json!({"name": "dns", "hold_valid": 10000, "accepted_payload_size": 8192})),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("{config}/nameservers?resolver=dns&version=2&force_reload=true"),
+        Some(json!({"name": "ns1", "address": "127.0.0.1", "port": 53})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body, _) = w.send(
+        "GET",
+        &format!("{config}/nameservers/ns1?resolver=dns"),
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({"name": "ns1", "address": "127.0.0.1", "port": 53})
+    );
+    let (status, _, _) = w.send("GET", &format!("{config}/nameservers?resolver=nope"), None);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = w.send("GET", &format!("{config}/nameservers"), None);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(w.config().contains("resolvers dns\n    accepted_payload_size 8192\n    hold valid 10s\n    nameserver ns1 127.0.0.1:53\n"), "{}", w.config());
+
+    // A user added to the API's userlist logs in on the next request.
+    let login = |user: &str, password: &str| {
+        w.client
+            .get(w.url("/info"))
+            .basic_auth(user, Some(password))
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(login("ops", "pw2"), StatusCode::UNAUTHORIZED);
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("{config}/users?userlist=api&version=3&force_reload=true"),
+        Some(json!({"username": "ops", "password": "pw2", "secure_password": false})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(login("ops", "pw2"), StatusCode::OK);
+    let (status, _, _) = w.send(
+        "DELETE",
+        &format!("{config}/users/admin?userlist=api&version=4&force_reload=true"),
+        None,
+    );
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(login("admin", "s3cret"), StatusCode::UNAUTHORIZED);
+    // The last user of the API's userlist stays.
+    let status = w
+        .client
+        .delete(w.url(&format!("{config}/users/ops?userlist=api&version=5")))
+        .basic_auth("ops", Some("pw2"))
+        .send()
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(login("ops", "pw2"), StatusCode::OK);
+}

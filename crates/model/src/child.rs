@@ -39,7 +39,7 @@ impl ChildKind {
 /// Splits `ADDR:PORT` when the part after the last colon is a port (or a
 /// `PORT-END` range for binds). `[v6]:port` and `v6addr:port` both work; an
 /// IPv6 address without a port (`fe80::1`) stays whole.
-fn split_address(text: &str) -> (String, Option<i64>, Option<i64>) {
+pub(crate) fn split_address(text: &str) -> (String, Option<i64>, Option<i64>) {
     if let Some(rest) = text.strip_prefix('[') {
         if let Some((host, tail)) = rest.split_once(']') {
             let (port, end) = tail.strip_prefix(':').map_or((None, None), parse_ports);

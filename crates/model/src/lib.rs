@@ -13,6 +13,7 @@ mod child;
 mod codec;
 mod custom;
 mod error;
+mod line;
 mod params;
 mod references;
 mod validate;

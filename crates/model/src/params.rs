@@ -111,6 +111,16 @@ pub(crate) fn parse<'w>(table: &Table, words: &[&'w str]) -> Vec<Item<'w>> {
         } else {
             let decoded = table.positionals(positional + 1).find_map(|entry| {
                 let codec = &table.entries[entry].codec;
+                // A custom codec says how many words it takes.
+                if let Codec::Custom(name) = codec {
+                    let end = (i + 1..words.len())
+                        .find(|&j| is_keyword(words[j]))
+                        .unwrap_or(words.len());
+                    return crate::custom::decode(name, &words[i..end])
+                        .ok()
+                        .filter(|(_, used)| *used > 0)
+                        .map(|(value, used)| (entry, value, used));
+                }
                 // An argument of several words runs to the next keyword.
                 let take = match arity(codec) {
                     None => {
@@ -309,7 +319,14 @@ pub(crate) fn encode_groups(
         });
         return Ok(words.collect());
     }
-    let whole = Value::Object(object.clone());
+    // A `.` entry reads its own fields from the object itself.
+    let whole = Value::Object(
+        object
+            .iter()
+            .filter(|(k, _)| path[1..].contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    );
     let value = if path.first().map(String::as_str) == Some(".") {
         // A `.` entry reads its fields from the object itself.
         if !path[1..].iter().any(|k| object.contains_key(k)) {

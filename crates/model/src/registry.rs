@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use crate::child::ChildKind;
 use crate::error::ModelError;
+use crate::line::LineSpec;
 use crate::resource::{self as res, ResourceError};
 use crate::rule::{self, RuleKind};
 use crate::template;
@@ -34,6 +35,8 @@ pub(crate) enum Shape {
 pub(crate) enum LineKind {
     Child(ChildKind),
     Template,
+    /// A line wholly described by a param table.
+    Words(&'static LineSpec),
 }
 
 /// How operation ids are spelled: `getAllServerBackend` (the parent's noun
@@ -91,46 +94,144 @@ pub struct Resource {
     naming: Naming,
     /// Operation ids the reference spells otherwise than `naming` says.
     ids: &'static [(Action, &'static str)],
+    /// The query parameter that names the parent section, when the path
+    /// does not (`/nameservers?resolver=NAME`).
+    pub parent_query: Option<&'static str>,
+    /// Actions the reference does not have for it.
+    without: &'static [Action],
     /// Words for the operation summaries: what one item is.
     pub title: &'static str,
+    /// The path segment of a section when it is a parent, when it is not
+    /// its collection's (`peers/{parent_name}/servers`, `peer_section`).
+    as_parent: Option<&'static str>,
 }
 
-macro_rules! section {
-    ($collection:literal, $schema:literal, $noun:literal, $owner:literal, $kind:ident, $title:literal, $ids:expr) => {
-        Resource {
-            collection: $collection,
-            schema: $schema,
-            noun: $noun,
-            owner: $owner,
-            shape: Shape::Section(SectionKind::$kind),
-            parents: &[],
-            full: None,
-            naming: Naming::Plain,
-            ids: $ids,
-            title: $title,
-        }
-    };
+/// What a row says unless it says otherwise.
+const ROW: Resource = Resource {
+    collection: "",
+    schema: "",
+    noun: "",
+    owner: "",
+    shape: Shape::Singleton(SectionKind::Global),
+    parents: &[],
+    full: None,
+    naming: Naming::Plain,
+    ids: &[],
+    parent_query: None,
+    without: &[],
+    title: "",
+    as_parent: None,
+};
+
+const fn section(
+    collection: &'static str,
+    schema: &'static str,
+    noun: &'static str,
+    kind: SectionKind,
+    title: &'static str,
+) -> Resource {
+    Resource {
+        collection,
+        schema,
+        noun,
+        owner: noun,
+        shape: Shape::Section(kind),
+        title,
+        ..ROW
+    }
 }
 
-macro_rules! rules {
-    ($collection:literal, $schema:literal, $noun:literal, $kind:ident, $full:literal, $naming:ident, $parents:expr, $title:literal) => {
-        Resource {
-            collection: $collection,
-            schema: $schema,
-            noun: $noun,
-            owner: "",
-            shape: Shape::Rules(RuleKind::$kind),
-            parents: $parents,
-            full: Some($full),
-            naming: Naming::$naming,
-            ids: &[],
-            title: $title,
-        }
-    };
+const fn rules(
+    collection: &'static str,
+    schema: &'static str,
+    noun: &'static str,
+    kind: RuleKind,
+    full: &'static str,
+    parents: &'static [&'static str],
+    title: &'static str,
+) -> Resource {
+    Resource {
+        collection,
+        schema,
+        noun,
+        shape: Shape::Rules(kind),
+        parents,
+        full: Some(full),
+        naming: Naming::PerParent,
+        title,
+        ..ROW
+    }
+}
+
+/// A line wholly described by its param table, in a section named by a
+/// query parameter (`/nameservers?resolver=NAME`) or by the path.
+const fn words(
+    collection: &'static str,
+    schema: &'static str,
+    noun: &'static str,
+    spec: &'static LineSpec,
+    parent: &'static [&'static str],
+    query: Option<&'static str>,
+    title: &'static str,
+) -> Resource {
+    Resource {
+        collection,
+        schema,
+        noun,
+        shape: Shape::Line(LineKind::Words(spec)),
+        parents: parent,
+        parent_query: query,
+        full: Some(collection),
+        title,
+        ..ROW
+    }
 }
 
 const FBD: &[&str] = &["frontends", "backends", "defaults"];
 const BD: &[&str] = &["backends", "defaults"];
+
+const USER: LineSpec = LineSpec {
+    keyword: "user",
+    table: "user",
+    key: "username",
+    named_by_first_word: false,
+};
+const GROUP: LineSpec = LineSpec {
+    keyword: "group",
+    table: "group",
+    key: "name",
+    named_by_first_word: false,
+};
+const NAMESERVER: LineSpec = LineSpec {
+    keyword: "nameserver",
+    table: "nameserver",
+    key: "name",
+    named_by_first_word: false,
+};
+const MAILER: LineSpec = LineSpec {
+    keyword: "mailer",
+    table: "mailer_entry",
+    key: "name",
+    named_by_first_word: false,
+};
+const PEER: LineSpec = LineSpec {
+    keyword: "peer",
+    table: "peer_entry",
+    key: "name",
+    named_by_first_word: false,
+};
+const TABLE: LineSpec = LineSpec {
+    keyword: "table",
+    table: "table",
+    key: "name",
+    named_by_first_word: false,
+};
+const DGRAM_BIND: LineSpec = LineSpec {
+    keyword: "dgram-bind",
+    table: "dgram_bind",
+    key: "name",
+    named_by_first_word: true,
+};
 
 /// Every configuration resource, in the order the specification lists them.
 pub static RESOURCES: &[Resource] = &[
@@ -139,225 +240,366 @@ pub static RESOURCES: &[Resource] = &[
         schema: "global",
         noun: "Global",
         owner: "Global",
-        shape: Shape::Singleton(SectionKind::Global),
-        parents: &[],
-        full: None,
-        naming: Naming::Plain,
-        ids: &[],
         title: "the global section",
+        ..ROW
     },
-    section!(
-        "defaults",
-        "defaults",
-        "DefaultsSection",
-        "Defaults",
-        Defaults,
-        "defaults section",
-        &[
+    Resource {
+        ids: &[
             (Action::List, "getDefaultsSections"),
             (Action::Create, "addDefaultsSection"),
-            (Action::CreateOnList, "createDefaultsSection")
-        ]
-    ),
-    section!(
+            (Action::CreateOnList, "createDefaultsSection"),
+        ],
+        owner: "Defaults",
+        ..section(
+            "defaults",
+            "defaults",
+            "DefaultsSection",
+            SectionKind::Defaults,
+            "defaults section",
+        )
+    },
+    section(
         "frontends",
         "frontend",
         "Frontend",
-        "Frontend",
-        Frontend,
+        SectionKind::Frontend,
         "frontend",
-        &[]
     ),
-    section!(
+    section(
         "backends",
         "backend",
         "Backend",
-        "Backend",
-        Backend,
+        SectionKind::Backend,
         "backend",
-        &[]
+    ),
+    Resource {
+        without: &[Action::Replace],
+        ..section(
+            "userlists",
+            "userlist",
+            "Userlist",
+            SectionKind::Userlist,
+            "userlist",
+        )
+    },
+    section(
+        "resolvers",
+        "resolver",
+        "Resolver",
+        SectionKind::Resolvers,
+        "resolvers section",
+    ),
+    Resource {
+        ids: &[(Action::Replace, "editMailersSection")],
+        ..section(
+            "mailers_section",
+            "mailers_section",
+            "MailersSection",
+            SectionKind::Mailers,
+            "mailers section",
+        )
+    },
+    Resource {
+        ids: &[
+            (Action::List, "getPeerSections"),
+            (Action::Create, "createPeer"),
+            (Action::Delete, "deletePeer"),
+        ],
+        owner: "Peer",
+        without: &[Action::Replace],
+        as_parent: Some("peers"),
+        ..section(
+            "peer_section",
+            "peer_section",
+            "PeerSection",
+            SectionKind::Peers,
+            "peers section",
+        )
+    },
+    section("caches", "cache", "Cache", SectionKind::Cache, "cache"),
+    section(
+        "http_errors_sections",
+        "http_errors_section",
+        "HTTPErrorsSection",
+        SectionKind::HttpErrors,
+        "http-errors section",
+    ),
+    section("rings", "ring", "Ring", SectionKind::Ring, "ring"),
+    section(
+        "log_forwards",
+        "log_forward",
+        "LogForward",
+        SectionKind::LogForward,
+        "log-forward section",
+    ),
+    section(
+        "fcgi_apps",
+        "fcgi_app",
+        "FCGIApp",
+        SectionKind::FcgiApp,
+        "FastCGI application",
     ),
     Resource {
         collection: "servers",
         schema: "server",
         noun: "Server",
-        owner: "",
         shape: Shape::Line(LineKind::Child(ChildKind::Server)),
-        parents: &["backends"],
+        parents: &["backends", "peer_section", "rings"],
         full: Some("servers"),
         naming: Naming::PerParent,
-        ids: &[],
         title: "server",
+        ..ROW
     },
     Resource {
         collection: "server_templates",
         schema: "server_template",
         noun: "ServerTemplate",
-        owner: "",
         shape: Shape::Line(LineKind::Template),
         parents: &["backends"],
         full: Some("server_templates"),
-        naming: Naming::Plain,
-        ids: &[],
         title: "server template",
+        ..ROW
     },
     Resource {
         collection: "binds",
         schema: "bind",
         noun: "Bind",
-        owner: "",
         shape: Shape::Line(LineKind::Child(ChildKind::Bind)),
-        parents: &["frontends"],
+        parents: &["frontends", "log_forwards", "peer_section"],
         full: Some("binds"),
         naming: Naming::PerParent,
-        ids: &[],
         title: "bind",
+        ..ROW
     },
-    rules!("acls", "acl", "Acl", Acl, "acl_list", PerParent, FBD, "ACL"),
-    rules!(
-        "backend_switching_rules",
-        "backend_switching_rule",
-        "BackendSwitchingRule",
-        BackendSwitching,
-        "backend_switching_rule_list",
-        Plain,
-        &["frontends"],
-        "backend switching rule"
+    words(
+        "users",
+        "user",
+        "User",
+        &USER,
+        &["userlists"],
+        Some("userlist"),
+        "user",
     ),
-    rules!(
-        "server_switching_rules",
-        "server_switching_rule",
-        "ServerSwitchingRule",
-        ServerSwitching,
-        "server_switching_rule_list",
-        Plain,
-        &["backends"],
-        "server switching rule"
+    words(
+        "groups",
+        "group",
+        "Group",
+        &GROUP,
+        &["userlists"],
+        Some("userlist"),
+        "group",
     ),
-    rules!(
+    words(
+        "nameservers",
+        "nameserver",
+        "Nameserver",
+        &NAMESERVER,
+        &["resolvers"],
+        Some("resolver"),
+        "nameserver",
+    ),
+    words(
+        "mailer_entries",
+        "mailer_entry",
+        "MailerEntry",
+        &MAILER,
+        &["mailers_section"],
+        Some("mailers_section"),
+        "mailer",
+    ),
+    words(
+        "peer_entries",
+        "peer_entry",
+        "PeerEntry",
+        &PEER,
+        &["peer_section"],
+        Some("peer_section"),
+        "peer",
+    ),
+    words(
+        "tables",
+        "table",
+        "Table",
+        &TABLE,
+        &["peer_section"],
+        None,
+        "stick table",
+    ),
+    words(
+        "dgram_binds",
+        "dgram_bind",
+        "DgramBind",
+        &DGRAM_BIND,
+        &["log_forwards"],
+        None,
+        "datagram bind",
+    ),
+    rules(
+        "acls",
+        "acl",
+        "Acl",
+        RuleKind::Acl,
+        "acl_list",
+        &["frontends", "backends", "defaults", "fcgi_apps"],
+        "ACL",
+    ),
+    Resource {
+        naming: Naming::Plain,
+        ..rules(
+            "backend_switching_rules",
+            "backend_switching_rule",
+            "BackendSwitchingRule",
+            RuleKind::BackendSwitching,
+            "backend_switching_rule_list",
+            &["frontends"],
+            "backend switching rule",
+        )
+    },
+    Resource {
+        naming: Naming::Plain,
+        ..rules(
+            "server_switching_rules",
+            "server_switching_rule",
+            "ServerSwitchingRule",
+            RuleKind::ServerSwitching,
+            "server_switching_rule_list",
+            &["backends"],
+            "server switching rule",
+        )
+    },
+    rules(
         "http_request_rules",
         "http_request_rule",
         "HTTPRequestRule",
-        HttpRequest,
+        RuleKind::HttpRequest,
         "http_request_rule_list",
-        PerParent,
         FBD,
-        "HTTP request rule"
+        "HTTP request rule",
     ),
-    rules!(
+    rules(
         "http_response_rules",
         "http_response_rule",
         "HTTPResponseRule",
-        HttpResponse,
+        RuleKind::HttpResponse,
         "http_response_rule_list",
-        PerParent,
         FBD,
-        "HTTP response rule"
+        "HTTP response rule",
     ),
-    rules!(
+    rules(
         "http_after_response_rules",
         "http_after_response_rule",
         "HTTPAfterResponseRule",
-        HttpAfterResponse,
+        RuleKind::HttpAfterResponse,
         "http_after_response_rule_list",
-        PerParent,
         FBD,
-        "HTTP after-response rule"
+        "HTTP after-response rule",
     ),
-    rules!(
+    rules(
         "http_error_rules",
         "http_error_rule",
         "HTTPErrorRule",
-        HttpError,
+        RuleKind::HttpError,
         "http_error_rule_list",
-        PerParent,
         FBD,
-        "HTTP error rule"
+        "HTTP error rule",
     ),
-    rules!(
+    rules(
         "tcp_request_rules",
         "tcp_request_rule",
         "TCPRequestRule",
-        TcpRequest,
+        RuleKind::TcpRequest,
         "tcp_request_rule_list",
-        PerParent,
         FBD,
-        "TCP request rule"
+        "TCP request rule",
     ),
-    rules!(
+    rules(
         "tcp_response_rules",
         "tcp_response_rule",
         "TCPResponseRule",
-        TcpResponse,
+        RuleKind::TcpResponse,
         "tcp_response_rule_list",
-        PerParent,
         BD,
-        "TCP response rule"
+        "TCP response rule",
     ),
-    rules!(
+    rules(
         "http_checks",
         "http_check",
         "HTTPCheck",
-        HttpCheck,
+        RuleKind::HttpCheck,
         "http_check_list",
-        PerParent,
         BD,
-        "HTTP check"
+        "HTTP check",
     ),
-    rules!(
+    rules(
         "tcp_checks",
         "tcp_check",
         "TCPCheck",
-        TcpCheck,
+        RuleKind::TcpCheck,
         "tcp_check_rule_list",
-        PerParent,
         BD,
-        "TCP check"
+        "TCP check",
     ),
-    rules!(
+    rules(
         "filters",
         "filter",
         "Filter",
-        Filter,
+        RuleKind::Filter,
         "filter_list",
-        PerParent,
         &["frontends", "backends"],
-        "filter"
+        "filter",
     ),
-    rules!(
-        "stick_rules",
-        "stick_rule",
-        "StickRule",
-        Stick,
-        "stick_rule_list",
-        Plain,
-        &["backends"],
-        "stick rule"
-    ),
-    rules!(
+    Resource {
+        naming: Naming::Plain,
+        ..rules(
+            "stick_rules",
+            "stick_rule",
+            "StickRule",
+            RuleKind::Stick,
+            "stick_rule_list",
+            &["backends"],
+            "stick rule",
+        )
+    },
+    rules(
         "log_targets",
         "log_target",
         "LogTarget",
-        LogTarget,
+        RuleKind::LogTarget,
         "log_target_list",
-        PerParent,
-        &["frontends", "backends", "defaults", "global"],
-        "log target"
+        &[
+            "frontends",
+            "backends",
+            "defaults",
+            "global",
+            "log_forwards",
+            "peer_section",
+        ],
+        "log target",
     ),
-    rules!(
-        "captures",
-        "capture",
-        "DeclareCapture",
-        Capture,
-        "capture_list",
-        Plain,
-        &["frontends"],
-        "capture"
-    ),
+    Resource {
+        naming: Naming::Plain,
+        ..rules(
+            "captures",
+            "capture",
+            "DeclareCapture",
+            RuleKind::Capture,
+            "capture_list",
+            &["frontends"],
+            "capture",
+        )
+    },
 ];
 
 /// Where configuration resources live under `/v3`.
 pub const CONFIGURATION: &str = "/services/haproxy/configuration";
+
+/// The line table of a section kind that is not a proxy: its schema's name.
+pub(crate) fn section_table(kind: SectionKind) -> Option<&'static str> {
+    RESOURCES
+        .iter()
+        .find(|r| r.shape == Shape::Section(kind))
+        .map(|r| r.schema)
+}
 
 /// The resource whose collection is `collection`.
 pub fn resource(collection: &str) -> Option<&'static Resource> {
@@ -408,6 +650,7 @@ impl Resource {
         match self.shape {
             Shape::Singleton(_) => None,
             Shape::Line(LineKind::Template) => Some("prefix"),
+            Shape::Line(LineKind::Words(spec)) => Some(spec.key),
             Shape::Rules(_) => Some("index"),
             _ => Some("name"),
         }
@@ -424,6 +667,7 @@ impl Resource {
         if self.ids.iter().any(|(a, _)| *a == CreateOnList) {
             actions.push(CreateOnList);
         }
+        actions.retain(|a| !self.without.contains(a));
         actions
     }
 
@@ -440,12 +684,16 @@ impl Resource {
     pub fn collection_path(&self, parent: Option<&Resource>) -> String {
         match parent {
             None => format!("{CONFIGURATION}/{}", self.collection),
+            Some(_) if self.parent_query.is_some() => {
+                format!("{CONFIGURATION}/{}", self.collection)
+            }
             Some(p) if p.is_singleton() => {
                 format!("{CONFIGURATION}/{}/{}", p.collection, self.collection)
             }
             Some(p) => format!(
                 "{CONFIGURATION}/{}/{{parent_name}}/{}",
-                p.collection, self.collection
+                p.as_parent.unwrap_or(p.collection),
+                self.collection
             ),
         }
     }
@@ -623,6 +871,10 @@ pub fn list(
             res::list_children(doc, kind, name, child)
         }
         Shape::Line(LineKind::Template) => template::list_templates(doc, place.parent()?.1),
+        Shape::Line(LineKind::Words(spec)) => {
+            let (kind, name) = place.parent()?;
+            spec.list(doc, kind, name)
+        }
         Shape::Rules(rules) => {
             let (kind, name) = place.parent()?;
             rule::list_rules(doc, kind, name, rules)
@@ -645,6 +897,10 @@ pub fn get(
             res::get_child(doc, kind, name, child, key)?
         }
         Shape::Line(LineKind::Template) => template::get_template(doc, place.parent()?.1, key)?,
+        Shape::Line(LineKind::Words(spec)) => {
+            let (kind, name) = place.parent()?;
+            spec.get(doc, kind, name, key)?
+        }
         Shape::Rules(rules) => {
             let (kind, name) = place.parent()?;
             rule::get_rule(doc, kind, name, rules, index(key)?)?
@@ -812,6 +1068,10 @@ pub fn create(
             res::create_child(doc, kind, name, child, value)
         }
         Shape::Line(LineKind::Template) => template::create_template(doc, place.parent()?.1, value),
+        Shape::Line(LineKind::Words(spec)) => {
+            let (kind, name) = place.parent()?;
+            spec.create(doc, kind, name, value)
+        }
         Shape::Rules(rules) => {
             let (kind, name) = place.parent()?;
             let at = index(at.unwrap_or("0"))?;
@@ -848,6 +1108,10 @@ pub fn replace(
         Shape::Line(LineKind::Template) => {
             template::replace_template(doc, place.parent()?.1, key, value)
         }
+        Shape::Line(LineKind::Words(spec)) => {
+            let (kind, name) = place.parent()?;
+            spec.replace(doc, kind, name, key, value)
+        }
         Shape::Rules(rules) => {
             let (kind, name) = place.parent()?;
             rule::replace_rule(doc, kind, name, rules, index(key)?, value)
@@ -868,6 +1132,10 @@ pub fn delete(doc: &mut Document, place: Place<'_>, key: &str) -> Result<(), Res
             res::delete_child(doc, kind, name, child, key)
         }
         Shape::Line(LineKind::Template) => template::delete_template(doc, place.parent()?.1, key),
+        Shape::Line(LineKind::Words(spec)) => {
+            let (kind, name) = place.parent()?;
+            spec.delete(doc, kind, name, key)
+        }
         Shape::Rules(rules) => {
             let (kind, name) = place.parent()?;
             rule::delete_rule(doc, kind, name, rules, index(key)?)

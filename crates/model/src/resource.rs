@@ -39,11 +39,13 @@ fn label(kind: SectionKind) -> &'static str {
     kind.keyword().unwrap_or("section")
 }
 
+/// The line table of a section kind: `global`, `proxy` for the proxies,
+/// else the table named after the registry's schema of that section.
 fn table(kind: SectionKind) -> &'static str {
-    if kind == SectionKind::Global {
-        "global"
-    } else {
-        "proxy"
+    match kind {
+        SectionKind::Global => "global",
+        k if k.is_proxy() => "proxy",
+        k => crate::registry::section_table(k).unwrap_or("proxy"),
     }
 }
 
@@ -246,11 +248,9 @@ pub fn replace_section(
     name: &str,
     value: &Map<String, Value>,
 ) -> Result<(), ResourceError> {
-    let id = find(doc, kind, name)?;
     let mut header = header_words(kind, value)?;
-    // A listen section keeps its keyword whichever view is replaced.
-    let own = doc.section(id).kind();
-    header[0] = own.keyword().unwrap_or(label(kind)).to_owned();
+    // A new name that another section has is a conflict, whether or not
+    // the section to replace exists (as the reference answers it).
     if header[1] != name && find(doc, kind, &header[1]).is_ok() {
         return Err(ResourceError::AlreadyExists(format!(
             "{} '{}'",
@@ -258,6 +258,10 @@ pub fn replace_section(
             header[1]
         )));
     }
+    let id = find(doc, kind, name)?;
+    // A listen section keeps its keyword whichever view is replaced.
+    let own = doc.section(id).kind();
+    header[0] = own.keyword().unwrap_or(label(kind)).to_owned();
     let mut scratch = doc.clone();
     let section = scratch.section(id);
     if section.name().is_none() && header[1] == name {

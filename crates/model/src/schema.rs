@@ -239,10 +239,51 @@ pub fn resource_schema(resource: &str) -> Value {
             s["required"] = json!(["prefix", "num_or_range", "fqdn"]);
             s
         }
-        other => panic!("no resource {other}"),
+        // Another section: its line table, named after its schema.
+        other if crate::table::tables().sections.contains_key(other) => {
+            let table = section_table(other);
+            let mut s = table_schema(table, &[("name", name_schema()), ("metadata", metadata)]);
+            let required: Vec<String> = std::iter::once("name".to_owned())
+                .chain(required_fields(table))
+                .collect();
+            s["required"] = json!(required);
+            s
+        }
+        // A line wholly described by its param table.
+        other => {
+            let table = params_table(other);
+            let mut s = table_schema(table, &[("metadata", metadata)]);
+            let required = required_fields(table);
+            if !required.is_empty() {
+                s["required"] = json!(required);
+            }
+            s
+        }
     };
     schema["title"] = json!(resource);
     schema
+}
+
+/// The fields a table always needs; of entries sharing a position
+/// (`sc_int` or `sc_expr`) none is required alone; of an address and port
+/// (`hostport`), the address.
+fn required_fields(table: &Table) -> Vec<String> {
+    table
+        .entries
+        .iter()
+        .filter(|entry| {
+            let shared = table
+                .entries
+                .iter()
+                .any(|e| e.key == entry.key && e.field != entry.field);
+            entry.required && !shared && entry.field.len() == 1
+        })
+        .filter_map(|entry| match entry.field[0].as_str() {
+            "_" => None,
+            "." => entry.merged().first().map(|f| f.to_string()),
+            field => Some(field.to_owned()),
+        })
+        .collect()
 }
 
 /// The fields every rule of `kind` has: its first level word (`type`,
@@ -261,23 +302,7 @@ fn rule_required(kind: crate::rule::RuleKind, base: &str) -> Vec<String> {
         .map(|l| l.to_string())
         .collect();
     let params = &crate::table::tables().params;
-    // The fields one table always needs; of entries sharing a position
-    // (`sc_int` or `sc_expr`) none is required alone.
-    let needs = |table: &Table| -> Vec<String> {
-        table
-            .entries
-            .iter()
-            .filter(|entry| {
-                let shared = table
-                    .entries
-                    .iter()
-                    .any(|e| e.key == entry.key && e.field != entry.field);
-                entry.required && !shared && entry.field.len() == 1
-            })
-            .map(|entry| entry.field[0].clone())
-            .filter(|field| field != "_" && field != ".")
-            .collect()
-    };
+    let needs = required_fields;
     let mut fields = params.get(base).map(needs).unwrap_or_default();
     // What every action needs (a stick rule's `pattern`, a capture's `length`).
     let actions: Vec<Vec<String>> = kind

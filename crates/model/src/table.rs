@@ -277,6 +277,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("bind.kw", include_str!("../tables/bind.kw")),
     ("rules.kw", include_str!("../tables/rules.kw")),
     ("rules_tcp.kw", include_str!("../tables/rules_tcp.kw")),
+    ("sections.kw", include_str!("../tables/sections.kw")),
 ];
 
 /// The tables compiled into the binary.

@@ -24,6 +24,13 @@ const NAMES: &[&str] = &[
     "stats_http_request",
     "var_ref",
     "log_sample",
+    "hostport",
+    "user_password",
+    "user_insecure_password",
+    "table_type",
+    "onoff_bool",
+    "hostport_range",
+    "log_sample_object",
 ];
 
 /// For codecs used with the field `.`: the keys of the object they merge
@@ -32,6 +39,11 @@ pub(crate) fn merged_fields(name: &str) -> &'static [&'static str] {
     match name {
         "var_ref" => &["var_scope", "var_name"],
         "log_sample" => &["sample_range", "sample_size"],
+        "hostport" => &["address", "port"],
+        "hostport_range" => &["address", "port", "port-range-end"],
+        "cond" => &["cond", "cond_test"],
+        "user_password" | "user_insecure_password" => &["password", "secure_password"],
+        "table_type" => &["type", "type_len"],
         _ => &[],
     }
 }
@@ -84,6 +96,24 @@ pub(crate) fn schema(name: &str) -> Value {
         "cond" => object(cond),
         "var_ref" => object(json!({"var_scope": string, "var_name": string})),
         "log_sample" => object(json!({"sample_range": string, "sample_size": {"type": "integer"}})),
+        "user_password" | "user_insecure_password" => {
+            object(json!({"password": string, "secure_password": {"type": "boolean"}}))
+        }
+        "table_type" => object(json!({
+            "type": {"type": "string", "enum": TABLE_TYPES},
+            "type_len": {"type": "integer", "minimum": 1},
+        })),
+        "onoff_bool" => json!({"type": "boolean"}),
+        "hostport_range" => {
+            let port = json!({"type": "integer", "minimum": 1, "maximum": 65535});
+            object(json!({"address": string, "port": port, "port-range-end": port}))
+        }
+        "log_sample_object" => json!({"type": "object", "required": ["ranges", "size"],
+            "properties": {"ranges": string, "size": {"type": "integer"}}}),
+        "hostport" => object(json!({
+            "address": string,
+            "port": {"type": "integer", "minimum": 1, "maximum": 65535, "nullable": true},
+        })),
         "stats_auth" => object(json!({"user": string, "passwd": string})),
         "stats_http_request" => {
             let mut props = cond;
@@ -127,6 +157,72 @@ pub(crate) fn decode(name: &str, args: &[&str]) -> Result<(Value, usize), String
                 Err(_) => Err(format!("'{size}' is not an integer")),
             },
             _ => Err("expected RANGES:SIZE".into()),
+        },
+        "user_password" | "user_insecure_password" => match args.first() {
+            Some(secret) => {
+                let secure = name == "user_password";
+                Ok((json!({"password": secret, "secure_password": secure}), 1))
+            }
+            None => Err("expected a password".into()),
+        },
+        // `type T`, `type string|binary len N`.
+        "table_type" => match args {
+            [kind, len, n, ..] if *len == "len" && ["string", "binary"].contains(kind) => {
+                let n: i64 = n.parse().map_err(|_| format!("'{n}' is not a length"))?;
+                Ok((json!({"type": kind, "type_len": n}), 3))
+            }
+            [kind, ..] if TABLE_TYPES.contains(kind) => Ok((json!({"type": kind}), 1)),
+            _ => Err(format!("expected one of {}", TABLE_TYPES.join(", "))),
+        },
+        "onoff_bool" => match args.first() {
+            Some(&"on") => Ok((json!(true), 1)),
+            Some(&"off") => Ok((json!(false), 1)),
+            _ => Err("expected on or off".into()),
+        },
+        // `ADDR:PORT[-END]`, `[V6]:PORT`, `:PORT`: one word.
+        "hostport_range" => match args.first() {
+            Some(word) => {
+                let (address, port, end) = crate::child::split_address(word);
+                let Some(port) = port else {
+                    return Err(format!("'{word}' has no port"));
+                };
+                if end.is_some_and(|e| e <= port) {
+                    return Err(format!("'{word}': the range must end above its start"));
+                }
+                let mut out = Map::new();
+                if !address.is_empty() {
+                    out.insert("address".into(), json!(address));
+                }
+                out.insert("port".into(), json!(port));
+                if let Some(end) = end {
+                    out.insert("port-range-end".into(), json!(end));
+                }
+                Ok((Value::Object(out), 1))
+            }
+            None => Err("expected ADDRESS:PORT".into()),
+        },
+        "log_sample_object" => match args.first().and_then(|a| a.rsplit_once(':')) {
+            Some((ranges, size)) if !ranges.is_empty() => match size.parse::<i64>() {
+                Ok(size) => Ok((json!({"ranges": ranges, "size": size}), 1)),
+                Err(_) => Err(format!("'{size}' is not an integer")),
+            },
+            _ => Err("expected RANGES:SIZE".into()),
+        },
+        // `ADDR[:PORT]`, `[V6]:PORT`: one word.
+        "hostport" => match args.first() {
+            Some(word) if !word.is_empty() => {
+                let (address, port, end) = crate::child::split_address(word);
+                if end.is_some() || address.is_empty() {
+                    return Err(format!("'{word}' is not ADDRESS[:PORT]"));
+                }
+                let mut out = Map::new();
+                out.insert("address".into(), json!(address));
+                if let Some(port) = port {
+                    out.insert("port".into(), json!(port));
+                }
+                Ok((Value::Object(out), 1))
+            }
+            _ => Err("expected ADDRESS[:PORT]".into()),
         },
 
         _ => Err(format!("unknown custom codec {name}")),
@@ -198,6 +294,158 @@ pub(crate) fn encode(
                 }),
             }
         }
+        "user_password" | "user_insecure_password" => {
+            let o = object()?;
+            let secure = match o.get("secure_password") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(other) => {
+                    let message = format!("expected true or false, got {other}");
+                    return Err(ModelError::invalid("secure_password", message));
+                }
+            };
+            if secure != (name == "user_password") {
+                return Ok(None);
+            }
+            match o.get("password") {
+                Some(Value::String(p)) if !p.is_empty() => Ok(Some(vec![p.clone()])),
+                None | Some(Value::Null) if !secure => Ok(None),
+                None | Some(Value::Null) => Err(ModelError::MissingField {
+                    field: "password".into(),
+                }),
+                Some(other) => {
+                    let message = format!("expected a non-empty string, got {other}");
+                    Err(ModelError::invalid("password", message))
+                }
+            }
+        }
+        "table_type" => {
+            let o = object()?;
+            let kind = match o.get("type") {
+                Some(Value::String(k)) if TABLE_TYPES.contains(&k.as_str()) => k.clone(),
+                None | Some(Value::Null) => {
+                    return Err(ModelError::MissingField {
+                        field: "type".into(),
+                    })
+                }
+                Some(other) => {
+                    let message = format!("{other} is not one of {}", TABLE_TYPES.join(", "));
+                    return Err(ModelError::invalid("type", message));
+                }
+            };
+            match o.get("type_len") {
+                None | Some(Value::Null) => Ok(Some(vec![kind])),
+                Some(v) => match v.as_i64() {
+                    Some(n) if n > 0 && (kind == "string" || kind == "binary") => {
+                        Ok(Some(vec![kind, "len".into(), n.to_string()]))
+                    }
+                    Some(_) if n_is_positive(v) => Err(ModelError::invalid(
+                        "type_len",
+                        format!("only a string or binary table has a length, not {kind}"),
+                    )),
+                    _ => Err(ModelError::invalid(
+                        "type_len",
+                        format!("expected a positive integer, got {v}"),
+                    )),
+                },
+            }
+        }
+        "onoff_bool" => match value.as_bool() {
+            Some(true) => Ok(Some(vec!["on".into()])),
+            Some(false) => Ok(Some(vec!["off".into()])),
+            None => Err(ModelError::invalid(
+                field,
+                format!("expected true or false, got {value}"),
+            )),
+        },
+        "hostport_range" => {
+            let o = object()?;
+            let port = |key: &str| match o.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => match v.as_i64() {
+                    Some(p) if (1..=65535).contains(&p) => Ok(Some(p)),
+                    _ => Err(ModelError::invalid(
+                        key,
+                        format!("expected a port between 1 and 65535, got {v}"),
+                    )),
+                },
+            };
+            let (Some(start), end) = (port("port")?, port("port-range-end")?) else {
+                return Err(ModelError::MissingField {
+                    field: "port".into(),
+                });
+            };
+            if end.is_some_and(|e| e <= start) {
+                let message = "must be above port";
+                return Err(ModelError::invalid("port-range-end", message));
+            }
+            let address = match o.get("address") {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(a)) if !a.contains(char::is_whitespace) => a.clone(),
+                Some(other) => {
+                    let message = format!("expected one word, got {other}");
+                    return Err(ModelError::invalid("address", message));
+                }
+            };
+            let address = match address.contains(':') && !address.starts_with('[') {
+                true => format!("[{address}]"),
+                false => address,
+            };
+            let range = end.map(|e| format!("-{e}")).unwrap_or_default();
+            Ok(Some(vec![format!("{address}:{start}{range}")]))
+        }
+        "log_sample_object" => {
+            let o = object()?;
+            match (o.get("ranges"), o.get("size")) {
+                (Some(Value::String(r)), Some(Value::Number(n)))
+                    if !r.is_empty() && !r.contains(char::is_whitespace) && n.is_i64() =>
+                {
+                    Ok(Some(vec![format!("{r}:{n}")]))
+                }
+                (None, _) => Err(ModelError::MissingField {
+                    field: format!("{field}.ranges"),
+                }),
+                (_, None) => Err(ModelError::MissingField {
+                    field: format!("{field}.size"),
+                }),
+                (range, size) => Err(ModelError::invalid(
+                    field,
+                    format!("expected ranges and an integer size, got {range:?} and {size:?}"),
+                )),
+            }
+        }
+        "hostport" => {
+            let o = object()?;
+            let address = match o.get("address") {
+                Some(Value::String(a)) if !a.is_empty() && !a.contains(char::is_whitespace) => a,
+                None | Some(Value::Null) => {
+                    return Err(ModelError::MissingField {
+                        field: "address".into(),
+                    })
+                }
+                Some(other) => {
+                    let message = format!("expected one word, got {other}");
+                    return Err(ModelError::invalid("address", message));
+                }
+            };
+            let port = match o.get("port") {
+                None | Some(Value::Null) => None,
+                Some(v) => match v.as_i64() {
+                    Some(p) if (1..=65535).contains(&p) => Some(p),
+                    _ => {
+                        let message = format!("expected a port between 1 and 65535, got {v}");
+                        return Err(ModelError::invalid("port", message));
+                    }
+                },
+            };
+            Ok(Some(vec![match port {
+                Some(p) if address.contains(':') && !address.starts_with('[') => {
+                    format!("[{address}]:{p}")
+                }
+                Some(p) => format!("{address}:{p}"),
+                None => address.clone(),
+            }]))
+        }
 
         _ => unreachable!("custom codec names are checked when the tables load"),
     }
@@ -233,6 +481,13 @@ fn encode_server_source(value: &Value, field: &str) -> Result<Vec<String>, Model
             format!("'{text}' is not ADDR[:PORT] [usesrc ADDR] [interface NAME]"),
         )),
     }
+}
+
+/// The key types of a peers section's `table`, as the reference lists them.
+const TABLE_TYPES: &[&str] = &["ip", "integer", "string", "binary"];
+
+fn n_is_positive(v: &Value) -> bool {
+    v.as_i64().is_some_and(|n| n > 0)
 }
 
 const ALGORITHMS: &[&str] = &[
