@@ -14,8 +14,25 @@ use crate::AppState;
 
 type St = State<Arc<AppState>>;
 
+/// The paths that list the endpoints one level below them, with their
+/// operation ids.
+pub(crate) const DISCOVERY: &[(&str, &str)] = &[
+    ("/services", "getServicesEndpoints"),
+    ("/services/haproxy", "getHaproxyEndpoints"),
+    (
+        "/services/haproxy/configuration",
+        "getConfigurationEndpoints",
+    ),
+    ("/services/haproxy/runtime", "getRuntimeEndpoints"),
+    ("/services/haproxy/stats", "getStatsEndpoints"),
+];
+
 pub fn routes() -> crate::Routes {
-    crate::Routes::default()
+    let mut routes = crate::Routes::default();
+    for (base, _) in DISCOVERY {
+        routes = routes.route(base, get(move || children(base)));
+    }
+    routes
         .route("/", get(endpoints))
         .route("/health", get(health))
         .route("/info", get(info))
@@ -33,6 +50,27 @@ async fn endpoints() -> Json<Value> {
         .iter()
         .map(|p| json!({"url": format!("/v3{p}"), "title": p.trim_start_matches('/'), "description": ""}))
         .chain([json!({"url": "/v3/docs", "title": "docs", "description": "Interactive documentation"})])
+        .collect();
+    Json(Value::Array(list))
+}
+
+/// The endpoints one level below `base`: the next segment of every
+/// documented path under it.
+async fn children(base: &'static str) -> Json<Value> {
+    let prefix = format!("{base}/");
+    let mut segments: Vec<String> = crate::spec::documented_operations()
+        .into_iter()
+        .filter_map(|(_, p)| {
+            let rest = p.strip_prefix(&prefix)?;
+            let segment = rest.split('/').next()?;
+            (!segment.is_empty() && !segment.starts_with('{')).then(|| segment.to_owned())
+        })
+        .collect();
+    segments.sort();
+    segments.dedup();
+    let list: Vec<Value> = segments
+        .iter()
+        .map(|s| json!({"url": format!("/v3{prefix}{s}"), "title": s, "description": ""}))
         .collect();
     Json(Value::Array(list))
 }

@@ -27,11 +27,6 @@ const RUNTIME: &str = "/services/haproxy/runtime";
 
 pub fn routes() -> crate::Routes {
     crate::Routes::default()
-        .route(RUNTIME, get(|| endpoints(RUNTIME)))
-        .route(
-            "/services/haproxy/stats",
-            get(|| endpoints("/services/haproxy/stats")),
-        )
         .route(&format!("{RUNTIME}/info"), get(info))
         .route("/services/haproxy/stats/native", get(native_stats))
         .route(
@@ -72,21 +67,6 @@ fn socket_name(rt: &Runtime) -> String {
 }
 
 /// The documented paths under `base`.
-async fn endpoints(base: &'static str) -> Json<Value> {
-    let prefix = format!("{base}/");
-    let mut paths: Vec<String> = crate::spec::documented_operations()
-        .into_iter()
-        .map(|(_, p)| p)
-        .filter(|p| p.starts_with(&prefix))
-        .collect();
-    paths.dedup();
-    let list: Vec<Value> = paths
-        .iter()
-        .map(|p| json!({"url": format!("/v3{p}"), "title": p.trim_start_matches(&prefix), "description": ""}))
-        .collect();
-    Json(Value::Array(list))
-}
-
 /// `show info` names and the reference's field names.
 const INFO_FIELDS: &[(&str, &str)] = &[
     ("ActivePeers", "active_peers"),

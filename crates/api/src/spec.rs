@@ -429,9 +429,27 @@ fn resource_tag(resource: &haplane_model::registry::Resource) -> String {
         .collect()
 }
 
+/// The lists of endpoints below a path.
+fn discovery_ops(ops: &mut Vec<Op>) {
+    for (path, id) in crate::meta::DISCOVERY {
+        ops.push(Op {
+            method: "get",
+            path,
+            id,
+            summary: "Lists the endpoints one level below",
+            tag: "Discovery",
+            params: &[],
+            body: None,
+            ok: &[(200, Some("list:endpoint"))],
+            errors: &[],
+        });
+    }
+}
+
 /// The OpenAPI document.
 pub fn specification() -> Value {
     let mut ops = operations();
+    discovery_ops(&mut ops);
     config_ops(&mut ops);
     ops.extend(crate::spec_runtime::ops());
     let components = parameters();
@@ -511,6 +529,7 @@ pub fn specification() -> Value {
 /// documented operation is served.
 pub fn documented_operations() -> Vec<(String, String)> {
     let mut ops = operations();
+    discovery_ops(&mut ops);
     config_ops(&mut ops);
     ops.extend(crate::spec_runtime::ops());
     ops.into_iter()

@@ -25,7 +25,6 @@ type Row = (
 
 #[rustfmt::skip]
 const ROWS: &[Row] = &[
-    ("get", "", "getRuntimeEndpoints", "Lists the runtime endpoints", "Discovery", &[], None, &[(200, Some("list:endpoint"))], &[]),
     ("get", "/info", "getHaproxyProcessInfo", "HAProxy's process information (show info)", "Information", &[], None, &[(200, Some("process_info"))], &[503]),
     ("get", "/backends/{parent_name}/servers", "getAllRuntimeServer", "The servers of a backend in the running HAProxy", "Server", &[], None, &[(200, Some("list:runtime_server"))], &[404, 503]),
     ("post", "/backends/{parent_name}/servers", "addRuntimeServer", "Adds a server to the running HAProxy (not to the file)", "Server", &[], Some("runtime_add_server"), &[(201, Some("runtime_add_server"))], &[400, 404, 409, 503]),
@@ -99,17 +98,6 @@ pub fn ops() -> Vec<Op> {
             },
         )
         .collect();
-    ops.push(Op {
-        method: "get",
-        path: "/services/haproxy/stats",
-        id: "getStatsEndpoints",
-        summary: "Lists the statistics endpoints",
-        tag: "Stats",
-        params: &[],
-        body: None,
-        ok: &[(200, Some("list:endpoint"))],
-        errors: &[],
-    });
     ops.push(Op {
         method: "get",
         path: "/services/haproxy/stats/native",
