@@ -392,7 +392,10 @@ async fn get_server(
     Path((backend, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let rt = client(&state)?;
-    let server = rt.server_state(&backend, &name).await?;
+    let server = rt
+        .server_state(&backend, &name)
+        .await
+        .map_err(|e| missing_server(e, &backend, &name))?;
     Ok(Json(runtime_server(&server)).into_response())
 }
 
@@ -507,7 +510,10 @@ async fn replace_server(
 ) -> Result<Response, ApiError> {
     let body = json_object(&body)?;
     let rt = client(&state)?;
-    let now = rt.server_state(&backend, &name).await?;
+    let now = rt
+        .server_state(&backend, &name)
+        .await
+        .map_err(|e| missing_server(e, &backend, &name))?;
     let changes = server_changes(&body, &now)?;
     rt.set_server(&backend, &name, &changes).await?;
     let after = rt.server_state(&backend, &name).await?;
@@ -533,12 +539,28 @@ async fn add_server(
     Ok((StatusCode::CREATED, Json(Value::Object(body))).into_response())
 }
 
+/// A server or backend the running HAProxy does not have, in words of our
+/// own (HAProxy's hold quotes that shell clients choke on).
+fn missing_server(e: haplane_runtime::RuntimeError, backend: &str, name: &str) -> ApiError {
+    match e {
+        haplane_runtime::RuntimeError::Refused {
+            kind: haplane_runtime::Refusal::NotFound,
+            ..
+        } => ApiError::not_found(format!(
+            "the running HAProxy has no server {name} in a backend {backend}"
+        )),
+        other => other.into(),
+    }
+}
+
 async fn delete_server(
     State(state): St,
     Path((backend, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let rt = client(&state)?;
-    rt.server_state(&backend, &name).await?;
+    rt.server_state(&backend, &name)
+        .await
+        .map_err(|e| missing_server(e, &backend, &name))?;
     live::apply(
         &rt,
         &[Step::Delete {

@@ -341,6 +341,7 @@ pub async fn apply(runtime: &Runtime, steps: &[Step]) -> Result<(), RuntimeError
                 agent,
             } => {
                 runtime.add_server(backend, server, args).await?;
+                tracing::info!("backend {backend}: server {server} added through runtime");
                 if *health {
                     runtime.toggle(true, "health", backend, server).await?;
                 }

@@ -61,7 +61,7 @@ pub enum RuntimeError {
     #[error("unexpected answer to '{command}': {answer}")]
     Unexpected { command: String, answer: String },
     /// HAProxy answered the command with an error; `message` is its text.
-    #[error("HAProxy refused '{command}': {message}")]
+    #[error("HAProxy refused `{command}`: {message}")]
     Refused {
         command: String,
         message: String,
