@@ -75,8 +75,20 @@ async fn handle(
                 return Err(ApiError::bad_request(message));
             }
         },
-        None => path.get("parent_name").map(String::as_str).unwrap_or(""),
+        None => {
+            let param = op.resource.parent_param.unwrap_or("parent_name");
+            path.get(param).map(String::as_str).unwrap_or("")
+        }
     };
+    // What the running HAProxy does not have is refused, never written.
+    if let (Some(since), Some(running)) = (op.resource.since, state.dp.haproxy_version()) {
+        if running < since && op.action.writes() {
+            return Err(ApiError::bad_request(format!(
+                "{} need HAProxy {}.{} or later; the running HAProxy is {}.{}",
+                op.resource.collection, since.0, since.1, running.0, running.1
+            )));
+        }
+    }
     let place = Place {
         resource: op.resource,
         parent: op.parent.map(|p| (p, parent_name)),

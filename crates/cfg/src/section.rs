@@ -20,14 +20,17 @@ pub enum SectionKind {
     LogForward,
     FcgiApp,
     Program,
-    /// A section HAProxy 2.6 does not know but later versions do
-    /// (`crt-store`, `traces`, `acme`): kept as a section so that its body is
-    /// not mistaken for keywords of the section above it.
+    /// `crt-store` (HAProxy 3.0).
+    CrtStore,
+    /// A section HAProxy 3.0 does not know but later versions do (`traces`,
+    /// `acme`): kept as a section so that its body is not mistaken for
+    /// keywords of the section above it.
     Other,
 }
 
 /// Header keywords and their kinds. The first group is every section of
-/// HAProxy 2.6; the second, sections of later versions.
+/// HAProxy 2.6; the second, sections of later versions (`crt-store` from
+/// 3.0).
 const HEADERS: &[(&str, SectionKind)] = &[
     ("global", SectionKind::Global),
     ("defaults", SectionKind::Defaults),
@@ -44,7 +47,7 @@ const HEADERS: &[(&str, SectionKind)] = &[
     ("log-forward", SectionKind::LogForward),
     ("fcgi-app", SectionKind::FcgiApp),
     ("program", SectionKind::Program),
-    ("crt-store", SectionKind::Other),
+    ("crt-store", SectionKind::CrtStore),
     ("traces", SectionKind::Other),
     ("acme", SectionKind::Other),
 ];

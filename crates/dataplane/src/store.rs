@@ -93,6 +93,9 @@ pub struct Dataplane {
     runtime: Mutex<Option<Arc<Runtime>>>,
     /// This engine itself, for the tasks it spawns (queued reloads).
     me: std::sync::Weak<Dataplane>,
+    /// The major and minor version of the HAProxy binary, read at start-up
+    /// (`None` when it cannot be run).
+    haproxy_version: Option<(u32, u32)>,
 }
 
 impl Dataplane {
@@ -109,7 +112,11 @@ impl Dataplane {
             .map_err(|e| DataplaneError::io(settings.transaction_dir.display(), e))?;
         let transactions = Transactions::load(&settings.transaction_dir)?;
         let reloads = ReloadAgent::new(&settings);
+        let haproxy_version = haplane_haproxy::version(&settings.haproxy_bin)
+            .ok()
+            .and_then(|line| haplane_haproxy::major_minor(&line));
         let dataplane = Arc::new_cyclic(|me| Dataplane {
+            haproxy_version,
             settings,
             current: RwLock::new(Arc::new(snapshot)),
             writer: tokio::sync::Mutex::new(()),
@@ -123,6 +130,11 @@ impl Dataplane {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The major and minor version of HAProxy (`(3, 0)`), when known.
+    pub fn haproxy_version(&self) -> Option<(u32, u32)> {
+        self.haproxy_version
     }
 
     /// The client of HAProxy's runtime API: the stats socket given in the

@@ -226,7 +226,13 @@ fn info_stats_health_and_runtime_servers() {
 
     let (status, info, _) = w.send("GET", "/services/haproxy/runtime/info", None);
     assert_eq!(status, StatusCode::OK, "{info}");
-    assert!(info["info"]["version"].as_str().unwrap().starts_with("2.6"));
+    let line = haplane_haproxy::version(std::path::Path::new("haproxy")).unwrap();
+    let (major, minor) = haplane_haproxy::major_minor(&line).unwrap();
+    let version = info["info"]["version"].as_str().unwrap();
+    assert!(
+        version.starts_with(&format!("{major}.{minor}.")),
+        "{version}"
+    );
     assert!(info["info"]["pid"].as_i64().unwrap() > 0);
     assert!(info["info"]["release_date"].as_str().unwrap().contains('-'));
     assert!(info["runtimeAPI"].as_str().unwrap().ends_with("stats.sock"));

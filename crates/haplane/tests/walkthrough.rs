@@ -644,6 +644,31 @@ fn sections_named_by_a_query_parameter_and_the_api_userlist_is_live() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(w.config().contains("resolvers dns\n    accepted_payload_size 8192\n    hold valid 10s\n    nameserver ns1 127.0.0.1:53\n"), "{}", w.config());
 
+    // A crt-store needs HAProxy 3.0: refused on older ones, naming it.
+    let line = haplane_haproxy::version(std::path::Path::new("haproxy")).unwrap();
+    let running = haplane_haproxy::major_minor(&line).unwrap();
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("{config}/crt_stores?version=3&force_reload=true"),
+        Some(json!({"name": "store"})),
+    );
+    if running < (3, 0) {
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("HAProxy 3.0 or later"),
+            "{body}"
+        );
+        assert!(!w.config().contains("crt-store"));
+    } else {
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert!(w.config().contains("\ncrt-store store\n"));
+    }
+    let (_, version, _) = w.send("GET", &format!("{config}/version"), None);
+    let version = version.as_i64().unwrap();
+
     // A user added to the API's userlist logs in on the next request.
     let login = |user: &str, password: &str| {
         w.client
@@ -656,14 +681,17 @@ fn sections_named_by_a_query_parameter_and_the_api_userlist_is_live() {
     assert_eq!(login("ops", "pw2"), StatusCode::UNAUTHORIZED);
     let (status, body, _) = w.send(
         "POST",
-        &format!("{config}/users?userlist=api&version=3&force_reload=true"),
+        &format!("{config}/users?userlist=api&version={version}&force_reload=true"),
         Some(json!({"username": "ops", "password": "pw2", "secure_password": false})),
     );
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(login("ops", "pw2"), StatusCode::OK);
     let (status, _, _) = w.send(
         "DELETE",
-        &format!("{config}/users/admin?userlist=api&version=4&force_reload=true"),
+        &format!(
+            "{config}/users/admin?userlist=api&version={}&force_reload=true",
+            version + 1
+        ),
         None,
     );
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -671,7 +699,10 @@ fn sections_named_by_a_query_parameter_and_the_api_userlist_is_live() {
     // The last user of the API's userlist stays.
     let status = w
         .client
-        .delete(w.url(&format!("{config}/users/ops?userlist=api&version=5")))
+        .delete(w.url(&format!(
+            "{config}/users/ops?userlist=api&version={}",
+            version + 2
+        )))
         .basic_auth("ops", Some("pw2"))
         .send()
         .unwrap()

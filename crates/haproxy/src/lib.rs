@@ -24,6 +24,19 @@ pub fn version(binary: &std::path::Path) -> Result<String, CheckError> {
     Ok(text.lines().next().unwrap_or_default().to_owned())
 }
 
+/// The major and minor version of a `haproxy -v` first line (`2.6` of
+/// `HAProxy version 2.6.12-1+deb12u3 ...`).
+pub fn major_minor(line: &str) -> Option<(u32, u32)> {
+    let word = line
+        .split_whitespace()
+        .skip_while(|w| *w != "version")
+        .nth(1)?;
+    let mut parts = word.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
 /// Runs a user's shell command (`--reload-cmd`, `--restart-cmd`): whether it
 /// succeeded, and what it printed.
 pub fn run_shell(command: &str) -> (bool, String) {

@@ -62,10 +62,19 @@ impl LineSpec {
         value: &Map<String, Value>,
         old: Option<&LineRef<'_>>,
     ) -> Result<Vec<String>, ModelError> {
+        // A name follows the reference's pattern; another key (a file) is
+        // one word.
+        let is_name = matches!(self.key, "name" | "username");
         match value.get(self.key) {
-            Some(Value::String(k)) if valid_name(k) => {}
-            Some(other) => {
+            Some(Value::String(k)) if is_name && valid_name(k) => {}
+            Some(Value::String(k))
+                if !is_name && !k.is_empty() && !k.contains(char::is_whitespace) => {}
+            Some(other) if is_name => {
                 let message = format!("{other} must match ^[A-Za-z0-9-_.:]+$");
+                return Err(ModelError::invalid(self.key, message));
+            }
+            Some(other) => {
+                let message = format!("expected one word, got {other}");
                 return Err(ModelError::invalid(self.key, message));
             }
             None => {

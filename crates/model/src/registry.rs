@@ -104,6 +104,11 @@ pub struct Resource {
     /// The path segment of a section when it is a parent, when it is not
     /// its collection's (`peers/{parent_name}/servers`, `peer_section`).
     as_parent: Option<&'static str>,
+    /// The path parameter that names the parent, when it is not
+    /// `parent_name` (`crt_stores/{crt_store}/crt_loads`).
+    pub parent_param: Option<&'static str>,
+    /// The first HAProxy version that has it (`(3, 0)` for `crt-store`).
+    pub since: Option<(u32, u32)>,
 }
 
 /// What a row says unless it says otherwise.
@@ -121,6 +126,8 @@ const ROW: Resource = Resource {
     without: &[],
     title: "",
     as_parent: None,
+    parent_param: None,
+    since: None,
 };
 
 const fn section(
@@ -224,6 +231,12 @@ const TABLE: LineSpec = LineSpec {
     keyword: "table",
     table: "table",
     key: "name",
+    named_by_first_word: false,
+};
+const CRT_LOAD: LineSpec = LineSpec {
+    keyword: "load",
+    table: "crt_load",
+    key: "certificate",
     named_by_first_word: false,
 };
 const DGRAM_BIND: LineSpec = LineSpec {
@@ -340,6 +353,17 @@ pub static RESOURCES: &[Resource] = &[
         "FastCGI application",
     ),
     Resource {
+        ids: &[(Action::Replace, "editCrtStore")],
+        since: Some((3, 0)),
+        ..section(
+            "crt_stores",
+            "crt_store",
+            "CrtStore",
+            SectionKind::CrtStore,
+            "certificate store",
+        )
+    },
+    Resource {
         collection: "servers",
         schema: "server",
         noun: "Server",
@@ -425,6 +449,19 @@ pub static RESOURCES: &[Resource] = &[
         None,
         "stick table",
     ),
+    Resource {
+        parent_param: Some("crt_store"),
+        since: Some((3, 0)),
+        ..words(
+            "crt_loads",
+            "crt_load",
+            "CrtLoad",
+            &CRT_LOAD,
+            &["crt_stores"],
+            None,
+            "certificate load",
+        )
+    },
     words(
         "dgram_binds",
         "dgram_bind",
@@ -691,8 +728,9 @@ impl Resource {
                 format!("{CONFIGURATION}/{}/{}", p.collection, self.collection)
             }
             Some(p) => format!(
-                "{CONFIGURATION}/{}/{{parent_name}}/{}",
+                "{CONFIGURATION}/{}/{{{}}}/{}",
                 p.as_parent.unwrap_or(p.collection),
+                self.parent_param.unwrap_or("parent_name"),
                 self.collection
             ),
         }

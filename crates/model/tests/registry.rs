@@ -69,7 +69,7 @@ fn every_resource_has_a_fixture_that_haproxy_accepts_and_that_rebuilds_from_json
         .filter(|r| {
             !fixtures
                 .iter()
-                .any(|(_, list)| list.iter().any(|l| std::ptr::eq(*l, *r)))
+                .any(|f| f.resources.iter().any(|l| std::ptr::eq(*l, *r)))
         })
         .map(|r| r.collection)
         .collect();
@@ -77,7 +77,12 @@ fn every_resource_has_a_fixture_that_haproxy_accepts_and_that_rebuilds_from_json
         orphans.is_empty(),
         "resources no fixture holds: {orphans:?}"
     );
-    for (name, resources) in &fixtures {
+    for fixture in &fixtures {
+        let (name, resources) = (&fixture.name, &fixture.resources);
+        if !fixture.runs_here() {
+            eprintln!("{name}.cfg needs a newer HAProxy than the one on PATH: skipped");
+            continue;
+        }
         let dir = tempfile::tempdir().unwrap();
         let text = load(name, dir.path());
         haproxy_accepts(&text, dir.path());

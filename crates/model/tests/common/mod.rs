@@ -14,8 +14,25 @@ pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// A fixture: its name, the resources it is for, and the HAProxy version it
+/// needs (`# haproxy: 3.0` on its second line).
+pub struct Fixture {
+    pub name: String,
+    pub resources: Vec<&'static Resource>,
+    pub needs: Option<(u32, u32)>,
+}
+
+impl Fixture {
+    /// Whether the `haproxy` on PATH is recent enough for it.
+    pub fn runs_here(&self) -> bool {
+        let Some(needs) = self.needs else { return true };
+        let line = haplane_haproxy::version(Path::new("haproxy")).unwrap_or_default();
+        haplane_haproxy::major_minor(&line).is_some_and(|running| running >= needs)
+    }
+}
+
 /// The fixtures and the resources each is for.
-pub fn fixtures() -> Vec<(String, Vec<&'static Resource>)> {
+pub fn fixtures() -> Vec<Fixture> {
     let mut out = Vec::new();
     let mut names: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
         .unwrap()
@@ -26,18 +43,26 @@ pub fn fixtures() -> Vec<(String, Vec<&'static Resource>)> {
     for path in names {
         let text = std::fs::read_to_string(&path).unwrap();
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let Some(list) = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("# resources:"))
-        else {
+        let mut lines = text.lines();
+        let Some(list) = lines.next().and_then(|l| l.strip_prefix("# resources:")) else {
             panic!("{name}.cfg does not start with `# resources: ...`");
         };
         let resources = list
             .split_whitespace()
             .map(|c| registry::resource(c).unwrap_or_else(|| panic!("{name}: no resource {c}")))
             .collect();
-        out.push((name, resources));
+        let needs = lines
+            .next()
+            .and_then(|l| l.strip_prefix("# haproxy:"))
+            .map(|v| {
+                let (major, minor) = v.trim().split_once('.').expect("# haproxy: X.Y");
+                (major.parse().unwrap(), minor.parse().unwrap())
+            });
+        out.push(Fixture {
+            name,
+            resources,
+            needs,
+        });
     }
     out
 }
