@@ -98,7 +98,20 @@ impl From<DataplaneError> for ApiError {
             DataplaneError::Invalid { problems, .. } => {
                 let list: Vec<Value> = problems
                     .iter()
-                    .map(|p| json!({"line": p.line, "section": p.section, "resource": p.resource, "message": p.message}))
+                    .map(|p| {
+                        // What HAProxy does not say is left out, not null.
+                        let mut problem = json!({"message": p.message});
+                        if let Some(line) = p.line {
+                            problem["line"] = json!(line);
+                        }
+                        if let Some(section) = &p.section {
+                            problem["section"] = json!(section);
+                        }
+                        if let Some(resource) = &p.resource {
+                            problem["resource"] = json!(resource);
+                        }
+                        problem
+                    })
                     .collect();
                 return ApiError {
                     status: StatusCode::BAD_REQUEST,

@@ -89,6 +89,13 @@ async fn get_raw(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
 
 async fn post_raw(State(state): St, Query(q): Q, body: Bytes) -> Result<Response, ApiError> {
     let bytes = body.to_vec();
+    // A configuration is lines: one with no line break at all was mangled
+    // on its way (`curl -d` drops them), as the reference tells it.
+    if !bytes.is_empty() && !bytes.contains(&b'\n') {
+        return Err(ApiError::bad_request(
+            "invalid configuration: no newline character found",
+        ));
+    }
     if params::flag(&q, "only_validate")? {
         state.dp.validate_raw(bytes).await?;
         return Ok((
