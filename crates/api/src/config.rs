@@ -9,15 +9,14 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{on, MethodFilter};
-use axum::Json;
 use haplane_model::registry::{self, Action, Place, Resource};
 use haplane_model::ResourceError;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::params::{self, json_object, written};
+use crate::params::{self, json_object, written, written_bytes};
 use crate::AppState;
 
 type St = State<Arc<AppState>>;
@@ -120,7 +119,7 @@ async fn handle(
                 op.resource.collection_path(op.parent)
             );
             let bytes = dp.read_memo(params::transaction(&q), &memo, |doc| {
-                registry::list(doc, place, full).map(params::render_list)
+                registry::list(doc, place, full).map(|items| render_list(op.resource, &items))
             })?;
             Ok(params::json_bytes(bytes))
         }
@@ -128,7 +127,7 @@ async fn handle(
             let value = dp.read(params::transaction(&q), |doc| {
                 registry::get(doc, place, key, full)
             })??;
-            Ok(Json(Value::Object(value)).into_response())
+            Ok(params::json_bytes(render(op.resource, &value).into()))
         }
         Action::Create | Action::CreateOnList => {
             let value = json_object(&body)?;
@@ -140,7 +139,11 @@ async fn handle(
                 })
                 .await?;
             let status = StatusCode::CREATED;
-            Ok(written(&applied, status, Some(Value::Object(value))))
+            Ok(written_bytes(
+                &applied,
+                status,
+                Some(render(op.resource, &value)),
+            ))
         }
         Action::Replace => {
             let mut value = json_object(&body)?;
@@ -192,6 +195,86 @@ async fn handle(
                 Some(params::objects(items)),
             ))
         }
+    }
+}
+
+/// One item as JSON, its fields in the reference's order: sorted, with
+/// the resource's `shown_last` fields after the others; nested servers
+/// and binds (a full section's, a site's) likewise.
+fn render(resource: &Resource, item: &Map<String, Value>) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_object(item, resource.shown_last, &mut out);
+    out
+}
+
+fn render_list(resource: &Resource, items: &[Map<String, Value>]) -> Vec<u8> {
+    let mut out = b"[".to_vec();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_object(item, resource.shown_last, &mut out);
+    }
+    out.push(b']');
+    out
+}
+
+/// The fields shown last in the items held by `key`.
+fn last_of(key: &str) -> &'static [&'static str] {
+    let collection = match key {
+        "listeners" => "binds",
+        other => other,
+    };
+    registry::resource(collection).map_or(&[], |r| r.shown_last)
+}
+
+fn write_object(object: &Map<String, Value>, last: &[&str], out: &mut Vec<u8>) {
+    out.push(b'{');
+    let first = object.iter().filter(|(k, _)| !last.contains(&k.as_str()));
+    let tail = last.iter().filter_map(|k| object.get_key_value(*k));
+    for (i, (key, value)) in first.chain(tail).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend(serde_json::to_vec(key).expect("JSON strings serialize"));
+        out.push(b':');
+        write_value(value, last_of(key), out);
+    }
+    out.push(b'}');
+}
+
+fn write_value(value: &Value, last: &[&str], out: &mut Vec<u8>) {
+    match value {
+        // Items by name (a full section's `servers`): each is an item.
+        Value::Object(by_name)
+            if !last.is_empty()
+                && !by_name.is_empty()
+                && by_name.values().all(Value::is_object)
+                && !last.iter().any(|k| by_name.contains_key(*k)) =>
+        {
+            out.push(b'{');
+            for (i, (name, item)) in by_name.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend(serde_json::to_vec(name).expect("JSON strings serialize"));
+                out.push(b':');
+                write_value(item, last, out);
+            }
+            out.push(b'}');
+        }
+        Value::Object(object) => write_object(object, last, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(item, last, out);
+            }
+            out.push(b']');
+        }
+        other => out.extend(serde_json::to_vec(other).expect("JSON values serialize")),
     }
 }
 

@@ -59,6 +59,12 @@ pub fn target(query: &Query) -> Result<Target, ApiError> {
 /// The response to a write: 202 in a transaction or when a reload is
 /// queued (with `Reload-ID`), else `done` (201, 200 or 204).
 pub fn written(applied: &Applied, done: StatusCode, body: Option<Value>) -> Response {
+    let body = body.map(|b| serde_json::to_vec(&b).expect("JSON values serialize"));
+    written_bytes(applied, done, body)
+}
+
+/// [`written`] with the JSON body already rendered.
+pub fn written_bytes(applied: &Applied, done: StatusCode, body: Option<Vec<u8>>) -> Response {
     let mut headers = HeaderMap::new();
     let status = match applied {
         Applied::Transaction => StatusCode::ACCEPTED,
@@ -82,7 +88,11 @@ pub fn written(applied: &Applied, done: StatusCode, body: Option<Value>) -> Resp
     };
     match body {
         Some(body) if status != StatusCode::NO_CONTENT => {
-            (status, headers, axum::Json(body)).into_response()
+            headers.insert(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            (status, headers, body).into_response()
         }
         _ => (status, headers).into_response(),
     }
@@ -100,11 +110,6 @@ pub fn json_bytes(bytes: std::sync::Arc<[u8]>) -> Response {
 /// A list of objects as one JSON array.
 pub fn objects(list: Vec<serde_json::Map<String, Value>>) -> Value {
     Value::Array(list.into_iter().map(Value::Object).collect())
-}
-
-/// A list of objects as JSON bytes.
-pub fn render_list(list: Vec<serde_json::Map<String, Value>>) -> Vec<u8> {
-    serde_json::to_vec(&objects(list)).expect("JSON values serialize")
 }
 
 /// Parses a JSON request body into an object, naming what is wrong.

@@ -24,7 +24,7 @@ frontend f
     default_backend b
 
 backend b
-    server s 127.0.0.1:9000
+    server s 127.0.0.1:9000 weight 10 check
 ";
 
 /// Paths served that are not operations of the API: the page that shows
@@ -130,4 +130,17 @@ async fn every_operation_is_routed_and_every_route_documented() {
         undeclared.is_empty(),
         "answered, not documented: {undeclared:#?}"
     );
+}
+
+#[tokio::test]
+async fn servers_show_their_params_first_as_the_reference_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path());
+    let path = "/services/haproxy/configuration/backends/b/servers";
+    let (_, one) = send(&app, "GET", &format!("{path}/s")).await;
+    let expected =
+        r#"{"check":"enabled","weight":10,"address":"127.0.0.1","name":"s","port":9000}"#;
+    assert_eq!(one, expected);
+    let (_, list) = send(&app, "GET", path).await;
+    assert_eq!(list, format!("[{expected}]"));
 }

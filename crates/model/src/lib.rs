@@ -16,6 +16,7 @@ mod error;
 mod line;
 mod params;
 mod references;
+mod site;
 mod validate;
 pub use references::check_references;
 mod section;

@@ -28,6 +28,8 @@ pub(crate) enum Shape {
     Line(LineKind),
     /// The ordered lines of one rule keyword, found by index.
     Rules(RuleKind),
+    /// A frontend and the backends it uses, seen as one (`site.rs`).
+    Site,
 }
 
 /// The kinds of one-line resources.
@@ -109,6 +111,12 @@ pub struct Resource {
     pub parent_param: Option<&'static str>,
     /// The first HAProxy version that has it (`(3, 0)` for `crt-store`).
     pub since: Option<(u32, u32)>,
+    /// Fields shown after the others, in this order (the reference shows a
+    /// server's params first, then its address, name and port).
+    pub shown_last: &'static [&'static str],
+    /// Where its collection lives under `/v3` (configuration resources,
+    /// but the sites view is a service of its own).
+    base: &'static str,
 }
 
 /// What a row says unless it says otherwise.
@@ -128,6 +136,8 @@ const ROW: Resource = Resource {
     as_parent: None,
     parent_param: None,
     since: None,
+    shown_last: &[],
+    base: CONFIGURATION,
 };
 
 const fn section(
@@ -364,12 +374,22 @@ pub static RESOURCES: &[Resource] = &[
         )
     },
     Resource {
+        collection: "sites",
+        schema: "site",
+        noun: "Site",
+        shape: Shape::Site,
+        title: "site",
+        base: "/services/haproxy",
+        ..ROW
+    },
+    Resource {
         collection: "servers",
         schema: "server",
         noun: "Server",
         shape: Shape::Line(LineKind::Child(ChildKind::Server)),
         parents: &["backends", "peer_section", "rings"],
         full: Some("servers"),
+        shown_last: &["address", "id", "metadata", "name", "port"],
         naming: Naming::PerParent,
         title: "server",
         ..ROW
@@ -381,6 +401,7 @@ pub static RESOURCES: &[Resource] = &[
         shape: Shape::Line(LineKind::Template),
         parents: &["backends"],
         full: Some("server_templates"),
+        shown_last: &["fqdn", "id", "metadata", "num_or_range", "port", "prefix"],
         title: "server template",
         ..ROW
     },
@@ -391,6 +412,7 @@ pub static RESOURCES: &[Resource] = &[
         shape: Shape::Line(LineKind::Child(ChildKind::Bind)),
         parents: &["frontends", "log_forwards", "peer_section"],
         full: Some("binds"),
+        shown_last: &["address", "metadata", "name", "port", "port-range-end"],
         naming: Naming::PerParent,
         title: "bind",
         ..ROW
@@ -698,7 +720,9 @@ impl Resource {
         use Action::*;
         let mut actions = match self.shape {
             Shape::Singleton(_) => vec![Get, Replace],
-            Shape::Section(_) | Shape::Line(_) => vec![List, Create, Get, Replace, Delete],
+            Shape::Section(_) | Shape::Line(_) | Shape::Site => {
+                vec![List, Create, Get, Replace, Delete]
+            }
             Shape::Rules(_) => vec![List, ReplaceAll, Get, Create, Replace, Delete],
         };
         if self.ids.iter().any(|(a, _)| *a == CreateOnList) {
@@ -720,9 +744,9 @@ impl Resource {
     /// when the parent is a named section).
     pub fn collection_path(&self, parent: Option<&Resource>) -> String {
         match parent {
-            None => format!("{CONFIGURATION}/{}", self.collection),
+            None => format!("{}/{}", self.base, self.collection),
             Some(_) if self.parent_query.is_some() => {
-                format!("{CONFIGURATION}/{}", self.collection)
+                format!("{}/{}", self.base, self.collection)
             }
             Some(p) if p.is_singleton() => {
                 format!("{CONFIGURATION}/{}/{}", p.collection, self.collection)
@@ -766,6 +790,7 @@ impl Resource {
     pub fn item_schema(&self) -> Value {
         match self.shape {
             Shape::Rules(kind) => crate::schema::rule_schema(kind),
+            Shape::Site => crate::schema::site_schema(),
             _ => crate::schema::resource_schema(self.schema),
         }
     }
@@ -890,6 +915,7 @@ pub fn list(
     full: bool,
 ) -> Result<Vec<Map<String, Value>>, ResourceError> {
     match place.resource.shape {
+        Shape::Site => crate::site::list_sites(doc),
         Shape::Singleton(_) => Ok(vec![get(doc, place, "", full)?]),
         Shape::Section(kind) => {
             let sections = res::list_sections(doc, kind);
@@ -928,6 +954,7 @@ pub fn get(
     full: bool,
 ) -> Result<Map<String, Value>, ResourceError> {
     let mut value = match place.resource.shape {
+        Shape::Site => crate::site::get_site(doc, key)?,
         Shape::Singleton(_) => res::get_global(doc),
         Shape::Section(kind) => res::get_section(doc, kind, key)?,
         Shape::Line(LineKind::Child(child)) => {
@@ -1088,6 +1115,7 @@ pub fn create(
     full: bool,
 ) -> Result<(), ResourceError> {
     match place.resource.shape {
+        Shape::Site => crate::site::create_site(doc, value),
         Shape::Singleton(_) => replace(doc, place, "", value, full),
         Shape::Section(kind) => {
             if !full {
@@ -1137,6 +1165,7 @@ pub fn replace(
             *doc = scratch;
             Ok(())
         }
+        Shape::Site => crate::site::replace_site(doc, key, value),
         Shape::Singleton(_) => res::replace_global(doc, value),
         Shape::Section(kind) => res::replace_section(doc, kind, key, value),
         Shape::Line(LineKind::Child(child)) => {
@@ -1160,6 +1189,7 @@ pub fn replace(
 /// Removes an item.
 pub fn delete(doc: &mut Document, place: Place<'_>, key: &str) -> Result<(), ResourceError> {
     match place.resource.shape {
+        Shape::Site => crate::site::delete_site(doc, key),
         Shape::Singleton(_) => {
             let message = format!("{} cannot be deleted", place.resource.title);
             Err(ResourceError::Conflict(message))

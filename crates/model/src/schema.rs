@@ -264,6 +264,40 @@ pub fn resource_schema(resource: &str) -> Value {
     schema
 }
 
+/// The schema of a site (`site.rs`): a frontend's service and the farms it
+/// uses, with the fields of the frontend and backend schemas they show.
+pub fn site_schema() -> Value {
+    let frontend = resource_schema("frontend");
+    let backend = resource_schema("backend");
+    let field = |s: &Value, k: &str| s["properties"][k].clone();
+    let name = name_schema();
+    let reference = |r: &str| json!({"$ref": format!("#/components/schemas/{r}")});
+    json!({
+        "type": "object", "title": "site", "additionalProperties": false, "required": ["name"],
+        "properties": {
+            "name": name,
+            "service": {"type": "object", "additionalProperties": false, "properties": {
+                "mode": field(&frontend, "mode"),
+                "maxconn": field(&frontend, "maxconn"),
+                "http_connection_mode": field(&frontend, "http_connection_mode"),
+                "listeners": {"type": "array", "items": reference("bind")},
+            }},
+            "farms": {"type": "array", "items": {"type": "object", "additionalProperties": false,
+                "required": ["name", "use_as"],
+                "properties": {
+                    "name": name_schema(),
+                    "use_as": {"type": "string", "enum": ["default", "conditional"]},
+                    "cond": {"type": "string", "enum": ["if", "unless"]},
+                    "cond_test": {"type": "string"},
+                    "mode": field(&backend, "mode"),
+                    "balance": field(&backend, "balance"),
+                    "forwardfor": field(&backend, "forwardfor"),
+                    "servers": {"type": "array", "items": reference("server")},
+                }}},
+        },
+    })
+}
+
 /// The fields a table always needs; of entries sharing a position
 /// (`sc_int` or `sc_expr`) none is required alone; of an address and port
 /// (`hostport`), the address.
