@@ -386,8 +386,20 @@ fn sync_file(map: &PatternFile, edit: impl FnOnce(&mut Vec<String>)) -> Result<(
     haplane_dataplane::write_atomic(&path, out.as_bytes()).map_err(failed)
 }
 
+/// An ACL of the running HAProxy. One written in the configuration has
+/// no file: its storage name is what `show acl` quotes after `acl`, the
+/// criterion (`acl 'path_beg' file 'haproxy.cfg' line 22`).
 fn acl_json(f: &PatternFile) -> Value {
-    json!({"id": f.id, "storage_name": f.file, "description": f.description})
+    let quoted = f
+        .description
+        .strip_prefix("acl '")
+        .and_then(|rest| rest.split_once('\''))
+        .map(|(name, _)| name);
+    let storage_name = match (f.file.as_str(), quoted) {
+        ("", Some(name)) => name,
+        (file, _) => file,
+    };
+    json!({"id": f.id, "storage_name": storage_name, "description": f.description})
 }
 
 async fn list_acls(State(state): St) -> Result<Response, ApiError> {

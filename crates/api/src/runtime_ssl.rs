@@ -92,7 +92,12 @@ fn date_time(text: &str) -> Option<String> {
     let m = MONTHS.iter().position(|x| *x == month)? + 1;
     let d: u32 = day.parse().ok()?;
     let y: u32 = year.parse().ok()?;
-    Some(format!("{y:04}-{m:02}-{d:02}T{time}Z"))
+    Some(format!("{y:04}-{m:02}-{d:02}T{time}.000Z"))
+}
+
+/// How many certificates a CA file holds, as HAProxy words it.
+fn certificates(count: u64) -> String {
+    format!("{count} certificate(s)")
 }
 
 /// The reference's `ssl_certificate` from `Key: value` pairs.
@@ -115,6 +120,10 @@ fn certificate(file: &str, pairs: &[(String, String)]) -> Value {
             "Chain Issuer" => "chain_issuer",
             _ => continue,
         };
+        // What HAProxy leaves empty is left out, as the reference does.
+        if value.is_empty() {
+            continue;
+        }
         let value = match field {
             "not_before" | "not_after" => match date_time(value) {
                 Some(d) => json!(d),
@@ -154,7 +163,7 @@ async fn list(store: SslStore, State(state): St) -> Result<Response, ApiError> {
         .map(|f| {
             let mut out = json!({"file": f.name, "storage_name": file_name(&f.name)});
             if let Some(count) = f.count {
-                out["count"] = json!(count.to_string());
+                out["count"] = json!(certificates(count));
             }
             out
         })
@@ -178,7 +187,7 @@ async fn show(
         SslStore::CaFile => {
             let files = rt.ssl_files(store).await?;
             let count = files.iter().find(|f| f.name == name).and_then(|f| f.count);
-            json!({"file": name, "storage_name": file_name(&name), "count": count.map(|c| c.to_string())})
+            json!({"file": name, "storage_name": file_name(&name), "count": count.map(certificates)})
         }
         SslStore::CrlFile => {
             let index = params::number(&q, "index")?;
@@ -195,7 +204,7 @@ async fn show(
                         .iter()
                         .map(|(serial, date)| json!({"serial_number": serial, "revocation_date": date_time(date).map(|d| d[..10].to_owned())}))
                         .collect();
-                    json!({
+                    let mut crl = json!({
                         "storage_name": file_name(&name),
                         "status": status,
                         "version": c.version,
@@ -203,8 +212,12 @@ async fn show(
                         "issuer": c.issuer,
                         "last_update": date_time(&c.last_update).map(|d| d[..10].to_owned()),
                         "next_update": date_time(&c.next_update).map(|d| d[..10].to_owned()),
-                        "revoked_certificates": revoked,
-                    })
+                    });
+                    // An empty list is left out, as the reference does.
+                    if !revoked.is_empty() {
+                        crl["revoked_certificates"] = Value::Array(revoked);
+                    }
+                    crl
                 })
                 .collect();
             Value::Array(list)

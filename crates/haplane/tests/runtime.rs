@@ -606,7 +606,7 @@ fn certificates_crt_lists_and_stick_tables() {
     let (status, text) = upload(&w, "POST", cas, "ca.pem", &tls_file("ca.pem"));
     assert_eq!(status, StatusCode::CREATED, "{text}");
     let (_, ca, _) = w.send("GET", &format!("{cas}/ca.pem"), None);
-    assert_eq!(ca["count"], "1");
+    assert_eq!(ca["count"], "1 certificate(s)");
     let (status, entry, _) = w.send("GET", &format!("{cas}/ca.pem/entries/1"), None);
     assert_eq!(status, StatusCode::OK, "{entry}");
     assert_eq!(entry["subject"], "/CN=haplane test CA");
