@@ -12,6 +12,7 @@ mod reload;
 mod settings;
 mod store;
 mod transaction;
+mod watch;
 
 pub use commit::{write_atomic, Applied, Problem};
 pub use error::DataplaneError;

@@ -96,6 +96,9 @@ pub struct Dataplane {
     /// The major and minor version of the HAProxy binary, read at start-up
     /// (`None` when it cannot be run).
     haproxy_version: Option<(u32, u32)>,
+    /// Length and modification time of the file as last deployed: written
+    /// by a commit, or a hand edit the watcher has dealt with.
+    deployed: Mutex<Option<(u64, SystemTime)>>,
 }
 
 impl Dataplane {
@@ -115,8 +118,10 @@ impl Dataplane {
         let haproxy_version = haplane_haproxy::version(&settings.haproxy_bin)
             .ok()
             .and_then(|line| haplane_haproxy::major_minor(&line));
+        let deployed = Mutex::new(snapshot.stamp);
         let dataplane = Arc::new_cyclic(|me| Dataplane {
             haproxy_version,
+            deployed,
             settings,
             current: RwLock::new(Arc::new(snapshot)),
             writer: tokio::sync::Mutex::new(()),
@@ -192,7 +197,26 @@ impl Dataplane {
         }
     }
 
+    /// The snapshot in memory, without looking at the file.
+    pub(crate) fn current_snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.current.read().expect("snapshot lock"))
+    }
+
+    /// The file on disk when it is not the one last deployed (a hand
+    /// edit), which from now on counts as dealt with.
+    pub(crate) fn take_hand_edit(&self) -> Option<(u64, SystemTime)> {
+        let on_disk = stamp(&self.settings.config_file)?;
+        let mut deployed = self.deployed.lock().expect("deployed lock");
+        if *deployed == Some(on_disk) {
+            return None;
+        }
+        *deployed = Some(on_disk);
+        Some(on_disk)
+    }
+
+    /// Makes `snapshot` current: the file it was written to is deployed.
     pub(crate) fn install(&self, snapshot: Snapshot) {
+        *self.deployed.lock().expect("deployed lock") = snapshot.stamp;
         *self.current.write().expect("snapshot lock") = Arc::new(snapshot);
     }
 

@@ -117,7 +117,7 @@ options! {
     read_timeout: String, [long = "read-timeout"], "dataplaneapi.read_timeout", "30s", "Maximum duration before timing out a read of the request (default 30s).";
     write_timeout: String, [long = "write-timeout"], "dataplaneapi.write_timeout", "60s", "Maximum duration before timing out a write of the response (default 60s).";
     show_system_info: bool, [short = 'i', long = "show-system-info", num_args = 0..=1, default_missing_value = "true"], "dataplaneapi.show_system_info", "", "Show system info on the info endpoint.";
-    disable_inotify: bool, [long = "disable-inotify", num_args = 0..=1, default_missing_value = "true"], "dataplaneapi.disable_inotify", "", "Disables the watcher of the configuration file.";
+    disable_inotify: bool, [long = "disable-inotify", num_args = 0..=1, default_missing_value = "true"], "dataplaneapi.disable_inotify", "", "Does not follow hand edits of the configuration file (by default a change is read and reloaded within a second).";
     pid_file: PathBuf, [long = "pid-file"], "dataplaneapi.pid_file", "", "Path of the file the API writes its PID to.";
     uid: u32, [long = "uid"], "dataplaneapi.uid", "", "User id to run as, set on start.";
     gid: u32, [long = "gid"], "dataplaneapi.gid", "", "Group id to run as, set on start.";
@@ -212,6 +212,8 @@ pub struct Options {
     pub log_file: Option<PathBuf>,
     pub log_json: bool,
     pub show_system_info: bool,
+    /// Hand edits of the configuration file are not followed.
+    pub disable_inotify: bool,
     pub pid_file: Option<PathBuf>,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
@@ -383,6 +385,7 @@ impl Cli {
             log_file: (log_to == "file").then_some(g.log_file).flatten(),
             log_json: log_format == "JSON",
             show_system_info: g.show_system_info.unwrap_or_default(),
+            disable_inotify: g.disable_inotify.unwrap_or_default(),
             pid_file: g.pid_file,
             uid: g.uid,
             gid: g.gid,

@@ -90,6 +90,9 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
             .with_context(|| format!("--pid-file {}: cannot write it", path.display()))?;
     }
     tracing::info!(address = %listener.local_addr()?, config = %options.config_file.display(), "serving the API");
+    if !options.disable_inotify {
+        tokio::spawn(Arc::clone(&state.dp).follow_file(std::time::Duration::from_secs(1)));
+    }
     tracing::debug!(
         spoe_dir = %options.spoe_dir.display(),
         restart_cmd = options.restart_cmd.as_deref().unwrap_or(""),

@@ -710,3 +710,26 @@ fn sections_named_by_a_query_parameter_and_the_api_userlist_is_live() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(login("ops", "pw2"), StatusCode::OK);
 }
+
+#[test]
+fn a_hand_edit_is_reloaded_at_once_and_a_broken_one_is_not() {
+    let w = World::start(&[]);
+    let file = w.dir.path().join("haproxy.cfg");
+    assert!(traffic(w.app_port).unwrap().contains("hello-from-app"));
+    let text = w.config();
+    std::fs::write(&file, text.replace("hello-from-app", "hello-by-hand")).unwrap();
+    // Read at once by a request: the watcher still deploys it.
+    let (_, raw, _) = w.send("GET", "/services/haproxy/configuration/raw", None);
+    assert!(raw.as_str().unwrap().contains("hello-by-hand"));
+    wait_for("the hand edit serves traffic", || {
+        traffic(w.app_port).is_some_and(|t| t.contains("hello-by-hand"))
+    });
+    // A broken edit is shown by the API but never deployed.
+    let broken = w.config().replace("hello-by-hand", "hello-broken") + "\nbogus-keyword\n";
+    std::fs::write(&file, &broken).unwrap();
+    let (status, raw, _) = w.send("GET", "/services/haproxy/configuration/raw", None);
+    assert_eq!(status, StatusCode::OK);
+    assert!(raw.as_str().unwrap().contains("bogus-keyword"));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(traffic(w.app_port).unwrap().contains("hello-by-hand"));
+}
