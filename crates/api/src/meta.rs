@@ -37,6 +37,7 @@ pub fn routes() -> crate::Routes {
         .route("/health", get(health))
         .route("/info", get(info))
         .route("/specification", get(specification))
+        .route("/specification_openapiv3", get(specification))
         .route("/docs", get(docs))
 }
 

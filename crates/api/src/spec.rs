@@ -89,6 +89,17 @@ fn operations() -> Vec<Op> {
         ),
         op!(
             "get",
+            "/specification_openapiv3",
+            "getOpenapiv3Specification",
+            "This OpenAPI document (it is OpenAPI 3 at both paths)",
+            "Specification",
+            &[],
+            None,
+            &[(200, Some("object"))],
+            &[]
+        ),
+        op!(
+            "get",
             "/services/haproxy/configuration/version",
             "getConfigurationVersion",
             "The configuration version",
