@@ -156,7 +156,8 @@ fn required_str<'a>(value: &'a Map<String, Value>, field: &str) -> Result<&'a st
     }
 }
 
-fn port(value: &Map<String, Value>, field: &str) -> Result<Option<i64>, ModelError> {
+/// A port field of an object (1 to 65535), when given.
+pub(crate) fn port(value: &Map<String, Value>, field: &str) -> Result<Option<i64>, ModelError> {
     match value.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_i64() {

@@ -26,6 +26,20 @@ pub(crate) struct LineSpec {
 }
 
 impl LineSpec {
+    pub(crate) const fn new(
+        keyword: &'static str,
+        table: &'static str,
+        key: &'static str,
+        named_by_first_word: bool,
+    ) -> LineSpec {
+        LineSpec {
+            keyword,
+            table,
+            key,
+            named_by_first_word,
+        }
+    }
+
     fn table(&self) -> &'static crate::table::Table {
         params::table(self.table)
     }

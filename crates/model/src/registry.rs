@@ -207,54 +207,14 @@ const fn words(
 const FBD: &[&str] = &["frontends", "backends", "defaults"];
 const BD: &[&str] = &["backends", "defaults"];
 
-const USER: LineSpec = LineSpec {
-    keyword: "user",
-    table: "user",
-    key: "username",
-    named_by_first_word: false,
-};
-const GROUP: LineSpec = LineSpec {
-    keyword: "group",
-    table: "group",
-    key: "name",
-    named_by_first_word: false,
-};
-const NAMESERVER: LineSpec = LineSpec {
-    keyword: "nameserver",
-    table: "nameserver",
-    key: "name",
-    named_by_first_word: false,
-};
-const MAILER: LineSpec = LineSpec {
-    keyword: "mailer",
-    table: "mailer_entry",
-    key: "name",
-    named_by_first_word: false,
-};
-const PEER: LineSpec = LineSpec {
-    keyword: "peer",
-    table: "peer_entry",
-    key: "name",
-    named_by_first_word: false,
-};
-const TABLE: LineSpec = LineSpec {
-    keyword: "table",
-    table: "table",
-    key: "name",
-    named_by_first_word: false,
-};
-const CRT_LOAD: LineSpec = LineSpec {
-    keyword: "load",
-    table: "crt_load",
-    key: "certificate",
-    named_by_first_word: false,
-};
-const DGRAM_BIND: LineSpec = LineSpec {
-    keyword: "dgram-bind",
-    table: "dgram_bind",
-    key: "name",
-    named_by_first_word: true,
-};
+const USER: LineSpec = LineSpec::new("user", "user", "username", false);
+const GROUP: LineSpec = LineSpec::new("group", "group", "name", false);
+const NAMESERVER: LineSpec = LineSpec::new("nameserver", "nameserver", "name", false);
+const MAILER: LineSpec = LineSpec::new("mailer", "mailer_entry", "name", false);
+const PEER: LineSpec = LineSpec::new("peer", "peer_entry", "name", false);
+const TABLE: LineSpec = LineSpec::new("table", "table", "name", false);
+const CRT_LOAD: LineSpec = LineSpec::new("load", "crt_load", "certificate", false);
+const DGRAM_BIND: LineSpec = LineSpec::new("dgram-bind", "dgram_bind", "name", true);
 
 /// Every configuration resource, in the order the specification lists them.
 pub static RESOURCES: &[Resource] = &[

@@ -217,36 +217,39 @@ fn write_farm(doc: &mut Document, farm: &Map<String, Value>) -> Result<(), Resou
         .into_iter()
         .map(|s| object(s, "farms.servers"))
         .collect::<Result<Vec<_>, _>>()?;
-    let existing = res::list_children(doc, SectionKind::Backend, name, ChildKind::Server)?;
-    let name_of = |s: &Map<String, Value>| {
-        s.get("name")
+    sync_children(doc, SectionKind::Backend, name, ChildKind::Server, &wanted)?;
+    Ok(())
+}
+
+/// Makes the `kind` lines of section `name` exactly `wanted`, by name:
+/// the others go, those that exist are replaced, the new ones added.
+fn sync_children(
+    doc: &mut Document,
+    parent: SectionKind,
+    name: &str,
+    kind: ChildKind,
+    wanted: &[&Map<String, Value>],
+) -> Result<(), ResourceError> {
+    let name_of = |c: &Map<String, Value>| {
+        c.get("name")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned()
     };
+    let existing: Vec<String> = res::list_children(doc, parent, name, kind)?
+        .iter()
+        .map(name_of)
+        .collect();
     for old in &existing {
-        if !wanted.iter().any(|w| name_of(w) == name_of(old)) {
-            res::delete_child(
-                doc,
-                SectionKind::Backend,
-                name,
-                ChildKind::Server,
-                &name_of(old),
-            )?;
+        if !wanted.iter().any(|w| name_of(w) == *old) {
+            res::delete_child(doc, parent, name, kind, old)?;
         }
     }
-    for server in wanted {
-        let server_name = name_of(server);
-        match existing.iter().any(|e| name_of(e) == server_name) {
-            true => res::replace_child(
-                doc,
-                SectionKind::Backend,
-                name,
-                ChildKind::Server,
-                &server_name,
-                server,
-            )?,
-            false => res::create_child(doc, SectionKind::Backend, name, ChildKind::Server, server)?,
+    for child in wanted {
+        let child_name = name_of(child);
+        match existing.contains(&child_name) {
+            true => res::replace_child(doc, parent, name, kind, &child_name, child)?,
+            false => res::create_child(doc, parent, name, kind, child)?,
         }
     }
     Ok(())
@@ -272,44 +275,13 @@ fn write_site(doc: &mut Document, parts: &Parts<'_>) -> Result<(), ResourceError
         write_farm(doc, farm)?;
     }
     res::replace_section(doc, SectionKind::Frontend, name, &frontend)?;
-    let existing = res::list_children(doc, SectionKind::Frontend, name, ChildKind::Bind)?;
-    let bind_name = |b: &Map<String, Value>| {
-        b.get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    for old in &existing {
-        if !parts
-            .listeners
-            .iter()
-            .any(|l| bind_name(l) == bind_name(old))
-        {
-            res::delete_child(
-                doc,
-                SectionKind::Frontend,
-                name,
-                ChildKind::Bind,
-                &bind_name(old),
-            )?;
-        }
-    }
-    for listener in &parts.listeners {
-        let listener_name = bind_name(listener);
-        match existing.iter().any(|e| bind_name(e) == listener_name) {
-            true => res::replace_child(
-                doc,
-                SectionKind::Frontend,
-                name,
-                ChildKind::Bind,
-                &listener_name,
-                listener,
-            )?,
-            false => {
-                res::create_child(doc, SectionKind::Frontend, name, ChildKind::Bind, listener)?
-            }
-        }
-    }
+    sync_children(
+        doc,
+        SectionKind::Frontend,
+        name,
+        ChildKind::Bind,
+        &parts.listeners,
+    )?;
     let rules: Vec<Map<String, Value>> = parts
         .farms
         .iter()

@@ -360,16 +360,7 @@ pub(crate) fn encode(
         },
         "hostport_range" => {
             let o = object()?;
-            let port = |key: &str| match o.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => match v.as_i64() {
-                    Some(p) if (1..=65535).contains(&p) => Ok(Some(p)),
-                    _ => Err(ModelError::invalid(
-                        key,
-                        format!("expected a port between 1 and 65535, got {v}"),
-                    )),
-                },
-            };
+            let port = |key: &str| crate::child::port(o, key);
             let (Some(start), end) = (port("port")?, port("port-range-end")?) else {
                 return Err(ModelError::MissingField {
                     field: "port".into(),
@@ -428,16 +419,7 @@ pub(crate) fn encode(
                     return Err(ModelError::invalid("address", message));
                 }
             };
-            let port = match o.get("port") {
-                None | Some(Value::Null) => None,
-                Some(v) => match v.as_i64() {
-                    Some(p) if (1..=65535).contains(&p) => Some(p),
-                    _ => {
-                        let message = format!("expected a port between 1 and 65535, got {v}");
-                        return Err(ModelError::invalid("port", message));
-                    }
-                },
-            };
+            let port = crate::child::port(o, "port")?;
             Ok(Some(vec![match port {
                 Some(p) if address.contains(':') && !address.starts_with('[') => {
                     format!("[{address}]:{p}")
