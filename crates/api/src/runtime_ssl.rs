@@ -294,13 +294,29 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// HAProxy 2.6 cannot append to a CA file (`add ssl ca-file` came in 2.7);
-/// replacing the whole file (PUT) does it.
-async fn add_ca_entry() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "HAProxy 2.6 has no 'add ssl ca-file'; replace the CA file with all its certificates (PUT /services/haproxy/runtime/ssl_ca_files/{name})",
+/// Appends the uploaded certificates to a CA file (`add ssl ca-file`, from
+/// HAProxy 2.7). HAProxy 2.6 cannot (501): replacing the whole file (PUT)
+/// does it there.
+async fn add_ca_entry(
+    State(state): St,
+    Path(name): Path<String>,
+    form: Multipart,
+) -> Result<Response, ApiError> {
+    if state.dp.haproxy_version().is_some_and(|v| v < (2, 7)) {
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "this HAProxy has no `add ssl ca-file` (2.7 and later have it); replace the CA file with all its certificates (PUT /services/haproxy/runtime/ssl_ca_files/{name})",
+        ));
+    }
+    let (_, pem) = upload(form).await?;
+    let rt = client(&state)?;
+    let file = resolve(&rt, SslStore::CaFile, &name).await?;
+    rt.ssl_ca_add(&file, &pem).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"file": file, "storage_name": file_name(&file)})),
     )
+        .into_response())
 }
 
 async fn get_ca_entry(

@@ -61,7 +61,7 @@ const ROWS: &[Row] = &[
     ("get", "/ssl_ca_files/{name}", "getCaFile", "One CA file", "SSL Runtime", &[], None, &[(200, Some("ssl_ca_file"))], &[404, 503]),
     ("put", "/ssl_ca_files/{name}", "setCaFile", "Replaces a CA file", "SSL Runtime", &[], Some("multipart"), &[(200, None)], &[400, 404, 503]),
     ("delete", "/ssl_ca_files/{name}", "deleteCaFile", "Deletes an unused CA file", "SSL Runtime", &[], None, &[(204, None)], &[400, 404, 503]),
-    ("post", "/ssl_ca_files/{name}/entries", "addCaEntry", "Appends a certificate to a CA file: HAProxy 2.6 cannot (501); replace the file instead", "SSL Runtime", &[], Some("multipart"), &[(201, Some("ssl_certificate"))], &[404, 501]),
+    ("post", "/ssl_ca_files/{name}/entries", "addCaEntry", "Appends certificates to a CA file (HAProxy 2.7 and later; 501 before: replace the file instead)", "SSL Runtime", &[], Some("multipart"), &[(201, Some("ssl_certificate"))], &[404, 501]),
     ("get", "/ssl_ca_files/{name}/entries/{index}", "getCaEntry", "One certificate of a CA file, from 1", "SSL Runtime", &[], None, &[(200, Some("ssl_certificate"))], &[404, 503]),
     ("get", "/ssl_crl_files", "getAllCrl", "The CRL files HAProxy holds", "SSL Runtime", &[], None, &[(200, Some("list:ssl_crl"))], &[503]),
     ("post", "/ssl_crl_files", "createCrl", "Adds a CRL file", "SSL Runtime", &[], Some("multipart"), &[(201, None)], &[400, 409, 503]),

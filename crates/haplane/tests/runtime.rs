@@ -615,9 +615,20 @@ fn certificates_crt_lists_and_stick_tables() {
         "POST",
         &format!("{cas}/ca.pem/entries"),
         "more.pem",
-        &tls_file("ca.pem"),
+        &tls_file("server.pem"),
     );
-    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{text}");
+    // `add ssl ca-file` came with HAProxy 2.7.
+    let line = haplane_haproxy::version(std::path::Path::new("haproxy")).unwrap();
+    if haplane_haproxy::major_minor(&line).unwrap() < (2, 7) {
+        assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{text}");
+    } else {
+        assert_eq!(status, StatusCode::CREATED, "{text}");
+        let (_, ca, _) = w.send("GET", &format!("{cas}/ca.pem"), None);
+        assert_eq!(ca["count"], "2 certificate(s)");
+        let (status, entry, _) = w.send("GET", &format!("{cas}/ca.pem/entries/2"), None);
+        assert_eq!(status, StatusCode::OK, "{entry}");
+        assert_ne!(entry["subject"], "/CN=haplane test CA");
+    }
     let (status, _, _) = w.send("DELETE", &format!("{cas}/ca.pem"), None);
     assert_eq!(status, StatusCode::NO_CONTENT);
 

@@ -235,6 +235,17 @@ impl Runtime {
         name: &str,
         pem: &str,
     ) -> Result<(), RuntimeError> {
+        self.ssl_payload("set", store, name, pem).await
+    }
+
+    /// `VERB ssl ... NAME <<PEM` (`set`, `add`) then `commit`.
+    async fn ssl_payload(
+        &self,
+        verb: &str,
+        store: SslStore,
+        name: &str,
+        pem: &str,
+    ) -> Result<(), RuntimeError> {
         let word = store.word();
         let pem = pem.trim();
         if pem.is_empty() || pem.lines().any(|l| l.trim().is_empty()) {
@@ -243,11 +254,11 @@ impl Runtime {
             ));
         }
         let name = arg(name)?;
-        let set = format!("set ssl {word} {name} <<\n{pem}\n");
+        let set = format!("{verb} ssl {word} {name} <<\n{pem}\n");
         let answer = self.execute(&set).await?;
         if !answer.to_ascii_lowercase().contains("transaction") || answer.contains("Can't") {
             return Err(RuntimeError::refused(
-                &format!("set ssl {word} {name}"),
+                &format!("{verb} ssl {word} {name}"),
                 &answer,
             ));
         }
@@ -258,6 +269,12 @@ impl Runtime {
             return Err(e);
         }
         Ok(())
+    }
+
+    /// `add ssl ca-file NAME <<PEM` then `commit` (HAProxy 2.7 and later):
+    /// the certificates are appended; `abort` if the commit fails.
+    pub async fn ssl_ca_add(&self, name: &str, pem: &str) -> Result<(), RuntimeError> {
+        self.ssl_payload("add", SslStore::CaFile, name, pem).await
     }
 
     /// `del ssl ... NAME`: only files no bind line uses.
