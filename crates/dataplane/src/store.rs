@@ -118,6 +118,9 @@ impl Dataplane {
         let haproxy_version = haplane_haproxy::version(&settings.haproxy_bin)
             .ok()
             .and_then(|line| haplane_haproxy::major_minor(&line));
+        if let Some(version) = haproxy_version {
+            haplane_model::set_haproxy_version(version);
+        }
         let deployed = Mutex::new(snapshot.stamp);
         let dataplane = Arc::new_cyclic(|me| Dataplane {
             haproxy_version,

@@ -733,3 +733,27 @@ fn a_hand_edit_is_reloaded_at_once_and_a_broken_one_is_not() {
     std::thread::sleep(Duration::from_secs(3));
     assert!(traffic(w.app_port).unwrap().contains("hello-by-hand"));
 }
+
+#[test]
+fn a_keyword_newer_than_the_running_haproxy_is_refused_naming_its_version() {
+    let w = World::start(&[]);
+    let global = "/services/haproxy/configuration/global";
+    let (_, mut value, _) = w.send("GET", global, None);
+    value["tune_options"] = json!({"stick_counters": 50});
+    let (status, body, _) = w.send(
+        "PUT",
+        &format!("{global}?version=1&force_reload=true"),
+        Some(value),
+    );
+    let line = haplane_haproxy::version(std::path::Path::new("haproxy")).unwrap();
+    if haplane_haproxy::major_minor(&line).unwrap() < (2, 8) {
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("tune_options.stick_counters"), "{message}");
+        assert!(message.contains("needs HAProxy 2.8 or later"), "{message}");
+        assert!(!w.config().contains("tune.stick-counters"));
+    } else {
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(w.config().contains("    tune.stick-counters 50\n"));
+    }
+}

@@ -30,7 +30,7 @@ mod value;
 pub use child::{children, find_child, read_child, render_child, ChildKind};
 pub use error::ModelError;
 pub use section::{read_section, write_section};
-pub use table::{field_names, write_aliases, Scope};
+pub use table::{field_names, fields_since, set_haproxy_version, write_aliases, Scope};
 
 mod resource;
 mod rule;

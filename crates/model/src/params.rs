@@ -352,6 +352,16 @@ pub(crate) fn encode_groups(
     let mut out = Vec::new();
     let mut matched = false;
     for entry in &entries {
+        // A keyword the running HAProxy does not have is never written.
+        if let (Some(since), Some(running)) = (entry.since, crate::table::running()) {
+            if running < since {
+                let message = format!(
+                    "needs HAProxy {}.{} or later; the running HAProxy is {}.{}",
+                    since.0, since.1, running.0, running.1
+                );
+                return Err(ModelError::invalid(&name, message));
+            }
+        }
         let items: Vec<&Value> = match (&entry.codec, value) {
             (Codec::List(_), Value::Array(items)) => items.iter().collect(),
             (Codec::List(_), _) => return Err(ModelError::invalid(&name, "expected an array")),

@@ -145,6 +145,9 @@ pub(crate) struct Entry {
     /// a fixed word `_`), the end of an action word, or a keyword written
     /// with a trailing `!` (`len!`).
     pub(crate) required: bool,
+    /// The first HAProxy version that has the keyword (`since 2.8`): read
+    /// always, written only when the running HAProxy has it.
+    pub(crate) since: Option<(u32, u32)>,
 }
 
 impl Entry {
@@ -402,10 +405,22 @@ fn check_references(tables: &Tables) -> Result<(), String> {
 }
 
 fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
-    let columns: Vec<&str> = line.split('|').map(str::trim).collect();
+    let mut columns: Vec<&str> = line.split('|').map(str::trim).collect();
+    // `since X.Y` last: the first HAProxy version that has the keyword.
+    let since = match columns.last().and_then(|c| c.strip_prefix("since ")) {
+        Some(version) => {
+            let parsed = version
+                .trim()
+                .split_once('.')
+                .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+            columns.pop();
+            Some(parsed.ok_or_else(|| format!("bad version {version:?}; expected since X.Y"))?)
+        }
+        None => None,
+    };
     if columns.len() < 3 || columns.len() > 4 {
         return Err(format!(
-            "expected FIELD | KEYWORD | CODEC [| SCOPE], got {line:?}"
+            "expected FIELD | KEYWORD | CODEC [| SCOPE] [| since X.Y], got {line:?}"
         ));
     }
     // `.` alone: the value is an object merged into the parent object.
@@ -469,6 +484,7 @@ fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
         codec,
         scope,
         required,
+        since,
     })
 }
 
@@ -550,6 +566,39 @@ pub fn field_names(kind: &str, name: &str) -> Vec<(String, Scope)> {
         collect_fields(tables, table, "", Scope::ALL, &mut out);
     }
     out
+}
+
+/// The fields of a table whose keyword needs a newer HAProxy than 2.6,
+/// with the version that has it.
+pub fn fields_since(kind: &str, name: &str) -> Vec<(String, (u32, u32))> {
+    let tables = tables();
+    let map = if kind == "section" {
+        &tables.sections
+    } else {
+        &tables.params
+    };
+    let Some(table) = map.get(name) else {
+        return Vec::new();
+    };
+    table
+        .entries
+        .iter()
+        .filter_map(|entry| Some((entry.field_name(), entry.since?)))
+        .collect()
+}
+
+/// The HAProxy the configuration is for, when known: set once by the
+/// program that runs it (`haproxy -v`).
+static RUNNING: OnceLock<(u32, u32)> = OnceLock::new();
+
+/// Says which HAProxy the configuration is for (the first call counts).
+pub fn set_haproxy_version(version: (u32, u32)) {
+    let _ = RUNNING.set(version);
+}
+
+/// The HAProxy set by [`set_haproxy_version`].
+pub(crate) fn running() -> Option<(u32, u32)> {
+    RUNNING.get().copied()
 }
 
 /// Fields of a table that a line never reads into, because every keyword
