@@ -555,29 +555,26 @@ fn parse_codec(text: &str) -> Result<Codec, String> {
 /// tables are listed with their full path. `kind` is `section` or `params`.
 /// Used by tests and by the documentation of what is supported.
 pub fn field_names(kind: &str, name: &str) -> Vec<(String, Scope)> {
-    let tables = tables();
-    let map = if kind == "section" {
-        &tables.sections
-    } else {
-        &tables.params
-    };
     let mut out: Vec<(String, Scope)> = Vec::new();
-    if let Some(table) = map.get(name) {
-        collect_fields(tables, table, "", Scope::ALL, &mut out);
+    if let Some(table) = table_of(kind, name) {
+        collect_fields(tables(), table, "", Scope::ALL, &mut out);
     }
     out
+}
+
+/// The line table (`kind` "section") or param table named `name`.
+fn table_of(kind: &str, name: &str) -> Option<&'static Table> {
+    let tables = tables();
+    match kind {
+        "section" => tables.sections.get(name),
+        _ => tables.params.get(name),
+    }
 }
 
 /// The fields of a table whose keyword needs a newer HAProxy than 2.6,
 /// with the version that has it.
 pub fn fields_since(kind: &str, name: &str) -> Vec<(String, (u32, u32))> {
-    let tables = tables();
-    let map = if kind == "section" {
-        &tables.sections
-    } else {
-        &tables.params
-    };
-    let Some(table) = map.get(name) else {
+    let Some(table) = table_of(kind, name) else {
         return Vec::new();
     };
     table
@@ -606,13 +603,7 @@ pub(crate) fn running() -> Option<(u32, u32)> {
 /// kept for writing: `no_sslv3` reads back as `sslv3`). Each with the field
 /// it reads back as.
 pub fn write_aliases(kind: &str, name: &str) -> Vec<(String, String)> {
-    let tables = tables();
-    let map = if kind == "section" {
-        &tables.sections
-    } else {
-        &tables.params
-    };
-    let Some(table) = map.get(name) else {
+    let Some(table) = table_of(kind, name) else {
         return vec![];
     };
     let mut out: Vec<(String, String)> = Vec::new();
