@@ -26,6 +26,10 @@ enum Secret {
     Hash(String),
 }
 
+/// The users of a userlist (`None`: no such userlist) and the snapshot
+/// they were read from.
+type ReadFrom = (Arc<Snapshot>, Option<Arc<Users>>);
+
 /// The users allowed to call the API.
 #[derive(Debug, Default)]
 pub struct Users {
@@ -36,7 +40,7 @@ pub struct Users {
     /// is checked against the userlist as it is now.
     follows: Option<String>,
     /// The users of `follows` in the snapshot they were read from.
-    current: Mutex<Option<(Arc<Snapshot>, Arc<Users>)>>,
+    current: Mutex<Option<ReadFrom>>,
 }
 
 impl Users {
@@ -79,22 +83,22 @@ impl Users {
             return self.check(user, password);
         };
         let snapshot = dp.snapshot();
+        // Read once per snapshot; `None` when the file has no such userlist.
         let users = {
             let mut current = self.current.lock().expect("users lock");
             match current.as_ref() {
-                Some((seen, users)) if Arc::ptr_eq(seen, &snapshot) => Arc::clone(users),
+                Some((seen, users)) if Arc::ptr_eq(seen, &snapshot) => users.clone(),
                 _ => {
-                    let users =
-                        Arc::new(Users::from_userlist(&snapshot.doc, name).unwrap_or_default());
-                    *current = Some((Arc::clone(&snapshot), Arc::clone(&users)));
+                    let users = Users::from_userlist(&snapshot.doc, name).map(Arc::new);
+                    *current = Some((Arc::clone(&snapshot), users.clone()));
                     users
                 }
             }
         };
-        if haplane_model::userlist_users(&snapshot.doc, name).is_none() {
-            return self.check(user, password);
+        match users {
+            Some(users) => users.check(user, password),
+            None => self.check(user, password),
         }
-        users.check(user, password)
     }
 
     /// One user with a clear password (the demo's).

@@ -238,7 +238,12 @@ fn write_object(object: &Map<String, Value>, last: &[&str], out: &mut Vec<u8>) {
         }
         out.extend(serde_json::to_vec(key).expect("JSON strings serialize"));
         out.push(b':');
-        write_value(value, last_of(key), out);
+        // Only lists and objects hold items that have an order of their own.
+        let nested = match value {
+            Value::Array(_) | Value::Object(_) => last_of(key),
+            _ => &[],
+        };
+        write_value(value, nested, out);
     }
     out.push(b'}');
 }

@@ -10,11 +10,6 @@ use haplane_cfg::Document;
 use haplane_model::registry;
 use haplane_model::{field_names, fields_since, write_aliases};
 
-/// The HAProxy on PATH.
-fn running() -> Option<(u32, u32)> {
-    let line = haplane_haproxy::version(std::path::Path::new("haproxy")).ok()?;
-    haplane_haproxy::major_minor(&line)
-}
 use serde_json::Value;
 
 const FIXTURES: &[&str] = &[
@@ -144,7 +139,7 @@ fn every_table_field_is_in_a_fixture() {
         .flat_map(|(kind, table, prefix)| {
             fields_since(kind, table)
                 .into_iter()
-                .filter(|(_, since)| running().is_none_or(|r| r < *since))
+                .filter(|(_, since)| common::running().is_none_or(|r| r < *since))
                 .map(move |(field, _)| format!("{prefix}{field}"))
         })
         .collect();

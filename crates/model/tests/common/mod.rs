@@ -26,9 +26,14 @@ impl Fixture {
     /// Whether the `haproxy` on PATH is recent enough for it.
     pub fn runs_here(&self) -> bool {
         let Some(needs) = self.needs else { return true };
-        let line = haplane_haproxy::version(Path::new("haproxy")).unwrap_or_default();
-        haplane_haproxy::major_minor(&line).is_some_and(|running| running >= needs)
+        running().is_some_and(|running| running >= needs)
     }
+}
+
+/// The major and minor version of the `haproxy` on PATH.
+pub fn running() -> Option<(u32, u32)> {
+    let line = haplane_haproxy::version(Path::new("haproxy")).ok()?;
+    haplane_haproxy::major_minor(&line)
 }
 
 /// The fixtures and the resources each is for.
