@@ -119,6 +119,9 @@ impl From<DataplaneError> for ApiError {
                     problems: Some(Value::Array(list)),
                 };
             }
+            DataplaneError::BadFileName(_) | DataplaneError::BadFile(_) => StatusCode::BAD_REQUEST,
+            DataplaneError::FileNotFound(_) => StatusCode::NOT_FOUND,
+            DataplaneError::FileExists(_) | DataplaneError::FileInUse(_) => StatusCode::CONFLICT,
             DataplaneError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())

@@ -16,6 +16,7 @@ mod runtime_tables;
 mod services;
 mod spec;
 mod spec_runtime;
+mod storage;
 mod validate;
 
 use std::sync::Arc;
@@ -42,6 +43,10 @@ pub struct AppState {
     pub maps_dir: std::path::PathBuf,
     /// Where certificates live (`--ssl-certs-dir`).
     pub ssl_certs_dir: std::path::PathBuf,
+    /// Where general use files live (`--general-storage-dir`).
+    pub general_storage_dir: std::path::PathBuf,
+    /// Where SPOE files live (`--spoe-dir`).
+    pub spoe_dir: std::path::PathBuf,
     /// `/v3/info` shows the system too (`-i/--show-system-info`).
     pub show_system_info: bool,
     /// Largest request body accepted, in bytes (`--max-body-size`).
@@ -84,6 +89,7 @@ fn all_routes() -> Routes {
         .merge(runtime_patterns::routes())
         .merge(runtime_ssl::routes())
         .merge(runtime_tables::routes())
+        .merge(storage::routes())
 }
 
 /// Every path the API routes under `/v3` (with `{param}` placeholders).

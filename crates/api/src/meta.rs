@@ -25,6 +25,7 @@ pub(crate) const DISCOVERY: &[(&str, &str)] = &[
     ),
     ("/services/haproxy/runtime", "getRuntimeEndpoints"),
     ("/services/haproxy/stats", "getStatsEndpoints"),
+    ("/services/haproxy/storage", "getStorageEndpoints"),
 ];
 
 pub fn routes() -> crate::Routes {

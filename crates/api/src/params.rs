@@ -40,6 +40,17 @@ pub fn transaction(query: &Query) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// When HAProxy loads a write: `skip_reload`, `force_reload`, else queued.
+pub fn reload_mode(query: &Query) -> Result<ReloadMode, ApiError> {
+    Ok(if flag(query, "skip_reload")? {
+        ReloadMode::Skip
+    } else if flag(query, "force_reload")? {
+        ReloadMode::Force
+    } else {
+        ReloadMode::Queue
+    })
+}
+
 /// Where a write goes, from its query parameters.
 pub fn target(query: &Query) -> Result<Target, ApiError> {
     if let Some(id) = transaction(query) {

@@ -226,27 +226,17 @@ async fn show(
     Ok(Json(value).into_response())
 }
 
-/// The file name and contents of the `file_upload` field.
-async fn upload(mut form: Multipart) -> Result<(String, String), ApiError> {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiError::bad_request(format!("the body is not a valid multipart form: {e}"))
-    };
-    while let Some(field) = form.next_field().await.map_err(bad)? {
-        if field.name() != Some("file_upload") {
-            continue;
-        }
-        let name = field.file_name().unwrap_or_default().to_owned();
-        let bytes = field.bytes().await.map_err(bad)?;
-        let text = String::from_utf8(bytes.to_vec())
-            .map_err(|_| ApiError::bad_request("file_upload: the file is not PEM text"))?;
-        if !text.contains("-----BEGIN ") {
-            return Err(ApiError::bad_request(
-                "file_upload: the file has no PEM block (-----BEGIN ...)",
-            ));
-        }
-        return Ok((name, text));
+/// The file name and PEM text of the `file_upload` field.
+async fn upload(form: Multipart) -> Result<(String, String), ApiError> {
+    let (name, bytes) = crate::storage::file_upload(form).await?;
+    let text = String::from_utf8(bytes.to_vec())
+        .map_err(|_| ApiError::bad_request("file_upload: the file is not PEM text"))?;
+    if !text.contains("-----BEGIN ") {
+        return Err(ApiError::bad_request(
+            "file_upload: the file has no PEM block (-----BEGIN ...)",
+        ));
     }
-    Err(ApiError::bad_request("file_upload: required"))
+    Ok((name, text))
 }
 
 async fn create(store: SslStore, State(state): St, form: Multipart) -> Result<Response, ApiError> {

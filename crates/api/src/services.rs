@@ -116,13 +116,7 @@ async fn post_raw(State(state): St, Query(q): Q, body: Bytes) -> Result<Response
             }
         }
     };
-    let reload = if params::flag(&q, "skip_reload")? {
-        ReloadMode::Skip
-    } else if params::flag(&q, "force_reload")? {
-        ReloadMode::Force
-    } else {
-        ReloadMode::Queue
-    };
+    let reload = params::reload_mode(&q)?;
     let applied = state.dp.replace_raw(bytes, version, reload).await?;
     let mut response = written(&applied, StatusCode::CREATED, None);
     let text = state.dp.snapshot().doc.to_text();

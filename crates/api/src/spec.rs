@@ -233,7 +233,10 @@ fn schema_ref(name: &str) -> Value {
 fn content(name: &str) -> Value {
     if name == "multipart" {
         return json!({"multipart/form-data": {"schema": {"type": "object", "required": ["file_upload"],
-            "properties": {"file_upload": {"type": "string", "format": "binary", "description": "The PEM file"}}}}});
+            "properties": {"file_upload": {"type": "string", "format": "binary", "description": "The file"}}}}});
+    }
+    if name == "binary" {
+        return json!({"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}});
     }
     let media = if name == "raw" {
         "text/plain"
@@ -265,6 +268,7 @@ fn parameters() -> Value {
     });
     if let Value::Object(map) = &mut out {
         crate::spec_runtime::parameters(map);
+        crate::storage::components(map, &mut Map::new());
         // The sections that children name in a query parameter.
         for resource in haplane_model::registry::RESOURCES {
             if let Some(query) = resource.parent_query {
@@ -303,6 +307,7 @@ fn fixed_schemas() -> Map<String, Value> {
         "api": {"type": "object", "properties": {"version": string, "build_date": {"type": "string", "format": "date-time"}}},
         "system": {"type": "object", "properties": {"hostname": string, "os_string": string, "time": integer, "uptime": integer}}}}));
     crate::spec_runtime::schemas(&mut schemas);
+    crate::storage::components(&mut Map::new(), &mut schemas);
     for resource in haplane_model::registry::RESOURCES {
         let schema = match resource.is_section() {
             true => resource.full_schema(),
@@ -463,6 +468,7 @@ pub fn specification() -> Value {
     discovery_ops(&mut ops);
     config_ops(&mut ops);
     ops.extend(crate::spec_runtime::ops());
+    ops.extend(crate::storage::ops());
     let components = parameters();
     let mut paths = Map::new();
     for op in &ops {
@@ -543,6 +549,7 @@ pub fn documented_operations() -> Vec<(String, String)> {
     discovery_ops(&mut ops);
     config_ops(&mut ops);
     ops.extend(crate::spec_runtime::ops());
+    ops.extend(crate::storage::ops());
     ops.into_iter()
         .map(|o| (o.method.to_owned(), o.path.to_owned()))
         .collect()

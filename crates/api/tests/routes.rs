@@ -43,6 +43,8 @@ fn app(dir: &std::path::Path) -> axum::Router {
         started: Instant::now(),
         maps_dir: dir.join("maps"),
         ssl_certs_dir: dir.join("certs"),
+        general_storage_dir: dir.join("general"),
+        spoe_dir: dir.join("spoe"),
         show_system_info: false,
         body_limit: haplane_api::BODY_LIMIT,
     }))

@@ -35,6 +35,19 @@ pub enum DataplaneError {
     },
     #[error("reload {0} not found")]
     ReloadNotFound(String),
+    /// A managed file's name is not a plain name inside its directory (400).
+    #[error("{0}")]
+    BadFileName(String),
+    /// A managed file's content is not what its kind needs (400).
+    #[error("{0}")]
+    BadFile(String),
+    #[error("{0}")]
+    FileNotFound(String),
+    #[error("{0}")]
+    FileExists(String),
+    /// The configuration names the file (409).
+    #[error("{0}")]
+    FileInUse(String),
     /// Something on the machine failed (500): files, processes.
     #[error("{0}")]
     Internal(String),

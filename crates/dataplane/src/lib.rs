@@ -5,8 +5,10 @@
 //! It knows nothing of HTTP: the `api` crate maps its results and errors to
 //! responses.
 
+pub mod certs;
 mod commit;
 mod error;
+mod files;
 pub mod live;
 mod reload;
 mod settings;
@@ -16,6 +18,9 @@ mod watch;
 
 pub use commit::{write_atomic, Applied, Problem};
 pub use error::DataplaneError;
+pub use files::{
+    crt_list_entries, map_entries, CrtListLine, FileApplied, FileKind, FileStore, StoredFile,
+};
 pub use reload::{Reload, ReloadStatus};
 pub use settings::{ReloadMethod, Settings};
 pub use store::{Dataplane, ReloadMode, Snapshot, Target};

@@ -134,6 +134,8 @@ async fn main() {
         started: Instant::now(),
         maps_dir: std::env::temp_dir(),
         ssl_certs_dir: std::env::temp_dir(),
+        general_storage_dir: std::env::temp_dir(),
+        spoe_dir: std::env::temp_dir(),
         show_system_info: true,
         body_limit: haplane_api::BODY_LIMIT,
     });

@@ -49,6 +49,8 @@ pub async fn run(api_port: u16) -> anyhow::Result<()> {
         started: Instant::now(),
         maps_dir: dir.path().join("maps"),
         ssl_certs_dir: dir.path().join("certs"),
+        general_storage_dir: dir.path().join("general"),
+        spoe_dir: dir.path().join("spoe"),
         show_system_info: true,
         body_limit: haplane_api::BODY_LIMIT,
     });

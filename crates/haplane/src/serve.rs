@@ -77,6 +77,8 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
         started,
         maps_dir: options.maps_dir.clone(),
         ssl_certs_dir: options.ssl_certs_dir.clone(),
+        general_storage_dir: options.general_storage_dir.clone(),
+        spoe_dir: options.spoe_dir.clone(),
         show_system_info: options.show_system_info,
         body_limit: options.max_body_size,
     });
@@ -94,9 +96,8 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
         tokio::spawn(Arc::clone(&state.dp).follow_file(std::time::Duration::from_secs(1)));
     }
     tracing::debug!(
-        spoe_dir = %options.spoe_dir.display(),
         restart_cmd = options.restart_cmd.as_deref().unwrap_or(""),
-        "resource directories",
+        "restart command",
     );
     if let Some(tls) = &options.tls {
         let app = haplane_api::app(Arc::clone(&state));

@@ -505,38 +505,6 @@ backend counters
     stick-table type ip size 1k expire 60s store gpc0,conn_cnt,http_req_rate(10s)
 ";
 
-fn tls_file(name: &str) -> String {
-    std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/tls")
-            .join(name),
-    )
-    .unwrap()
-}
-
-/// Sends `file_upload` as multipart/form-data.
-fn upload(w: &World, method: &str, path: &str, name: &str, contents: &str) -> (StatusCode, String) {
-    let boundary = "haplane-test-boundary";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file_upload\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n{contents}\r\n--{boundary}--\r\n"
-    );
-    let response = w
-        .client
-        .request(
-            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-            w.url(path),
-        )
-        .basic_auth("admin", Some("s3cret"))
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .unwrap();
-    (response.status(), response.text().unwrap())
-}
-
 #[test]
 fn certificates_crt_lists_and_stick_tables() {
     let tls_port = free_port();

@@ -141,7 +141,11 @@ impl World {
             ])
             .args(["--port", &port.to_string(), "--reload-delay", "1"])
             .args(["-t", dir.path().join("transactions").to_str().unwrap()])
-            .args(extra)
+            .args(
+                extra
+                    .iter()
+                    .map(|a| a.replace("@DIR@", &dir.path().display().to_string())),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -198,4 +202,66 @@ impl World {
         let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         (status, value, headers)
     }
+}
+
+pub fn tls_file(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/tls")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// Sends `file_upload` as multipart/form-data.
+pub fn upload(
+    w: &World,
+    method: &str,
+    path: &str,
+    name: &str,
+    contents: &str,
+) -> (StatusCode, String) {
+    let boundary = "haplane-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file_upload\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n{contents}\r\n--{boundary}--\r\n"
+    );
+    let response = w
+        .client
+        .request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            w.url(path),
+        )
+        .basic_auth("admin", Some("s3cret"))
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .unwrap();
+    (response.status(), response.text().unwrap())
+}
+
+/// Sends `body` as is, with its content type; the answer as text.
+pub fn send_raw(
+    w: &World,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (StatusCode, String, reqwest::header::HeaderMap) {
+    let response = w
+        .client
+        .request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            w.url(path),
+        )
+        .basic_auth("admin", Some("s3cret"))
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    (status, response.text().unwrap(), headers)
 }
