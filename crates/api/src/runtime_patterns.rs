@@ -165,10 +165,14 @@ async fn add_map_payload(
     let sync = params::flag(&q, "force_sync")?;
     let rt = client(&state)?;
     let map = resolve(&rt, Patterns::Map, &name).await?;
+    let file = match sync {
+        true => Some(managed_file(&state, &map, "force_sync")?),
+        false => None,
+    };
     rt.add_patterns(Patterns::Map, &map.reference(), None, &entries)
         .await?;
-    if sync {
-        sync_file(&map, |lines| {
+    if let Some(path) = &file {
+        sync_file(path, |lines| {
             for (k, v) in &entries {
                 lines.push(format!("{k} {}", v.as_deref().unwrap_or_default()));
             }
@@ -190,17 +194,22 @@ async fn clear_map(
     let delete = params::flag(&q, "forceDelete")?;
     let rt = client(&state)?;
     let map = resolve(&rt, Patterns::Map, &name).await?;
+    let file = match (sync, delete) {
+        (false, false) => None,
+        (_, true) => Some(managed_file(&state, &map, "forceDelete")?),
+        (true, false) => Some(managed_file(&state, &map, "force_sync")?),
+    };
     rt.clear_patterns(Patterns::Map, &map.reference(), None)
         .await?;
-    if delete && !map.file.is_empty() {
-        std::fs::remove_file(&map.file).map_err(|e| {
+    match file {
+        Some(path) if delete => std::fs::remove_file(&path).map_err(|e| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot delete {}: {e}", map.file),
+                format!("cannot delete {}: {e}", path.display()),
             )
-        })?;
-    } else if sync {
-        sync_file(&map, |lines| lines.retain(|l| key_of(l).is_none()))?;
+        })?,
+        Some(path) => sync_file(&path, |lines| lines.retain(|l| key_of(l).is_none()))?,
+        None => {}
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -268,6 +277,10 @@ async fn add_map_entry(
     let sync = params::flag(&q, "force_sync")?;
     let rt = client(&state)?;
     let map = resolve(&rt, Patterns::Map, &name).await?;
+    let file = match sync {
+        true => Some(managed_file(&state, &map, "force_sync")?),
+        false => None,
+    };
     let entries = rt.pattern_entries(Patterns::Map, &map.reference()).await?;
     if entries.iter().any(|e| e.key == key) {
         return Err(ApiError::new(
@@ -282,9 +295,9 @@ async fn add_map_entry(
         &[(key.clone(), value.clone())],
     )
     .await?;
-    if sync {
+    if let Some(path) = &file {
         let line = format!("{key} {}", value.as_deref().unwrap_or_default());
-        sync_file(&map, |lines| lines.push(line))?;
+        sync_file(path, |lines| lines.push(line))?;
     }
     let entry = find_entry(&rt, Patterns::Map, &map, &key).await?;
     Ok((StatusCode::CREATED, Json(map_entry_json(&entry))).into_response())
@@ -308,10 +321,14 @@ async fn replace_map_entry(
     let sync = params::flag(&q, "force_sync")?;
     let rt = client(&state)?;
     let map = resolve(&rt, Patterns::Map, &name).await?;
+    let file = match sync {
+        true => Some(managed_file(&state, &map, "force_sync")?),
+        false => None,
+    };
     let entry = find_entry(&rt, Patterns::Map, &map, &id).await?;
     rt.set_map(&map.reference(), &entry.key, &value).await?;
-    if sync {
-        sync_file(&map, |lines| {
+    if let Some(path) = &file {
+        sync_file(path, |lines| {
             for line in lines.iter_mut() {
                 if key_of(line) == Some(entry.key.as_str()) {
                     *line = format!("{} {value}", entry.key);
@@ -331,12 +348,16 @@ async fn delete_map_entry(
     let sync = params::flag(&q, "force_sync")?;
     let rt = client(&state)?;
     let map = resolve(&rt, Patterns::Map, &name).await?;
+    let file = match sync {
+        true => Some(managed_file(&state, &map, "force_sync")?),
+        false => None,
+    };
     let entry = find_entry(&rt, Patterns::Map, &map, &id).await?;
     rt.del_pattern(Patterns::Map, &map.reference(), &entry.id)
         .await?;
-    if sync {
+    if let Some(path) = &file {
         let mut removed = false;
-        sync_file(&map, |lines| {
+        sync_file(path, |lines| {
             lines.retain(|l| {
                 let drop = !removed && key_of(l) == Some(entry.key.as_str());
                 removed |= drop;
@@ -356,23 +377,54 @@ fn key_of(line: &str) -> Option<&str> {
     trimmed.split_whitespace().next()
 }
 
-/// Rewrites the map file: `edit` changes its lines; the file is replaced
-/// atomically.
-fn sync_file(map: &PatternFile, edit: impl FnOnce(&mut Vec<String>)) -> Result<(), ApiError> {
+/// The file of `map` if it is one of `--maps-dir`: only those are
+/// written or deleted (`what` names the parameter that asked).
+fn managed_file(state: &AppState, map: &PatternFile, what: &str) -> Result<PathBuf, ApiError> {
     if map.file.is_empty() {
         return Err(ApiError::bad_request(format!(
-            "force_sync: map #{} was not loaded from a file",
+            "{what}: map #{} was not loaded from a file",
             map.id
         )));
     }
     let path = PathBuf::from(&map.file);
+    let outside = || {
+        ApiError::bad_request(format!(
+            "{what}: {} is not a file of --maps-dir {}; only managed maps are written",
+            path.display(),
+            state.maps_dir.display()
+        ))
+    };
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(outside)?;
+    let same_dir = match (
+        path.parent().map(FsPath::canonicalize),
+        state.maps_dir.canonicalize(),
+    ) {
+        (Some(Ok(parent)), Ok(dir)) => parent == dir,
+        _ => false,
+    };
+    if !same_dir {
+        return Err(outside());
+    }
+    let store =
+        haplane_dataplane::FileStore::new(&state.maps_dir, haplane_dataplane::FileKind::Map);
+    store
+        .path(name)
+        .map_err(|e| ApiError::bad_request(format!("{what}: {e}")))
+}
+
+/// Rewrites the map file: `edit` changes its lines; the file is replaced
+/// atomically.
+fn sync_file(path: &FsPath, edit: impl FnOnce(&mut Vec<String>)) -> Result<(), ApiError> {
     let failed = |e: std::io::Error| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("force_sync: cannot write {}: {e}", path.display()),
         )
     };
-    let text = match std::fs::read_to_string(&path) {
+    let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(failed(e)),
@@ -383,7 +435,7 @@ fn sync_file(map: &PatternFile, edit: impl FnOnce(&mut Vec<String>)) -> Result<(
     if !out.is_empty() {
         out.push('\n');
     }
-    haplane_dataplane::write_atomic(&path, out.as_bytes()).map_err(failed)
+    haplane_dataplane::write_atomic(path, out.as_bytes()).map_err(failed)
 }
 
 /// An ACL of the running HAProxy. One written in the configuration has

@@ -340,12 +340,14 @@ userlist api
 frontend app
     bind 127.0.0.1:@APP@
     http-request deny deny_status 403 if { src -f @DIR@/maps/blocked.acl }
+    http-request set-header X-Other %[req.hdr(host),lower,map(@DIR@/other.map,none)]
     http-request return status 200 content-type text/plain lf-string %[req.hdr(host),lower,map(@DIR@/maps/hosts.map,unknown)]
 ";
 
 #[test]
 fn maps_and_acls_change_traffic_and_files() {
-    let w = World::start_prepared(PATTERNS, &[], |dir| {
+    let w = World::start_prepared(PATTERNS, &["--maps-dir", "@DIR@/maps"], |dir| {
+        std::fs::write(dir.join("other.map"), "o.test other\n").unwrap();
         std::fs::create_dir_all(dir.join("maps")).unwrap();
         std::fs::write(
             dir.join("maps/hosts.map"),
@@ -369,13 +371,34 @@ fn maps_and_acls_change_traffic_and_files() {
     // Only maps under --maps-dir are listed unless unmanaged ones are asked.
     let (status, maps, _) = w.send("GET", "/services/haproxy/runtime/maps", None);
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(maps, json!([]));
+    assert_eq!(maps.as_array().unwrap().len(), 1, "{maps}");
+    assert_eq!(maps[0]["storage_name"], "hosts.map");
     let (_, maps, _) = w.send(
         "GET",
         "/services/haproxy/runtime/maps?include_unmanaged=true",
         None,
     );
-    assert_eq!(maps[0]["storage_name"], "hosts.map");
+    assert_eq!(maps.as_array().unwrap().len(), 2, "{maps}");
+
+    // A map outside --maps-dir is neither written nor deleted, and its
+    // entries stay as they were.
+    let other = "/services/haproxy/runtime/maps/other.map";
+    let (status, e, _) = w.send(
+        "POST",
+        &format!("{other}/entries?force_sync=true"),
+        Some(json!({"key": "p.test", "value": "x"})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("--maps-dir"), "{e}");
+    let (status, _, _) = w.send("DELETE", &format!("{other}?forceDelete=true"), None);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, list, _) = w.send("GET", &format!("{other}/entries"), None);
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(
+        std::fs::read_to_string(w.dir.path().join("other.map")).unwrap(),
+        "o.test other\n"
+    );
+    let (_, maps, _) = w.send("GET", "/services/haproxy/runtime/maps", None);
     assert_eq!(
         maps[0]["file"],
         maps_dir.join("hosts.map").display().to_string()
