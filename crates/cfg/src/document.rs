@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::lexer::{self, Lexed, Word};
-use crate::section::SectionKind;
+use crate::section::{Dialect, SectionKind};
 
 /// How a line ends. Only the last line of a file can have no end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +101,7 @@ pub struct Document {
     /// The end of line new lines get: the one most lines of the source use.
     pub(crate) eol: Eol,
     diagnostics: Vec<Diagnostic>,
+    pub(crate) dialect: Dialect,
 }
 
 const DIRECTIVES: &[&str] = &[
@@ -110,7 +111,18 @@ const DIRECTIVES: &[&str] = &[
 impl Document {
     /// Parses a configuration. Never fails: problems become diagnostics.
     pub fn parse(source: impl Into<Arc<[u8]>>) -> Document {
-        Parser::new(source.into()).run()
+        Parser::new(source.into(), Dialect::Haproxy).run()
+    }
+
+    /// Parses a SPOE file (`[scope]`, `spoe-agent`, `spoe-message`,
+    /// `spoe-group` sections).
+    pub fn parse_spoe(source: impl Into<Arc<[u8]>>) -> Document {
+        Parser::new(source.into(), Dialect::Spoe).run()
+    }
+
+    /// The language of the file.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// The problems found while parsing.
@@ -245,11 +257,11 @@ fn parse_version_line(bytes: &[u8]) -> Option<u64> {
 
 /// Classifies a line on its own (no "first line" context).
 fn classify_standalone(bytes: &[u8]) -> LineKind {
-    classify(bytes, false).0
+    classify(bytes, false, Dialect::Haproxy).0
 }
 
 /// Classifies a line; also returns the header keyword's kind for headers.
-fn classify(bytes: &[u8], first_line: bool) -> (LineKind, Option<SectionKind>) {
+fn classify(bytes: &[u8], first_line: bool, dialect: Dialect) -> (LineKind, Option<SectionKind>) {
     let start = bytes.iter().position(|&b| b != b' ' && b != b'\t');
     let Some(start) = start else {
         return (LineKind::Blank, None);
@@ -277,7 +289,7 @@ fn classify(bytes: &[u8], first_line: bool) -> (LineKind, Option<SectionKind>) {
                     .ok()
                     .map(Cow::Borrowed)
             };
-            match first.as_deref().and_then(SectionKind::from_keyword) {
+            match first.as_deref().and_then(|f| dialect.header(f)) {
                 Some(kind) => (LineKind::Header, Some(kind)),
                 None => (LineKind::Keyword, None),
             }
@@ -293,10 +305,11 @@ struct Parser {
     open_ifs: Vec<usize>,
     lf: usize,
     crlf: usize,
+    dialect: Dialect,
 }
 
 impl Parser {
-    fn new(source: Arc<[u8]>) -> Parser {
+    fn new(source: Arc<[u8]>, dialect: Dialect) -> Parser {
         let preamble = Section {
             kind: SectionKind::Preamble,
             header: None,
@@ -309,6 +322,7 @@ impl Parser {
             open_ifs: Vec::new(),
             lf: 0,
             crlf: 0,
+            dialect,
         }
     }
 
@@ -341,6 +355,7 @@ impl Parser {
             sections: self.sections,
             eol,
             diagnostics: self.diagnostics,
+            dialect: self.dialect,
         }
     }
 
@@ -352,7 +367,7 @@ impl Parser {
         }
         let source = Arc::clone(&self.source);
         let bytes = &source[start..end];
-        let (kind, header) = classify(bytes, number == 1);
+        let (kind, header) = classify(bytes, number == 1, self.dialect);
         if matches!(
             kind,
             LineKind::Keyword | LineKind::Header | LineKind::Directive

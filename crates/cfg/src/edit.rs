@@ -190,7 +190,7 @@ impl Document {
     /// line separates it from what comes before. Returns its id.
     pub fn insert_section(&mut self, before: Option<SectionId>, header: &[&str]) -> SectionId {
         let at = before.map_or(self.sections.len(), |id| id.0);
-        let kind = header.first().and_then(|k| SectionKind::from_keyword(k));
+        let kind = header.first().and_then(|k| self.dialect.header(k));
         let kind = kind.unwrap_or(SectionKind::Other);
         let mut header_line = Line::owned(&render_line(b"", header), self.eol);
         header_line.kind = LineKind::Header;

@@ -18,7 +18,7 @@ pub use diagnostic::{Diagnostic, Severity};
 pub use document::{Document, Eol, LineKind, LineRef, Location, SectionId, SectionRef};
 pub use edit::render_line;
 pub use lexer::{lex, quote, LexError, Lexed, Word};
-pub use section::SectionKind;
+pub use section::{Dialect, SectionKind};
 
 mod synthetic;
 pub use synthetic::synthetic_config;

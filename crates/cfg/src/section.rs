@@ -22,6 +22,12 @@ pub enum SectionKind {
     Program,
     /// `crt-store` (HAProxy 3.0).
     CrtStore,
+    /// `[NAME]` in a SPOE file: the agents, messages and groups after it,
+    /// up to the next scope, belong to it.
+    SpoeScope,
+    SpoeAgent,
+    SpoeMessage,
+    SpoeGroup,
     /// A section HAProxy 3.0 does not know but later versions do (`traces`,
     /// `acme`): kept as a section so that its body is not mistaken for
     /// keywords of the section above it.
@@ -52,6 +58,38 @@ const HEADERS: &[(&str, SectionKind)] = &[
     ("acme", SectionKind::Other),
 ];
 
+/// The section keywords of a SPOE file (configuration of the `spoe`
+/// filter); a `[NAME]` line is a scope.
+const SPOE_HEADERS: &[(&str, SectionKind)] = &[
+    ("spoe-agent", SectionKind::SpoeAgent),
+    ("spoe-message", SectionKind::SpoeMessage),
+    ("spoe-group", SectionKind::SpoeGroup),
+];
+
+/// Which language a file speaks: its section keywords differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// `haproxy.cfg`.
+    #[default]
+    Haproxy,
+    /// A SPOE file: `[scope]`, `spoe-agent`, `spoe-message`, `spoe-group`.
+    Spoe,
+}
+
+impl Dialect {
+    /// The kind of section a line starting with `first` opens, if any.
+    pub fn header(self, first: &str) -> Option<SectionKind> {
+        match self {
+            Dialect::Haproxy => SectionKind::from_keyword(first),
+            Dialect::Spoe if first.starts_with('[') => Some(SectionKind::SpoeScope),
+            Dialect::Spoe => SPOE_HEADERS
+                .iter()
+                .find(|(k, _)| *k == first)
+                .map(|(_, kind)| *kind),
+        }
+    }
+}
+
 impl SectionKind {
     /// The kind a header keyword declares, if `keyword` starts a section.
     pub fn from_keyword(keyword: &str) -> Option<SectionKind> {
@@ -66,6 +104,7 @@ impl SectionKind {
     pub fn keyword(self) -> Option<&'static str> {
         HEADERS
             .iter()
+            .chain(SPOE_HEADERS)
             .find(|(_, k)| *k == self && self != SectionKind::Other)
             .map(|(w, _)| *w)
     }

@@ -17,6 +17,7 @@ mod line;
 mod params;
 mod references;
 mod site;
+pub mod spoe;
 mod validate;
 pub use references::check_references;
 mod section;
@@ -48,6 +49,6 @@ pub mod registry;
 mod userlist;
 /// The configuration file the model reads and edits.
 pub use haplane_cfg::Document;
-pub use schema::{resource_schema, rule_schema};
+pub use schema::{resource_schema, rule_schema, spoe_schema};
 pub use userlist::{userlist_users, UserEntry};
 pub use validate::{validate, Violation};

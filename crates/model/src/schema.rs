@@ -152,6 +152,13 @@ fn name_schema() -> Value {
     json!({"type": "string", "pattern": "^[A-Za-z0-9-_.:]+$"})
 }
 
+/// The schema of a SPOE agent, message or group.
+pub fn spoe_schema(kind: crate::spoe::SpoeKind) -> Value {
+    let mut s = table_schema(section_table(kind.schema()), &[("name", name_schema())]);
+    s["required"] = json!(["name"]);
+    s
+}
+
 /// The schema of a resource: `global`, `defaults`, `frontend`, `backend`,
 /// `server`, `bind`.
 pub fn resource_schema(resource: &str) -> Value {

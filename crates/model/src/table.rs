@@ -281,6 +281,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("rules.kw", include_str!("../tables/rules.kw")),
     ("rules_tcp.kw", include_str!("../tables/rules_tcp.kw")),
     ("sections.kw", include_str!("../tables/sections.kw")),
+    ("spoe.kw", include_str!("../tables/spoe.kw")),
 ];
 
 /// The tables compiled into the binary.
