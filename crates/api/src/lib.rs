@@ -16,6 +16,7 @@ mod runtime_tables;
 mod services;
 mod spec;
 mod spec_runtime;
+mod spoe;
 mod storage;
 mod validate;
 
@@ -90,6 +91,7 @@ fn all_routes() -> Routes {
         .merge(runtime_ssl::routes())
         .merge(runtime_tables::routes())
         .merge(storage::routes())
+        .merge(spoe::routes())
 }
 
 /// Every path the API routes under `/v3` (with `{param}` placeholders).

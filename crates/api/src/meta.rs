@@ -26,6 +26,7 @@ pub(crate) const DISCOVERY: &[(&str, &str)] = &[
     ("/services/haproxy/runtime", "getRuntimeEndpoints"),
     ("/services/haproxy/stats", "getStatsEndpoints"),
     ("/services/haproxy/storage", "getStorageEndpoints"),
+    ("/services/haproxy/spoe", "getSpoeEndpoints"),
 ];
 
 pub fn routes() -> crate::Routes {

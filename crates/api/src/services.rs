@@ -128,7 +128,7 @@ async fn post_raw(State(state): St, Query(q): Q, body: Bytes) -> Result<Response
     Ok(response)
 }
 
-fn transaction_json(t: &TransactionInfo) -> Value {
+pub(crate) fn transaction_json(t: &TransactionInfo) -> Value {
     json!({"_version": t.version, "id": t.id, "status": t.status.as_str()})
 }
 

@@ -308,6 +308,7 @@ fn fixed_schemas() -> Map<String, Value> {
         "system": {"type": "object", "properties": {"hostname": string, "os_string": string, "time": integer, "uptime": integer}}}}));
     crate::spec_runtime::schemas(&mut schemas);
     crate::storage::components(&mut Map::new(), &mut schemas);
+    crate::spoe::schemas(&mut schemas);
     for resource in haplane_model::registry::RESOURCES {
         let schema = match resource.is_section() {
             true => resource.full_schema(),
@@ -469,6 +470,7 @@ pub fn specification() -> Value {
     config_ops(&mut ops);
     ops.extend(crate::spec_runtime::ops());
     ops.extend(crate::storage::ops());
+    ops.extend(crate::spoe::ops());
     let components = parameters();
     let mut paths = Map::new();
     for op in &ops {
@@ -550,6 +552,7 @@ pub fn documented_operations() -> Vec<(String, String)> {
     config_ops(&mut ops);
     ops.extend(crate::spec_runtime::ops());
     ops.extend(crate::storage::ops());
+    ops.extend(crate::spoe::ops());
     ops.into_iter()
         .map(|o| (o.method.to_owned(), o.path.to_owned()))
         .collect()

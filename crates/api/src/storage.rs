@@ -138,6 +138,7 @@ impl Kind {
             FileKind::Map => &state.maps_dir,
             FileKind::Certificate | FileKind::CrtList => &state.ssl_certs_dir,
             FileKind::General => &state.general_storage_dir,
+            FileKind::Spoe => &state.spoe_dir,
         };
         FileStore::new(dir, self.file)
     }

@@ -23,6 +23,8 @@ pub enum FileKind {
     Certificate,
     CrtList,
     General,
+    /// A SPOE file (`filter spoe ... config FILE`).
+    Spoe,
 }
 
 impl FileKind {
@@ -33,6 +35,7 @@ impl FileKind {
             FileKind::Certificate => "certificate",
             FileKind::CrtList => "crt-list",
             FileKind::General => "general use file",
+            FileKind::Spoe => "SPOE file",
         }
     }
 
@@ -50,7 +53,7 @@ impl FileKind {
         match self {
             FileKind::Certificate => pem,
             FileKind::CrtList => !pem,
-            FileKind::Map | FileKind::General => true,
+            FileKind::Map | FileKind::General | FileKind::Spoe => true,
         }
     }
 
@@ -67,9 +70,9 @@ impl FileKind {
                 }
                 crt_list_entries(bytes).map(|_| ())
             }
-            FileKind::Map => std::str::from_utf8(bytes)
+            FileKind::Map | FileKind::Spoe => std::str::from_utf8(bytes)
                 .map(|_| ())
-                .map_err(|_| "a map file is text; this one is not UTF-8".into()),
+                .map_err(|_| format!("a {} is text; this one is not UTF-8", self.noun())),
             FileKind::General => Ok(()),
         }
     }
@@ -175,7 +178,7 @@ impl FileStore {
             let Some(file) = self.stored(&name, path) else {
                 continue;
             };
-            if self.kind != FileKind::Map && self.kind != FileKind::General {
+            if matches!(self.kind, FileKind::Certificate | FileKind::CrtList) {
                 match std::fs::read(&file.path) {
                     Ok(bytes) if self.kind.holds(&bytes) => {}
                     _ => continue,
@@ -341,6 +344,20 @@ impl Dataplane {
         create: bool,
     ) -> Result<(StoredFile, FileApplied), DataplaneError> {
         let _writer = self.writer.lock().await;
+        self.write_checked(store, name, bytes, reload, create).await
+    }
+
+    /// Writes a file, checks the configuration with it when the
+    /// configuration names it (putting the old content back if HAProxy
+    /// refuses), then has HAProxy take it. The caller holds the writer lock.
+    pub(crate) async fn write_checked(
+        &self,
+        store: &FileStore,
+        name: &str,
+        bytes: &[u8],
+        reload: ReloadMode,
+        create: bool,
+    ) -> Result<(StoredFile, FileApplied), DataplaneError> {
         let path = store.path(name)?;
         let old = match std::fs::read(&path) {
             Ok(b) => Some(b),
@@ -447,7 +464,7 @@ impl Dataplane {
                     _ => return false,
                 }
             }
-            FileKind::CrtList | FileKind::General => return false,
+            FileKind::CrtList | FileKind::General | FileKind::Spoe => return false,
         };
         match result {
             Ok(()) => true,

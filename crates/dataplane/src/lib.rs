@@ -12,6 +12,7 @@ mod files;
 pub mod live;
 mod reload;
 mod settings;
+mod spoe;
 mod store;
 mod transaction;
 mod watch;
@@ -23,5 +24,6 @@ pub use files::{
 };
 pub use reload::{Reload, ReloadStatus};
 pub use settings::{ReloadMethod, Settings};
+pub use spoe::SpoeTarget;
 pub use store::{Dataplane, ReloadMode, Snapshot, Target};
 pub use transaction::{TransactionInfo, TransactionStatus};

@@ -433,3 +433,100 @@ fn names_links_and_sizes_that_reach_outside_are_refused() {
     assert_eq!(before(""), top);
     assert_eq!(before("maps"), maps);
 }
+
+const SPOE_FILE: &str = "# _version=1\n[ip-reputation]\nspoe-agent iprep-agent\n    messages check-ip\n    option var-prefix iprep\n    timeout hello 2s\n    timeout idle 2m\n    timeout processing 10ms\n    use-backend agents\n\nspoe-message check-ip\n    args ip=src\n    event on-client-session\n";
+
+#[test]
+fn spoe_files_are_versioned_checked_by_haproxy_and_edited_in_transactions() {
+    let public = free_port();
+    let tls = free_port();
+    let config = CONFIG
+        .replace("@PUBLIC@", &public.to_string())
+        .replace("@TLS@", &tls.to_string())
+        .replace(
+            "    default_backend be_default\n",
+            "    filter spoe engine ip-reputation config @DIR@/spoe/iprep.conf\n    default_backend be_default\n",
+        )
+        + "\nbackend agents\n    mode tcp\n    server spoa 127.0.0.1:1\n";
+    let w = World::start_prepared(&config, &["--spoe-dir", "@DIR@/spoe"], |dir| {
+        std::fs::create_dir_all(dir.join("ssl")).unwrap();
+        let site = tls_file("server.pem") + &tls_file("server.key");
+        std::fs::write(dir.join("ssl/site.pem"), site).unwrap();
+        std::fs::create_dir_all(dir.join("spoe")).unwrap();
+        std::fs::write(dir.join("spoe/iprep.conf"), SPOE_FILE).unwrap();
+    });
+    let files = "/services/haproxy/spoe/spoe_files";
+    let path = w.dir.path().join("spoe/iprep.conf");
+    let (_, list, _) = w.send("GET", files, None);
+    assert_eq!(list, json!([path.display().to_string()]));
+    let agents = format!("{files}/iprep.conf/scopes/%5Bip-reputation%5D/agents");
+    let (status, agent, _) = w.send("GET", &format!("{agents}/iprep-agent"), None);
+    assert_eq!(status, StatusCode::OK, "{agent}");
+    assert_eq!(agent["hello_timeout"], 2000);
+
+    // The configuration uses the file: a change HAProxy refuses (an agent
+    // sending to a backend that does not exist) is 400 and undone.
+    let mut bad = agent.clone();
+    bad["use-backend"] = json!("nowhere");
+    let (status, body, _) = w.send("PUT", &format!("{agents}/iprep-agent?version=1"), Some(bad));
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), SPOE_FILE);
+
+    // A good one is written at the next version, and HAProxy reloads.
+    let mut good = agent.clone();
+    good["hello_timeout"] = json!(3000);
+    let (status, body, headers) = w.send(
+        "PUT",
+        &format!("{agents}/iprep-agent?version=1"),
+        Some(good),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert!(headers.get("Reload-ID").is_some());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        SPOE_FILE
+            .replace("# _version=1", "# _version=2")
+            .replace("timeout hello 2s", "timeout hello 3s")
+    );
+    let (status, _, _) = w.send(
+        "PUT",
+        &format!("{agents}/iprep-agent?version=1"),
+        Some(agent),
+    );
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // A transaction: nothing changes until it is committed.
+    let (status, t, _) = w.send(
+        "POST",
+        &format!("{files}/iprep.conf/transactions?version=2"),
+        None,
+    );
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    let id = t["id"].as_str().unwrap().to_owned();
+    let groups = format!("{files}/iprep.conf/scopes/%5Bip-reputation%5D/groups");
+    let (status, _, _) = w.send(
+        "POST",
+        &format!("{groups}?transaction_id={id}"),
+        Some(json!({"name": "all", "messages": "check-ip"})),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, list, _) = w.send("GET", &groups, None);
+    assert_eq!(list, json!([]));
+    let (_, list, _) = w.send("GET", &format!("{groups}?transaction_id={id}"), None);
+    assert_eq!(list[0]["name"], "all");
+    let (status, t, _) = w.send(
+        "PUT",
+        &format!("{files}/iprep.conf/transactions/{id}?force_reload=true"),
+        None,
+    );
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert_eq!(t["status"], "success");
+    let (_, v, _) = w.send("GET", "/services/haproxy/spoe/iprep.conf/version", None);
+    assert_eq!(v, 3);
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .contains("spoe-group all\n    messages check-ip\n"));
+    // In use: the file stays.
+    let (status, _, _) = w.send("DELETE", &format!("{files}/iprep.conf"), None);
+    assert_eq!(status, StatusCode::CONFLICT);
+}
