@@ -399,6 +399,29 @@ pub fn ops() -> Vec<Op> {
     OPS.get_or_init(build_ops).clone()
 }
 
+/// The operations on the items of a scope: method, on one item (or the
+/// list), operation id verb, summary, writes, takes a body, success
+/// status, errors.
+type ItemOp = (
+    &'static str,
+    bool,
+    &'static str,
+    &'static str,
+    bool,
+    bool,
+    u16,
+    &'static [u16],
+);
+
+#[rustfmt::skip]
+const ITEM_OPS: &[ItemOp] = &[
+    ("get", false, "getAll", "Lists the items of a scope", false, false, 200, &[404]),
+    ("post", false, "create", "Adds an item to a scope", true, true, 201, &[400, 404, 409, 422]),
+    ("get", true, "get", "One item of a scope", false, false, 200, &[404]),
+    ("put", true, "replace", "Replaces an item of a scope", true, true, 200, &[400, 404, 409, 422]),
+    ("delete", true, "delete", "Deletes an item of a scope", true, false, 204, &[404]),
+];
+
 const READ: &[&str] = &["transaction_id"];
 const WRITE: &[&str] = &["transaction_id", "version"];
 
@@ -570,66 +593,33 @@ fn build_ops() -> Vec<Op> {
     ];
     for item in ITEMS {
         let schema = item.kind.schema();
-        let list = leak(format!("list:{schema}"));
+        let list: &'static str = leak(format!("list:{schema}"));
         let many = leak(format!(
             "{FILES}/{{parent_name}}/scopes/{{scope_name}}/{}",
             item.segment
         ));
         let one = leak(format!("{many}/{{name}}"));
-        let ok =
-            |status: u16, body: Option<&'static str>| -> &'static [(u16, Option<&'static str>)] {
-                Box::leak(vec![(status, body), (202, body)].into_boxed_slice())
+        for &(method, single, verb, summary, write, body, status, errors) in ITEM_OPS {
+            let reply = match (status, single) {
+                (204, _) => None,
+                (200, false) => Some(list),
+                _ => Some(schema),
             };
-        ops.push(op(
-            "get",
-            many,
-            leak(format!("getAll{}", item.noun)),
-            "Lists the items of a scope",
-            READ,
-            None,
-            Box::leak(vec![(200, Some(list))].into_boxed_slice()),
-            &[404],
-        ));
-        ops.push(op(
-            "post",
-            many,
-            leak(format!("create{}", item.noun)),
-            "Adds an item to a scope",
-            WRITE,
-            Some(schema),
-            ok(201, Some(schema)),
-            &[400, 404, 409, 422],
-        ));
-        ops.push(op(
-            "get",
-            one,
-            leak(format!("get{}", item.noun)),
-            "One item of a scope",
-            READ,
-            None,
-            Box::leak(vec![(200, Some(schema))].into_boxed_slice()),
-            &[404],
-        ));
-        ops.push(op(
-            "put",
-            one,
-            leak(format!("replace{}", item.noun)),
-            "Replaces an item of a scope",
-            WRITE,
-            Some(schema),
-            ok(200, Some(schema)),
-            &[400, 404, 409, 422],
-        ));
-        ops.push(op(
-            "delete",
-            one,
-            leak(format!("delete{}", item.noun)),
-            "Deletes an item of a scope",
-            WRITE,
-            None,
-            ok(204, None),
-            &[404],
-        ));
+            let mut ok = vec![(status, reply)];
+            if write {
+                ok.push((202, reply));
+            }
+            ops.push(op(
+                method,
+                if single { one } else { many },
+                leak(format!("{verb}{}", item.noun)),
+                summary,
+                if write { WRITE } else { READ },
+                body.then_some(schema),
+                Box::leak(ok.into_boxed_slice()),
+                errors,
+            ));
+        }
     }
     ops
 }
