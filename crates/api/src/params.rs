@@ -74,6 +74,17 @@ pub fn written(applied: &Applied, done: StatusCode, body: Option<Value>) -> Resp
     written_bytes(applied, done, body)
 }
 
+/// The error to answer when a reload done at once (`force_reload`) failed:
+/// the change did not take effect, whatever was written.
+pub fn reload_failed(reload: &haplane_dataplane::Reload) -> Option<ApiError> {
+    (reload.status == haplane_dataplane::ReloadStatus::Failed).then(|| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reload {} failed: {}", reload.id, reload.response),
+        )
+    })
+}
+
 /// [`written`] with the JSON body already rendered.
 pub fn written_bytes(applied: &Applied, done: StatusCode, body: Option<Vec<u8>>) -> Response {
     let mut headers = HeaderMap::new();
@@ -93,7 +104,11 @@ pub fn written_bytes(applied: &Applied, done: StatusCode, body: Option<Vec<u8>>)
                     }
                     StatusCode::ACCEPTED
                 }
-                _ => done,
+                Some(r) => match reload_failed(r) {
+                    Some(error) => return error.into_response(),
+                    None => done,
+                },
+                None => done,
             }
         }
     };

@@ -237,6 +237,13 @@ fn answered(applied: &FileApplied, done: StatusCode, body: Option<Value>) -> Res
             reload,
             forced: false,
         } => (StatusCode::ACCEPTED, Some(reload.id.clone())),
+        FileApplied::Reload {
+            reload,
+            forced: true,
+        } => match params::reload_failed(reload) {
+            Some(error) => return error.into_response(),
+            None => (done, None),
+        },
         _ => (done, None),
     };
     let mut response = match body {

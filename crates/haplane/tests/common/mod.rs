@@ -225,21 +225,9 @@ pub fn upload(
     let body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file_upload\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n{contents}\r\n--{boundary}--\r\n"
     );
-    let response = w
-        .client
-        .request(
-            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-            w.url(path),
-        )
-        .basic_auth("admin", Some("s3cret"))
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .unwrap();
-    (response.status(), response.text().unwrap())
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let (status, text, _) = send_raw(w, method, path, &content_type, body.into_bytes());
+    (status, text)
 }
 
 /// Sends `body` as is, with its content type; the answer as text.
