@@ -8,7 +8,7 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use haplane_cfg::{Document, LineKind, Location};
+use haplane_cfg::{Document, LineKind, Location, SectionKind};
 
 use crate::error::DataplaneError;
 use crate::reload::Reload;
@@ -229,19 +229,23 @@ fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
 }
 
 /// The first line of the configuration that names `path` (comments do
-/// not count): its number and its text.
+/// not count): its number and its text. A line names a file by its path,
+/// by a path relative to `crt-base` or `ca-base`, by the directory a `crt`
+/// loads whole, or through a `crt-list` that lists it.
 pub fn user_of(doc: &Document, path: &Path) -> Option<(usize, String)> {
     let wanted = path.to_string_lossy();
+    let bases = Bases::of(doc);
     for section in doc.sections() {
         for (index, line) in section.lines().enumerate() {
             if line.kind() != LineKind::Keyword {
                 continue;
             }
-            if line
-                .words()
-                .iter()
-                .any(|w| w.value.contains(wanted.as_ref()))
-            {
+            let words = line.words();
+            let names = words.iter().enumerate().any(|(i, w)| {
+                names_path(&w.value, &wanted)
+                    || (i > 0 && bases.loads(&words[i - 1].value, &w.value, path))
+            });
+            if names {
                 let number = doc.line_number(Location {
                     section: section.id(),
                     index: Some(index),
@@ -251,6 +255,80 @@ pub fn user_of(doc: &Document, path: &Path) -> Option<(usize, String)> {
         }
     }
     None
+}
+
+/// Whether `text` holds `path` as a whole path: not as the start of a
+/// longer name (`/m/a.map` is not in `/m/a.map.old`).
+fn names_path(text: &str, path: &str) -> bool {
+    text.match_indices(path).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + path.len()..].chars().next();
+        let boundary =
+            |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || "._-/".contains(c)));
+        boundary(before) && boundary(after)
+    })
+}
+
+/// The directories relative certificate and CA paths start from.
+struct Bases {
+    crt: Option<PathBuf>,
+    ca: Option<PathBuf>,
+}
+
+impl Bases {
+    fn of(doc: &Document) -> Bases {
+        let mut bases = Bases {
+            crt: None,
+            ca: None,
+        };
+        for section in doc.sections_of(SectionKind::Global) {
+            for (_, line) in section.keyword_lines() {
+                let words = line.words();
+                match (words.first().map(|w| w.value.as_ref()), words.get(1)) {
+                    (Some("crt-base"), Some(dir)) => bases.crt = Some(dir.value.as_ref().into()),
+                    (Some("ca-base"), Some(dir)) => bases.ca = Some(dir.value.as_ref().into()),
+                    _ => {}
+                }
+            }
+        }
+        bases
+    }
+
+    fn resolve(base: &Option<PathBuf>, value: &str) -> PathBuf {
+        match base {
+            Some(base) if !value.starts_with('/') => base.join(value),
+            _ => PathBuf::from(value),
+        }
+    }
+
+    /// Whether the argument `value` of the keyword `keyword` makes HAProxy
+    /// load `path`.
+    fn loads(&self, keyword: &str, value: &str, path: &Path) -> bool {
+        match keyword {
+            "crt" | "key" => {
+                let target = Self::resolve(&self.crt, value);
+                target == path || (target.is_dir() && path.parent() == Some(target.as_path()))
+            }
+            "crt-list" => {
+                let target = Self::resolve(&self.crt, value);
+                if target == path {
+                    return true;
+                }
+                let Ok(bytes) = std::fs::read(&target) else {
+                    return false;
+                };
+                crt_list_entries(&bytes).is_ok_and(|entries| {
+                    entries
+                        .iter()
+                        .any(|e| Self::resolve(&self.crt, &e.file) == path)
+                })
+            }
+            "ca-file" | "crl-file" | "ca-verify-file" | "ca-sign-file" => {
+                Self::resolve(&self.ca, value) == path
+            }
+            _ => false,
+        }
+    }
 }
 
 /// One line of a crt-list: `CERT [SSL OPTIONS] [SNI FILTERS...]`.
@@ -615,6 +693,28 @@ mod tests {
         let (line, text) = user_of(&doc, Path::new("/m/b.map")).unwrap();
         assert_eq!(line, 3);
         assert_eq!(text, "use_backend %[str(a),map(/m/b.map)]");
+        assert_eq!(user_of(&doc, Path::new("/m/b.ma")), None);
+        assert_eq!(user_of(&doc, Path::new("/b.map")), None);
+    }
+
+    #[test]
+    fn users_by_base_directory_and_crt_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let ssl = dir.path().join("ssl");
+        std::fs::create_dir_all(ssl.join("all")).unwrap();
+        std::fs::write(ssl.join("sites.list"), "one.pem [alpn h2] one.test\n").unwrap();
+        let config = format!(
+            "global\n  crt-base {ssl}\n  ca-base {ssl}\nfrontend f\n  bind :1 ssl crt site.pem\n  bind :2 ssl crt all/\n  bind :3 ssl crt-list sites.list\n  bind :4 ssl crt x.pem ca-file ca.pem\n",
+            ssl = ssl.display()
+        );
+        let doc = Document::parse(config.into_bytes());
+        let line = |name: &str| user_of(&doc, &ssl.join(name)).map(|(n, _)| n);
+        assert_eq!(line("site.pem"), Some(5));
+        assert_eq!(line("all/any.pem"), Some(6));
+        assert_eq!(line("one.pem"), Some(7));
+        assert_eq!(line("sites.list"), Some(7));
+        assert_eq!(line("ca.pem"), Some(8));
+        assert_eq!(line("other.pem"), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Managed files with a real HAProxy: an uploaded map steers traffic and
 //! a replaced one steers it anew without a reload; a replaced certificate
-//! is served at once, without a reload; names, links and sizes that would
-//! reach outside the directories are refused and change nothing.
+//! is served at once, without a reload; the messages of an uploaded SPOE
+//! file reach a real SPOA agent; names, links and sizes that would reach
+//! outside the directories are refused and change nothing.
 
 mod common;
 
@@ -86,10 +87,17 @@ fn reloads(w: &World) -> u64 {
 
 /// What HAProxy answers for `host` on the public frontend.
 fn answer(port: u16, host: &str) -> String {
+    answer_to(port, host, "haplane-test")
+}
+
+/// What HAProxy answers for `host` and a User-Agent on `port`.
+fn answer_to(port: u16, host: &str, user_agent: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.write_all(format!("GET / HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
-        .unwrap();
+    s.write_all(
+        format!("GET / HTTP/1.0\r\nHost: {host}\r\nUser-Agent: {user_agent}\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out.rsplit("\r\n\r\n").next().unwrap().to_owned()
@@ -529,4 +537,95 @@ fn spoe_files_are_versioned_checked_by_haproxy_and_edited_in_transactions() {
     // In use: the file stays.
     let (status, _, _) = w.send("DELETE", &format!("{files}/iprep.conf"), None);
     assert_eq!(status, StatusCode::CONFLICT);
+}
+
+/// The test SPOA agent (`tests/spoa/echo_agent.py`), stopped by its PID
+/// when dropped.
+struct Agent(std::process::Child);
+
+impl Agent {
+    fn start(port: u16) -> Agent {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spoa/echo_agent.py");
+        let child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs the SPOA agent (scripts/setup --tests installs haproxyspoa)");
+        let agent = Agent(child);
+        wait_for("the SPOA agent listens", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        agent
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const ECHO_SPOE: &str = "[echo]\nspoe-agent echo-agent\n    messages echo\n    option var-prefix echo\n    timeout hello 2s\n    timeout idle 2m\n    timeout processing 2s\n    use-backend agents\n\nspoe-message echo\n    args value=req.hdr(host)\n    event on-frontend-http-request\n";
+
+#[test]
+fn messages_of_an_uploaded_spoe_file_reach_a_real_agent() {
+    let public = free_port();
+    let agent_port = free_port();
+    let tls = free_port();
+    let config = CONFIG
+        .replace("@PUBLIC@", &public.to_string())
+        .replace("@TLS@", &tls.to_string())
+        .replace(
+            "    default_backend be_default\n",
+            "    http-request return status 200 content-type text/plain lf-string \"%[var(txn.echo.seen)]\"\n",
+        )
+        + &format!("\nbackend agents\n    mode tcp\n    server spoa 127.0.0.1:{agent_port}\n");
+    let w = World::start_prepared(&config, &["--spoe-dir", "@DIR@/spoe"], |dir| {
+        std::fs::create_dir_all(dir.join("ssl")).unwrap();
+        let site = tls_file("server.pem") + &tls_file("server.key");
+        std::fs::write(dir.join("ssl/site.pem"), site).unwrap();
+        std::fs::create_dir_all(dir.join("spoe")).unwrap();
+    });
+    let _agent = Agent::start(agent_port);
+    assert_eq!(answer(public, "a.test"), "");
+
+    // Uploaded, then named by a filter: HAProxy sends each request's host
+    // to the agent, and the agent's answer comes back in the response.
+    let files = "/services/haproxy/spoe/spoe_files";
+    let (status, body) = upload(&w, "POST", files, "echo.conf", ECHO_SPOE);
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let path = w.dir.path().join("spoe/echo.conf");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), ECHO_SPOE);
+    let (status, body, _) = w.send(
+        "POST",
+        "/services/haproxy/configuration/frontends/public/filters/0?version=1&force_reload=true",
+        Some(json!({
+            "type": "spoe",
+            "spoe_engine": "echo",
+            "spoe_config": path.display().to_string(),
+        })),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    wait_for("the agent answers", || {
+        answer(public, "a.test") == "agent saw a.test"
+    });
+    assert_eq!(answer(public, "b.test"), "agent saw b.test");
+
+    // A message edited through the API: HAProxy reloads and sends the new
+    // argument.
+    let message = format!("{files}/echo.conf/scopes/%5Becho%5D/messages/echo");
+    let (status, mut echo, _) = w.send("GET", &message, None);
+    assert_eq!(status, StatusCode::OK, "{echo}");
+    echo["args"] = json!("value=req.hdr(user-agent)");
+    let (status, body, _) = w.send("PUT", &format!("{message}?version=1"), Some(echo));
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .contains("    args value=req.hdr(user-agent)\n"));
+    wait_for("the agent sees the new argument", || {
+        answer_to(public, "a.test", "probe/1") == "agent saw probe/1"
+    });
 }
