@@ -105,7 +105,13 @@ pub fn written_bytes(applied: &Applied, done: StatusCode, body: Option<Vec<u8>>)
                     StatusCode::ACCEPTED
                 }
                 Some(r) => match reload_failed(r) {
-                    Some(error) => return error.into_response(),
+                    Some(error) => {
+                        let mut response = error.into_response();
+                        response
+                            .headers_mut()
+                            .insert("Configuration-Version", HeaderValue::from(*version));
+                        return response;
+                    }
                     None => done,
                 },
                 None => done,

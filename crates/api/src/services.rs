@@ -119,6 +119,9 @@ async fn post_raw(State(state): St, Query(q): Q, body: Bytes) -> Result<Response
     let reload = params::reload_mode(&q)?;
     let applied = state.dp.replace_raw(bytes, version, reload).await?;
     let mut response = written(&applied, StatusCode::CREATED, None);
+    if response.status().is_server_error() {
+        return Ok(response);
+    }
     let text = state.dp.snapshot().doc.to_text();
     *response.body_mut() = axum::body::Body::from(text);
     response.headers_mut().insert(

@@ -1,6 +1,8 @@
 //! Request bodies checked against the schema the API serves for their
 //! operation: a body that breaks it answers 422 before the handler runs, as
-//! the reference does, so the served specification is also the rule.
+//! the reference does, so the served specification is also the rule. A
+//! string holding a control character other than tab is refused (400
+//! naming the field): written into the configuration it would become syntax.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -78,6 +80,9 @@ pub(crate) async fn body(
                 format!("validation failure list:\n{}", lines.join("\n")),
             )
             .into_response();
+        }
+        if let Some(violation) = haplane_model::control_character(&value) {
+            return ApiError::bad_request(violation.to_string()).into_response();
         }
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))

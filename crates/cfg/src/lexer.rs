@@ -43,8 +43,10 @@ pub struct Lexed<'a> {
     pub error: Option<LexError>,
 }
 
+/// What separates words: HAProxy's `isspace` (space, tab, vertical tab,
+/// form feed, carriage return) outside quotes.
 fn is_blank(b: u8) -> bool {
-    b == b' ' || b == b'\t'
+    matches!(b, b' ' | b'\t' | 0x0b | 0x0c | b'\r')
 }
 
 /// Splits `line` (without its end of line) into words.
@@ -85,7 +87,8 @@ fn lex_word(line: &[u8], start: usize) -> (Word<'_>, usize, Option<LexError>) {
     let mut pos = start;
     while pos < line.len() {
         match line[pos] {
-            b' ' | b'\t' | b'#' => break,
+            b'#' => break,
+            b if is_blank(b) => break,
             b'\'' | b'"' | b'\\' => return lex_quoted_word(line, start),
             _ => pos += 1,
         }
@@ -132,7 +135,8 @@ fn lex_quoted_word(line: &[u8], start: usize) -> (Word<'_>, usize, Option<LexErr
                 pos += 1;
             }
             Quote::None => match c {
-                b' ' | b'\t' | b'#' => break,
+                b'#' => break,
+                c if is_blank(c) => break,
                 b'\'' => {
                     quote = Quote::Single(pos);
                     pos += 1;
@@ -208,26 +212,27 @@ fn unescape(line: &[u8], pos: usize, value: &mut Vec<u8>) -> usize {
     pos + 2
 }
 
-/// Writes `value` as one configuration word, quoting only when it must.
+/// Writes `value` as one configuration word that HAProxy reads back as
+/// exactly `value`, quoting only when it must.
 ///
-/// Plain words stay bare. Words with spaces, tabs, `#` or quotes are put in
-/// double quotes with `"` and `\` escaped, or in single quotes when they
-/// hold `$` or `\` (nothing is interpreted there). An empty value becomes
-/// `""`.
+/// Plain words stay bare. A word with spaces, `#`, quotes or backslashes is
+/// put in single quotes when it can be (nothing is interpreted there, so a
+/// regular expression stays readable), otherwise in double quotes, where
+/// `"`, `\\` and `$` are escaped (HAProxy would expand `$NAME`) and control
+/// characters are written as `\n`, `\r`, `\t` or `\xNN`. An empty value
+/// becomes `""`. NUL has no spelling HAProxy keeps: callers refuse it.
 pub fn quote(value: &str) -> Cow<'_, str> {
-    let needs_quotes = value.is_empty()
-        || value
-            .bytes()
-            .any(|b| matches!(b, b' ' | b'\t' | b'#' | b'\'' | b'"' | b'\\'));
-    let has_control = value.bytes().any(|b| matches!(b, b'\n' | b'\r'));
-    if !needs_quotes && !has_control {
+    let special = |b: u8| matches!(b, b' ' | b'#' | b'\'' | b'"' | b'\\') || b.is_ascii_control();
+    if !value.is_empty() && !value.bytes().any(special) {
         return Cow::Borrowed(value);
     }
-    // Inside double quotes HAProxy expands `$VAR` and resolves escapes:
-    // a value holding `$` or `\` (a regular expression) is taken exactly
-    // within single quotes, where nothing is interpreted.
-    let literal = value.bytes().any(|b| b == b'$' || b == b'\\');
-    if literal && !has_control && !value.contains('\'') {
+    // Strong quotes take everything but the single quote itself and the
+    // characters only an escape can give (line breaks and the like).
+    let strong = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b != b'\'' && (b == b'\t' || !b.is_ascii_control()));
+    if strong && value.bytes().any(|b| b == b'$' || b == b'\\') {
         return Cow::Owned(format!("'{value}'"));
     }
     let mut out = String::with_capacity(value.len() + 2);
@@ -236,8 +241,11 @@ pub fn quote(value: &str) -> Cow<'_, str> {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
+            '$' => out.push_str("\\$"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
+            '\t' => out.push('\t'),
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
             _ => out.push(c),
         }
     }
@@ -310,6 +318,13 @@ mod tests {
             "#hash",
             "it's",
             "${VAR}",
+            "it's $HOME",
+            "a\x0bbackup\x0bdisabled",
+            "tab\there",
+            "v\r\nX-Smuggled: yes",
+            "\x7f",
+            "'",
+            "\\",
         ] {
             let q = quote(v);
             let lexed = lex(q.as_bytes());

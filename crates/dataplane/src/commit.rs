@@ -243,6 +243,12 @@ impl Dataplane {
             ReloadMode::Skip => None,
             _ => self.reloads.request(self, current, forced).await,
         };
+        // A forced reload that failed put the previous configuration back
+        // as a newer version: the answer tells that one.
+        let version = match &reload {
+            Some(r) if r.status == crate::reload::ReloadStatus::Failed => self.snapshot().version,
+            _ => version,
+        };
         Ok(Applied::Committed {
             version,
             reload,

@@ -51,4 +51,4 @@ mod userlist;
 pub use haplane_cfg::Document;
 pub use schema::{resource_schema, rule_schema, spoe_schema};
 pub use userlist::{userlist_users, UserEntry};
-pub use validate::{validate, Violation};
+pub use validate::{control_character, validate, Violation};

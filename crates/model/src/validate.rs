@@ -36,6 +36,41 @@ pub fn validate(root: &Value, schema: &Value, value: &Value) -> Vec<Violation> {
     out
 }
 
+/// The first string of `value` (keys included) holding a control
+/// character other than tab: HAProxy would read it as a line break or a
+/// word break, or cut the word at a NUL, so such a value is refused rather
+/// than written.
+pub fn control_character(value: &Value) -> Option<Violation> {
+    fn first_control(text: &str) -> Option<char> {
+        text.chars().find(|&c| c.is_control() && c != '\t')
+    }
+    fn walk(value: &Value, path: &str) -> Option<Violation> {
+        let found = |path: &str, c: char| Violation {
+            path: path.to_owned(),
+            message: format!(
+                "holds the control character U+{:04X}; only tab may appear in a value",
+                c as u32
+            ),
+        };
+        match value {
+            Value::String(text) => first_control(text).map(|c| found(path, c)),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, &format!("{path}[{i}]"))),
+            Value::Object(map) => map.iter().find_map(|(key, item)| {
+                let here = join(path, key);
+                match first_control(key) {
+                    Some(c) => Some(found(&here, c)),
+                    None => walk(item, &here),
+                }
+            }),
+            _ => None,
+        }
+    }
+    walk(value, "")
+}
+
 fn join(path: &str, key: &str) -> String {
     match path.is_empty() {
         true => key.to_owned(),
@@ -201,6 +236,23 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect()
+    }
+
+    #[test]
+    fn control_characters_are_named_by_field() {
+        assert_eq!(
+            control_character(&json!({"a": "x\ty", "b": [1, "ok"]})),
+            None
+        );
+        let v = control_character(&json!({"cookie": "c1\u{b}backup"})).unwrap();
+        assert_eq!(
+            v.to_string(),
+            "cookie in body holds the control character U+000B; only tab may appear in a value"
+        );
+        let v = control_character(&json!({"hdrs": [{"fmt": "ok"}, {"fmt": "v\r\nX: y"}]})).unwrap();
+        assert_eq!(v.path, "hdrs[1].fmt");
+        let v = control_character(&json!("a\u{0}")).unwrap();
+        assert_eq!(v.path, "");
     }
 
     #[test]
