@@ -3,7 +3,7 @@
 //! snapshot, and have HAProxy load it.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use haplane_cfg::{Document, SectionKind};
 use haplane_haproxy::{CheckError, Level};
@@ -127,19 +127,110 @@ fn without_version(bytes: &[u8]) -> &[u8] {
 
 /// Writes `bytes` to `path` so that a crash leaves the old or the new file:
 /// temporary file in the same directory, fsync, rename, fsync directory.
+/// A symbolic link is followed (its target is written, the link stays).
+/// The file keeps its mode, owner and group; a new one is private (0600)
+/// and takes the directory's owner and group.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let target = resolve_link(path);
+    let like = std::fs::metadata(&target).ok().map(|m| Ownership::of(&m));
+    write_owned(&target, bytes, like, 0o600)
+}
+
+/// Like [`write_atomic`], with the mode, owner and group of `like` (a
+/// transaction or a backup takes those of the configuration it copies:
+/// both hold its passwords).
+pub fn write_atomic_like(path: &Path, bytes: &[u8], like: &Path) -> std::io::Result<()> {
+    let like = std::fs::metadata(like).ok().map(|m| Ownership::of(&m));
+    write_owned(&resolve_link(path), bytes, like, 0o600)
+}
+
+/// Where writing `path` must go: the file a symbolic link leads to.
+fn resolve_link(path: &Path) -> PathBuf {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+        }
+        _ => path.to_path_buf(),
+    }
+}
+
+/// A file's mode, owner and group.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ownership {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+}
+
+impl Ownership {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Ownership {
+        use std::os::unix::fs::MetadataExt;
+        Ownership {
+            mode: meta.mode() & 0o7777,
+            uid: meta.uid(),
+            gid: meta.gid(),
+        }
+    }
+}
+
+/// The temporary files of atomic writes start with this.
+pub const TEMP_PREFIX: &str = ".haplane-";
+
+/// Writes `path` atomically with `like`'s mode, owner and group, or, for
+/// none, `mode` and the directory's owner and group.
+pub(crate) fn write_owned(
+    path: &Path,
+    bytes: &[u8],
+    like: Option<Ownership>,
+    mode: u32,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)?;
     temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = temp.as_file().set_permissions(meta.permissions());
+    let owner = like.or_else(|| {
+        std::fs::metadata(dir).ok().map(|m| Ownership {
+            mode,
+            ..Ownership::of(&m)
+        })
+    });
+    let mode = like.map_or(mode, |l| l.mode);
+    temp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    if let Some(owner) = owner {
+        // Only root may give a file away; anyone else keeps their own.
+        let _ = std::os::unix::fs::fchown(temp.as_file(), Some(owner.uid), Some(owner.gid));
     }
+    temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     std::fs::File::open(dir)?.sync_all()
+}
+
+/// Removes what an interrupted write or check left in `dir`: files whose
+/// name starts with [`TEMP_PREFIX`] (no other process writes them).
+pub fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && name.to_string_lossy().starts_with(TEMP_PREFIX) {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::info!(file = %entry.path().display(), "removed a leftover temporary file")
+                }
+                Err(e) => {
+                    tracing::warn!(file = %entry.path().display(), error = %e, "cannot remove a leftover temporary file")
+                }
+            }
+        }
+    }
 }
 
 impl Dataplane {
@@ -273,7 +364,7 @@ impl Dataplane {
             None => config.parent().map(Path::to_path_buf).unwrap_or_default(),
         };
         if let Err(e) = std::fs::create_dir_all(&dir)
-            .and_then(|_| std::fs::write(dir.join(format!("{name}.{version}")), bytes))
+            .and_then(|_| write_atomic_like(&dir.join(format!("{name}.{version}")), bytes, config))
         {
             tracing::warn!(error = %e, "cannot write a backup");
             return;

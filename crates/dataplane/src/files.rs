@@ -4,8 +4,6 @@
 //! owner and group; a file the configuration names is not deleted, and a
 //! new content is checked with `haproxy -c` before it stays.
 
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use haplane_cfg::{Document, LineKind, Location, SectionKind};
@@ -204,28 +202,15 @@ impl FileStore {
     }
 }
 
-/// Writes `bytes` to `path` atomically (temporary file beside it, fsync,
-/// rename, fsync of the directory), with the old file's mode, or `mode`
-/// for a new one, and the directory's owner and group.
+/// Writes `bytes` to `path` atomically, with the old file's mode, owner
+/// and group, or `mode` and the directory's owner and group for a new one.
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".haplane-")
-        .tempfile_in(dir)?;
-    temp.write_all(bytes)?;
-    let mode = std::fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(mode);
-    temp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))?;
-    if let Ok(meta) = std::fs::metadata(dir) {
-        // Only root may give a file away; anyone else keeps their own.
-        let _ = std::os::unix::fs::fchown(temp.as_file(), Some(meta.uid()), Some(meta.gid()));
-    }
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| e.error)?;
-    std::fs::File::open(dir)?.sync_all()
+    let like = std::fs::metadata(path)
+        .ok()
+        .map(|m| crate::commit::Ownership::of(&m));
+    crate::commit::write_owned(path, bytes, like, mode)
 }
 
 /// The first line of the configuration that names `path` (comments do
@@ -617,6 +602,7 @@ pub fn map_entries(text: &str) -> Vec<(String, Option<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn store(kind: FileKind) -> (tempfile::TempDir, FileStore) {
         let dir = tempfile::tempdir().unwrap();

@@ -17,7 +17,7 @@ mod store;
 mod transaction;
 mod watch;
 
-pub use commit::{write_atomic, Applied, Problem};
+pub use commit::{remove_leftovers, write_atomic, write_atomic_like, Applied, Problem};
 pub use error::DataplaneError;
 pub use files::{
     crt_list_entries, map_entries, CrtListLine, FileApplied, FileKind, FileStore, StoredFile,

@@ -113,6 +113,15 @@ impl Dataplane {
         let snapshot = Snapshot::new(Document::parse(bytes), stamp(path));
         std::fs::create_dir_all(&settings.transaction_dir)
             .map_err(|e| DataplaneError::io(settings.transaction_dir.display(), e))?;
+        // What a crash in the middle of a write or a check left behind.
+        if let Some(dir) = std::fs::canonicalize(path)
+            .ok()
+            .as_deref()
+            .and_then(Path::parent)
+        {
+            crate::commit::remove_leftovers(dir);
+        }
+        crate::commit::remove_leftovers(&settings.transaction_dir);
         let transactions = Transactions::load(&settings.transaction_dir)?;
         let reloads = ReloadAgent::new(&settings);
         let haproxy_version = haplane_haproxy::version(&settings.haproxy_bin)
@@ -285,7 +294,12 @@ impl Dataplane {
                 let t = transactions.get_open(&id, current)?;
                 let mut doc = t.doc.clone();
                 let value = change(&mut doc)?;
-                transactions.update(&self.settings.transaction_dir, &id, doc)?;
+                transactions.update(
+                    &self.settings.transaction_dir,
+                    &self.settings.config_file,
+                    &id,
+                    doc,
+                )?;
                 Ok((value, Applied::Transaction))
             }
             Target::Live { version, reload } => {
@@ -349,7 +363,12 @@ impl Dataplane {
                 self.settings.max_open_transactions,
             ));
         }
-        transactions.start(&self.settings.transaction_dir, current.doc.clone(), version)
+        transactions.start(
+            &self.settings.transaction_dir,
+            &self.settings.config_file,
+            current.doc.clone(),
+            version,
+        )
     }
 
     /// Every transaction, optionally only those with `status`.

@@ -88,10 +88,11 @@ fn file(dir: &Path, id: &str, failed: bool) -> std::path::PathBuf {
     })
 }
 
-fn write(path: &Path, doc: &Document) -> Result<(), DataplaneError> {
-    let temp = path.with_extension("tmp");
-    std::fs::write(&temp, doc.to_bytes()).map_err(|e| DataplaneError::io(temp.display(), e))?;
-    std::fs::rename(&temp, path).map_err(|e| DataplaneError::io(path.display(), e))
+/// Writes a transaction's file atomically, with the mode, owner and group
+/// of the configuration it copies (`like`).
+fn write(path: &Path, doc: &Document, like: &Path) -> Result<(), DataplaneError> {
+    crate::commit::write_atomic_like(path, &doc.to_bytes(), like)
+        .map_err(|e| DataplaneError::io(path.display(), e))
 }
 
 impl Transactions {
@@ -133,14 +134,17 @@ impl Transactions {
             .count()
     }
 
+    /// Starts a transaction on `doc`; its file takes the mode, owner and
+    /// group of `like`, the configuration file.
     pub(crate) fn start(
         &mut self,
         dir: &Path,
+        like: &Path,
         doc: Document,
         version: u64,
     ) -> Result<TransactionInfo, DataplaneError> {
         let id = uuid::Uuid::new_v4().to_string();
-        write(&file(dir, &id, false), &doc)?;
+        write(&file(dir, &id, false), &doc, like)?;
         let t = Transaction {
             doc,
             base_version: version,
@@ -182,10 +186,11 @@ impl Transactions {
     pub(crate) fn update(
         &mut self,
         dir: &Path,
+        like: &Path,
         id: &str,
         doc: Document,
     ) -> Result<(), DataplaneError> {
-        write(&file(dir, id, false), &doc)?;
+        write(&file(dir, id, false), &doc, like)?;
         let t = self
             .by_id
             .get_mut(id)

@@ -73,7 +73,11 @@ fn run() -> anyhow::Result<()> {
                 options.log_file.as_deref(),
                 options.log_json,
             )?;
-            runtime.block_on(serve::serve(options))
+            let result = runtime.block_on(serve::serve(options));
+            // A validation or reload still running in a blocking task
+            // does not hold the exit.
+            runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+            result
         }
     }
 }

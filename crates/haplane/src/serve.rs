@@ -1,7 +1,7 @@
 //! Serving the API: the engine and users from the options, HTTP and TLS
 //! listeners, graceful shutdown on SIGTERM/SIGINT.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -71,6 +71,14 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     let users = users(&options)?;
     let dp = Dataplane::open(settings(&options))
         .map_err(|e| anyhow::anyhow!("--config-file {}: {e}", options.config_file.display()))?;
+    for dir in [
+        &options.maps_dir,
+        &options.ssl_certs_dir,
+        &options.general_storage_dir,
+        &options.spoe_dir,
+    ] {
+        haplane_dataplane::remove_leftovers(dir);
+    }
     let state = Arc::new(AppState {
         dp,
         users,
@@ -136,15 +144,38 @@ fn drop_privileges(options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Serves `state` on `listener` until `shutdown` completes.
+/// How long requests still running at shutdown may take to finish.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Serves `state` on `listener` until `shutdown` completes, then lets the
+/// requests in flight finish for at most [`SHUTDOWN_GRACE`]. A write cut
+/// short leaves the old or the new file (writes are atomic) and was never
+/// acknowledged.
 pub async fn run(
     listener: TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, haplane_api::app(state))
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = signalled.send(());
+    };
+    let server = axum::serve(listener, haplane_api::app(state))
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result?,
+        () = async {
+            if on_signal.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still running at shutdown were cut short");
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -156,3 +156,97 @@ fn control_characters_are_refused_and_quotes_reach_the_backend_as_written() {
         traffic_path(public, "/echo").is_some_and(|a| a.ends_with(&format!("\r\n\r\n{value}")))
     });
 }
+
+#[test]
+fn writes_follow_a_symlinked_configuration_keep_its_owner_and_mode_and_copies_stay_private() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // haproxy.cfg is a link to the real file in another directory, where
+    // a crash left a temporary file behind.
+    let w = World::start_prepared(CONFIG, &["--backups-number", "2"], |dir| {
+        std::fs::create_dir_all(dir.join("real")).unwrap();
+        std::os::unix::fs::symlink(dir.join("real/haproxy.cfg"), dir.join("haproxy.cfg")).unwrap();
+        std::fs::write(dir.join("real/.haplane-left.tmp"), "torn").unwrap();
+    });
+    let link = w.dir.path().join("haproxy.cfg");
+    let real = w.dir.path().join("real/haproxy.cfg");
+    assert!(!w.dir.path().join("real/.haplane-left.tmp").exists());
+    // The file holds passwords: 0640, owned by another user and group.
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let owned = std::os::unix::fs::chown(&real, Some(65534), Some(65534)).is_ok();
+
+    let (_, t, _) = w.send("POST", "/services/haproxy/transactions?version=1", None);
+    let id = t["id"].as_str().unwrap().to_owned();
+    let (status, _, _) = w.send(
+        "POST",
+        &format!("/services/haproxy/configuration/backends?transaction_id={id}"),
+        Some(json!({"name": "b1"})),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let copy = std::fs::metadata(w.dir.path().join(format!("transactions/{id}.cfg"))).unwrap();
+    assert_eq!(copy.mode() & 0o777, 0o640);
+    let (status, body, _) = w.send("PUT", &format!("/services/haproxy/transactions/{id}"), None);
+    assert!(status.is_success(), "{body}");
+
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let text = std::fs::read_to_string(&real).unwrap();
+    assert!(
+        text.starts_with("# _version=2\n") && text.contains("backend b1"),
+        "{text}"
+    );
+    let meta = std::fs::metadata(&real).unwrap();
+    assert_eq!(meta.mode() & 0o777, 0o640);
+    let backup = std::fs::metadata(w.dir.path().join("real/haproxy.cfg.1"))
+        .or_else(|_| std::fs::metadata(w.dir.path().join("haproxy.cfg.1")))
+        .unwrap();
+    assert_eq!(backup.mode() & 0o777, 0o640);
+    if owned {
+        assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+        assert_eq!((copy.uid(), copy.gid()), (65534, 65534));
+        assert_eq!((backup.uid(), backup.gid()), (65534, 65534));
+    }
+}
+
+#[test]
+fn sigterm_stops_haplane_within_two_seconds_with_a_slow_request_in_flight() {
+    // Each validation takes 5 s.
+    let w = World::start(&["--validate-cmd", "sleep 5; true"]);
+    let url = w.url("/services/haproxy/configuration/backends?version=1");
+    let slow = std::thread::spawn(move || {
+        reqwest::blocking::Client::new()
+            .post(url)
+            .basic_auth("admin", Some("s3cret"))
+            .json(&json!({"name": "slow"}))
+            .send()
+            .map(|r| r.status())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let before = w.config();
+    let started = std::time::Instant::now();
+    let pid = w.haplane.0.id();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let mut haplane = w.haplane;
+    let status = loop {
+        if let Ok(Some(status)) = haplane.0.try_wait() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "haplane still runs 2 s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    // The request was not answered as done, and the file is whole.
+    assert!(slow.join().unwrap().is_err());
+    assert_eq!(
+        std::fs::read_to_string(w.dir.path().join("haproxy.cfg")).unwrap(),
+        before
+    );
+}

@@ -79,6 +79,10 @@ pub struct Haplane(pub Child);
 
 impl Drop for Haplane {
     fn drop(&mut self) {
+        // Already reaped: its PID may belong to another process by now.
+        if matches!(self.0.try_wait(), Ok(Some(_))) {
+            return;
+        }
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.0.id().to_string())
