@@ -307,11 +307,20 @@ impl Dataplane {
                 .and_then(|rt| crate::live::plan(&current.doc, &doc).map(|steps| (rt, steps))),
         };
         let path = &self.settings.config_file;
+        // Until the runtime API has applied it, the file is ahead of
+        // HAProxy: a crash then is made good by a reload at start-up.
+        if live.is_some() {
+            self.reloads.runtime_in_flight(true);
+        }
         write_atomic(path, &bytes).map_err(|e| DataplaneError::io(path.display(), e))?;
         self.install(Snapshot::new(doc, self.stamp_now()));
         tracing::info!(version, "configuration committed");
         if let Some((rt, steps)) = live {
-            match crate::live::apply(&rt, &steps).await {
+            let applied = crate::live::apply(&rt, &steps).await;
+            if applied.is_ok() {
+                self.reloads.runtime_in_flight(false);
+            }
+            match applied {
                 Ok(()) => {
                     tracing::info!(
                         version,
@@ -334,6 +343,8 @@ impl Dataplane {
             ReloadMode::Skip => None,
             _ => self.reloads.request(self, current, forced).await,
         };
+        // A runtime change that failed is now the reload's to make good.
+        self.reloads.runtime_in_flight(false);
         // A forced reload that failed put the previous configuration back
         // as a newer version: the answer tells that one.
         let version = match &reload {

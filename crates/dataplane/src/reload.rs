@@ -6,6 +6,12 @@
 //! answers nothing to `reload`, but its reload counter grows, and a failed
 //! reload also grows `[failed: N]` while the old worker keeps serving. A
 //! failed reload puts the previous configuration back and reloads again.
+//!
+//! The history, the id counter, the queued reload and a runtime change in
+//! flight are kept on disk (`reloads.json` in the transaction directory,
+//! written before the answer that promises them): haplane killed within
+//! the reload delay, during a reload or while the runtime API applies a
+//! change, carries out the reload when it starts again.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
@@ -54,6 +60,9 @@ struct State {
     /// back if the reload fails.
     pending: Option<(String, Arc<Snapshot>)>,
     counter: u64,
+    /// A change is being applied through the runtime API: the file is
+    /// ahead of HAProxy until it is done.
+    runtime_in_flight: bool,
 }
 
 #[derive(Debug)]
@@ -62,6 +71,99 @@ pub(crate) struct ReloadAgent {
     delay: Duration,
     timeout: Duration,
     state: Mutex<State>,
+    /// Where the state is kept; `None` keeps it in memory only.
+    store: Option<Durable>,
+}
+
+/// The reload state on disk: `reloads.json`, and the configuration to put
+/// back should the queued reload fail.
+#[derive(Debug, Clone)]
+struct Durable {
+    state: std::path::PathBuf,
+    previous: std::path::PathBuf,
+    /// The configuration file, whose mode the copies take.
+    config: std::path::PathBuf,
+}
+
+impl Durable {
+    fn in_dir(dir: &std::path::Path, config: &std::path::Path) -> Durable {
+        Durable {
+            state: dir.join("reloads.json"),
+            previous: dir.join("reload-previous.conf"),
+            config: config.to_path_buf(),
+        }
+    }
+
+    fn save(&self, state: &State) {
+        let history: Vec<serde_json::Value> = state
+            .history
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id,
+                    "status": r.status.as_str(),
+                    "response": r.response,
+                    "timestamp": r.timestamp,
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "counter": state.counter,
+            "history": history,
+            "pending": state.pending.as_ref().map(|(id, _)| id),
+            "runtime_in_flight": state.runtime_in_flight,
+        });
+        let bytes = serde_json::to_vec_pretty(&value).expect("JSON values serialize");
+        if let Err(e) = crate::commit::write_atomic_like(&self.state, &bytes, &self.config) {
+            tracing::error!(file = %self.state.display(), error = %e, "cannot keep the reload state");
+        }
+    }
+
+    fn save_previous(&self, previous: &Snapshot) {
+        if let Err(e) =
+            crate::commit::write_atomic_like(&self.previous, &previous.doc.to_bytes(), &self.config)
+        {
+            tracing::error!(file = %self.previous.display(), error = %e, "cannot keep the configuration to restore");
+        }
+    }
+
+    /// The state left by the last run, and whether it was interrupted
+    /// before HAProxy had loaded the file: a queued reload, a reload
+    /// begun, or a runtime change in flight.
+    fn load(&self) -> Option<(State, bool)> {
+        let bytes = std::fs::read(&self.state).ok()?;
+        let value: serde_json::Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(file = %self.state.display(), error = %e, "the reload state is unreadable; starting afresh");
+                return None;
+            }
+        };
+        let mut state = State {
+            counter: value["counter"].as_u64().unwrap_or(0),
+            ..State::default()
+        };
+        for r in value["history"].as_array().into_iter().flatten() {
+            let status = match r["status"].as_str() {
+                Some("succeeded") => ReloadStatus::Succeeded,
+                Some("failed") => ReloadStatus::Failed,
+                _ => ReloadStatus::InProgress,
+            };
+            state.history.push_back(Reload {
+                id: r["id"].as_str().unwrap_or_default().to_owned(),
+                status,
+                response: r["response"].as_str().unwrap_or_default().to_owned(),
+                timestamp: r["timestamp"].as_i64().unwrap_or(0),
+            });
+        }
+        let interrupted = value["pending"].is_string()
+            || value["runtime_in_flight"].as_bool() == Some(true)
+            || state
+                .history
+                .iter()
+                .any(|r| r.status == ReloadStatus::InProgress);
+        Some((state, interrupted))
+    }
 }
 
 fn now() -> i64 {
@@ -69,13 +171,85 @@ fn now() -> i64 {
 }
 
 impl ReloadAgent {
-    pub(crate) fn new(settings: &Settings) -> ReloadAgent {
+    /// The agent, with the state the last run left in the transaction
+    /// directory. An interrupted reload or runtime change is queued again
+    /// (against `current`, the configuration on disk), for
+    /// [`Dataplane::finish_interrupted`] to carry out.
+    pub(crate) fn new(settings: &Settings, current: &Arc<Snapshot>) -> ReloadAgent {
+        let store = Durable::in_dir(&settings.transaction_dir, &settings.config_file);
+        let mut state = State::default();
+        if let Some((mut loaded, interrupted)) = store.load() {
+            if interrupted && settings.reload != ReloadMethod::None {
+                let previous = std::fs::read(&store.previous)
+                    .map(|b| {
+                        Arc::new(Snapshot::new(
+                            haplane_cfg::Document::parse(b),
+                            current.stamp,
+                        ))
+                    })
+                    .unwrap_or_else(|_| Arc::clone(current));
+                // The interrupted reload keeps its id; a runtime change
+                // in flight gets a reload of its own.
+                let id = loaded
+                    .history
+                    .iter()
+                    .rev()
+                    .find(|r| r.status == ReloadStatus::InProgress)
+                    .map(|r| r.id.clone())
+                    .unwrap_or_else(|| Self::next_id(&mut loaded));
+                tracing::warn!(
+                    id,
+                    "the last run stopped before HAProxy loaded the file; reloading"
+                );
+                if !loaded.history.iter().any(|r| r.id == id) {
+                    loaded.history.push_back(Reload {
+                        id: id.clone(),
+                        status: ReloadStatus::InProgress,
+                        response: String::new(),
+                        timestamp: now(),
+                    });
+                }
+                loaded.pending = Some((id, previous));
+            }
+            loaded.runtime_in_flight = false;
+            // Reloads begun but not the one carried out now never ended.
+            let pending = loaded.pending.as_ref().map(|(id, _)| id.clone());
+            for r in loaded.history.iter_mut() {
+                if r.status == ReloadStatus::InProgress && Some(&r.id) != pending.as_ref() {
+                    r.status = ReloadStatus::Failed;
+                    r.response = "haplane stopped before the outcome was known".into();
+                }
+            }
+            state = loaded;
+        }
         ReloadAgent {
             method: settings.reload.clone(),
             delay: settings.reload_delay,
             timeout: settings.reload_timeout,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
+            store: Some(store),
         }
+    }
+
+    /// Keeps the state on disk; the caller holds the lock.
+    fn save(&self, state: &State) {
+        if let Some(store) = &self.store {
+            store.save(state);
+        }
+    }
+
+    /// Marks a runtime change in flight (durably) or done.
+    pub(crate) fn runtime_in_flight(&self, in_flight: bool) {
+        let mut state = self.state.lock().expect("reload state");
+        if state.runtime_in_flight != in_flight {
+            state.runtime_in_flight = in_flight;
+            self.save(&state);
+        }
+    }
+
+    /// Whether a reload waits to be carried out.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.state.lock().expect("reload state").pending.is_some()
     }
 
     fn next_id(state: &mut State) -> String {
@@ -88,12 +262,13 @@ impl ReloadAgent {
         let mut state = self.state.lock().expect("reload state");
         if let Some(existing) = state.history.iter_mut().find(|r| r.id == reload.id) {
             *existing = reload;
-            return;
+        } else {
+            state.history.push_back(reload);
+            while state.history.len() > HISTORY {
+                state.history.pop_front();
+            }
         }
-        state.history.push_back(reload);
-        while state.history.len() > HISTORY {
-            state.history.pop_front();
-        }
+        self.save(&state);
     }
 
     pub(crate) fn list(&self) -> Vec<Reload> {
@@ -145,6 +320,9 @@ impl ReloadAgent {
                 Some((id, _)) => (state.history.iter().find(|r| &r.id == id).cloned(), false),
                 None => {
                     let id = Self::next_id(&mut state);
+                    if let Some(store) = &self.store {
+                        store.save_previous(&previous);
+                    }
                     state.pending = Some((id.clone(), previous));
                     let reload = Reload {
                         id,
@@ -283,6 +461,14 @@ impl Dataplane {
             .take();
         if let Some((id, previous)) = pending {
             self.reloads.perform(&self, id, previous).await;
+        }
+    }
+
+    /// Carries out at once the reload the last run left unfinished (see
+    /// [`ReloadAgent::new`]); nothing when there is none.
+    pub async fn finish_interrupted(self: Arc<Self>) {
+        if self.reloads.has_pending() {
+            self.run_pending_reload().await;
         }
     }
 

@@ -23,7 +23,7 @@ pub struct Snapshot {
     /// `# _version=N` of the file; 1 when the file has no version line.
     pub version: u64,
     /// Length and modification time of the file this was read from.
-    stamp: Option<(u64, SystemTime)>,
+    pub(crate) stamp: Option<(u64, SystemTime)>,
     /// Answers computed from this snapshot, by key (see `read_memo`).
     memo: Mutex<Memo>,
 }
@@ -110,7 +110,7 @@ impl Dataplane {
     pub fn open(settings: Settings) -> Result<Arc<Dataplane>, DataplaneError> {
         let path = &settings.config_file;
         let bytes = std::fs::read(path).map_err(|e| DataplaneError::io(path.display(), e))?;
-        let snapshot = Snapshot::new(Document::parse(bytes), stamp(path));
+        let snapshot = Arc::new(Snapshot::new(Document::parse(bytes), stamp(path)));
         std::fs::create_dir_all(&settings.transaction_dir)
             .map_err(|e| DataplaneError::io(settings.transaction_dir.display(), e))?;
         // What a crash in the middle of a write or a check left behind.
@@ -123,7 +123,7 @@ impl Dataplane {
         }
         crate::commit::remove_leftovers(&settings.transaction_dir);
         let transactions = Transactions::load(&settings.transaction_dir)?;
-        let reloads = ReloadAgent::new(&settings);
+        let reloads = ReloadAgent::new(&settings, &snapshot);
         let haproxy_version = haplane_haproxy::version(&settings.haproxy_bin)
             .ok()
             .and_then(|line| haplane_haproxy::major_minor(&line));
@@ -135,7 +135,7 @@ impl Dataplane {
             haproxy_version,
             deployed,
             settings,
-            current: RwLock::new(Arc::new(snapshot)),
+            current: RwLock::new(snapshot),
             writer: tokio::sync::Mutex::new(()),
             transactions: Mutex::new(transactions),
             reloads,

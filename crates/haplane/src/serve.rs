@@ -71,6 +71,8 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     let users = users(&options)?;
     let dp = Dataplane::open(settings(&options))
         .map_err(|e| anyhow::anyhow!("--config-file {}: {e}", options.config_file.display()))?;
+    // A reload promised before the last stop is carried out now.
+    tokio::spawn(Arc::clone(&dp).finish_interrupted());
     for dir in [
         &options.maps_dir,
         &options.ssl_certs_dir,

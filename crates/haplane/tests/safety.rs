@@ -250,3 +250,195 @@ fn sigterm_stops_haplane_within_two_seconds_with_a_slow_request_in_flight() {
         before
     );
 }
+
+/// What the running HAProxy has of backend `pool`: each server's name and
+/// weight, from `show servers state` through the master CLI.
+fn live_pool(w: &World) -> std::collections::BTreeMap<String, u64> {
+    let master = haplane_runtime::MasterCli::new(w.dir.path().join("master.sock"));
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let out = tokio
+        .block_on(master.worker_command("show servers state pool"))
+        .expect("the master CLI answers");
+    out.lines()
+        .filter(|l| !l.starts_with('#') && l.contains(" pool "))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((f.get(3)?.to_string(), f.get(7)?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The servers of `pool` in the file, read through the API.
+fn filed_pool(w: &World) -> std::collections::BTreeMap<String, u64> {
+    let (_, list, _) = w.send(
+        "GET",
+        "/services/haproxy/configuration/backends/pool/servers",
+        None,
+    );
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["weight"].as_u64().unwrap_or(1),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn killed_at_random_points_haplane_keeps_file_haproxy_and_reload_history_in_step() {
+    use rand_like::Lcg;
+    let template = format!(
+        "{CONFIG}\nbackend pool\n    balance roundrobin\n    server s0 127.0.0.1:@APP@ weight 10\n"
+    );
+    let mut w = World::start_with(&template, &[]);
+    let mut rng = Lcg(0x5eed_cafe);
+    let mut acked_servers: std::collections::BTreeMap<String, u64> = [("s0".to_owned(), 10)].into();
+    let mut acked_backends = Vec::new();
+    let mut s0_may_be = vec![10];
+    let mut acked_reloads = Vec::new();
+    let (mut commits, mut kills) = (0, 0);
+    for i in 0..300 {
+        let v = version(&w);
+        let (method, path, body) = match i % 3 {
+            // A server added: through the runtime API, no reload.
+            0 => (
+                "POST",
+                format!("/services/haproxy/configuration/backends/pool/servers?version={v}"),
+                json!({"name": format!("n{i}"), "address": "127.0.0.1", "port": w.app_port, "weight": 5}),
+            ),
+            // A weight changed: through the runtime API.
+            1 => (
+                "PUT",
+                format!("/services/haproxy/configuration/backends/pool/servers/s0?version={v}"),
+                json!({"name": "s0", "address": "127.0.0.1", "port": w.app_port, "weight": 1 + i % 200}),
+            ),
+            // A new backend: a reload after the delay.
+            _ => (
+                "POST",
+                format!("/services/haproxy/configuration/backends?version={v}"),
+                json!({"name": format!("b{i}")}),
+            ),
+        };
+        let url = w.url(&path);
+        let sent = body.clone();
+        let request = std::thread::spawn(move || {
+            let client = reqwest::blocking::Client::new();
+            let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            client
+                .request(m, url)
+                .basic_auth("admin", Some("s3cret"))
+                .json(&sent)
+                .send()
+                .map(|r| {
+                    let id = r
+                        .headers()
+                        .get("Reload-ID")
+                        .map(|h| h.to_str().unwrap().to_owned());
+                    (r.status(), id)
+                })
+        });
+        // One request in eight is cut by a kill at a random point: during
+        // the validation, the write, the runtime change or the reload delay.
+        let kill = rng.next().is_multiple_of(8);
+        if kill {
+            std::thread::sleep(std::time::Duration::from_millis(rng.next() % 80));
+            w.kill_and_restart();
+            kills += 1;
+        }
+        let answer = request.join().unwrap();
+        let answered = matches!(&answer, Ok((status, _)) if status.is_success());
+        if !answered && i % 3 == 1 {
+            // Written or not: either is right for a change never answered.
+            s0_may_be.push(body["weight"].as_u64().unwrap());
+        }
+        if let Ok((status, reload)) = answer {
+            if status.is_success() {
+                commits += 1;
+                match i % 3 {
+                    0 => {
+                        acked_servers.insert(format!("n{i}"), 5);
+                    }
+                    1 => {
+                        let weight = body["weight"].as_u64().unwrap();
+                        acked_servers.insert("s0".into(), weight);
+                        s0_may_be = vec![weight];
+                    }
+                    _ => acked_backends.push(format!("b{i}")),
+                }
+                acked_reloads.extend(reload);
+            }
+        }
+        if kill {
+            // After the restart: the reloads it carries out are done, and
+            // file, HAProxy and history agree with every acknowledged change.
+            wait_for("the interrupted reload is carried out", || {
+                let (_, list, _) = w.send("GET", "/services/haproxy/reloads", None);
+                list.as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|r| r["status"] != "in_progress")
+            });
+            let filed = filed_pool(&w);
+            for (name, weight) in &acked_servers {
+                match name.as_str() {
+                    "s0" => assert!(
+                        s0_may_be.contains(&filed["s0"]),
+                        "after kill {kills}: s0 weighs {} in the file, not one of {s0_may_be:?}",
+                        filed["s0"]
+                    ),
+                    _ => assert_eq!(filed.get(name), Some(weight), "after kill {kills}: {name}"),
+                }
+            }
+            s0_may_be = vec![filed["s0"]];
+            // What was written but not answered counts too, from now on.
+            acked_servers = filed.clone();
+            assert_eq!(
+                live_pool(&w),
+                filed,
+                "after kill {kills}: HAProxy and the file"
+            );
+            let config = w.config();
+            for b in &acked_backends {
+                assert!(
+                    config.contains(&format!("backend {b}\n")),
+                    "after kill {kills}: {b}"
+                );
+            }
+            let (_, list, _) = w.send("GET", "/services/haproxy/reloads", None);
+            for id in &acked_reloads {
+                let found = list
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["id"] == *id.as_str());
+                let found =
+                    found.unwrap_or_else(|| panic!("reload {id} is not in the history: {list}"));
+                assert_eq!(found["status"], "succeeded", "{found}");
+            }
+        }
+    }
+    assert!(kills >= 30, "{kills} kills");
+    assert!(commits >= 200, "{commits} commits");
+}
+
+/// A small deterministic generator: the kill points are random but the
+/// same on every run.
+mod rand_like {
+    pub struct Lcg(pub u64);
+
+    impl Lcg {
+        pub fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+    }
+}

@@ -74,6 +74,15 @@ frontend app
     http-request return status 200 content-type text/plain string hello-from-app
 ";
 
+fn spawn_haplane(args: &[String]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_haplane"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("haplane starts")
+}
+
 /// haplane, stopped by its PID when dropped.
 pub struct Haplane(pub Child);
 
@@ -100,6 +109,8 @@ impl Drop for Haplane {
 }
 
 pub struct World {
+    /// haplane's command line.
+    pub args: Vec<String>,
     pub dir: tempfile::TempDir,
     pub haproxy: MasterWorker,
     pub haplane: Haplane,
@@ -134,27 +145,31 @@ impl World {
         let haproxy =
             MasterWorker::start(Path::new("haproxy"), &config, &socket).expect("haproxy starts");
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_haplane"))
-            .args([
-                "-c",
-                config.to_str().unwrap(),
-                "-m",
-                socket.to_str().unwrap(),
-                "-u",
-                "api",
-            ])
-            .args(["--port", &port.to_string(), "--reload-delay", "1"])
-            .args(["-t", dir.path().join("transactions").to_str().unwrap()])
-            .args(
-                extra
-                    .iter()
-                    .map(|a| a.replace("@DIR@", &dir.path().display().to_string())),
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("haplane starts");
+        let mut args: Vec<String> = [
+            "-c",
+            config.to_str().unwrap(),
+            "-m",
+            socket.to_str().unwrap(),
+            "-u",
+            "api",
+            "--port",
+            &port.to_string(),
+            "--reload-delay",
+            "1",
+            "-t",
+            dir.path().join("transactions").to_str().unwrap(),
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        args.extend(
+            extra
+                .iter()
+                .map(|a| a.replace("@DIR@", &dir.path().display().to_string())),
+        );
+        let child = spawn_haplane(&args);
         let world = World {
+            args,
             api: format!("http://127.0.0.1:{port}/v3"),
             client: Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -168,6 +183,15 @@ impl World {
         wait_for("haplane answers", || world.get("/health").is_ok());
         wait_for("haproxy serves", || traffic(app_port).is_some());
         world
+    }
+
+    /// Kills haplane (SIGKILL, by its handle) and starts it again with
+    /// the same command line.
+    pub fn kill_and_restart(&mut self) {
+        let _ = self.haplane.0.kill();
+        let _ = self.haplane.0.wait();
+        self.haplane.0 = spawn_haplane(&self.args);
+        wait_for("haplane answers again", || self.get("/health").is_ok());
     }
 
     pub fn config(&self) -> String {
