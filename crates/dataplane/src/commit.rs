@@ -299,9 +299,13 @@ impl Dataplane {
         if self.settings.backups_number > 0 {
             self.backup(&current.doc.to_bytes(), current.version);
         }
-        // What the runtime API can apply instead of a reload.
+        // What the runtime API can apply instead of a reload. With a reload
+        // queued, the change joins it: should that reload fail, putting the
+        // previous configuration back must not undo a change answered as
+        // done.
         let live = match reload {
             ReloadMode::Skip => None,
+            _ if self.reloads.has_pending() => None,
             _ => self
                 .runtime()
                 .and_then(|rt| crate::live::plan(&current.doc, &doc).map(|steps| (rt, steps))),

@@ -411,14 +411,21 @@ impl ReloadAgent {
     }
 
     async fn reload_master(&self, master: &MasterCli) -> (bool, String) {
-        let before = match master.show_proc().await {
-            Ok(p) => p,
-            Err(e) => return (false, format!("cannot read the master's state: {e}")),
+        let deadline = Instant::now() + self.timeout;
+        // A master still busy with the last reload (it re-executes itself)
+        // drops connections for a moment: ask again until the deadline.
+        let before = loop {
+            match master.show_proc().await {
+                Ok(p) => break p,
+                Err(e) if Instant::now() >= deadline => {
+                    return (false, format!("cannot read the master's state: {e}"))
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
         };
         if let Err(e) = master.reload().await {
             return (false, format!("cannot ask the master to reload: {e}"));
         }
-        let deadline = Instant::now() + self.timeout;
         while Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
             let Ok(after) = master.show_proc().await else {

@@ -76,37 +76,19 @@ fn a_forced_reload_that_fails_answers_an_error_and_the_version_on_disk() {
     drop(taken);
 }
 
-const ECHO: &str = "# _version=1
-global
-    maxconn 200
-
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-
-userlist api
-    user admin insecure-password s3cret
-
-# The application answers with the X-Test header it received.
-frontend app
-    bind 127.0.0.1:@APP@
-    http-request return status 200 content-type text/plain lf-string \"%[req.hdr(x-test)]\" if { path /echo }
-    http-request return status 200 content-type text/plain string hello-from-app
-
-frontend public
-    bind 127.0.0.1:@PUBLIC@
-    default_backend app
-
-backend app
-    server app 127.0.0.1:@APP@
-";
+/// The application answers with the X-Test header it received; `public`
+/// forwards to it.
+fn echo_config(public: u16) -> String {
+    CONFIG.replace(
+        "    http-request return status 200 content-type text/plain string hello-from-app\n",
+        "    http-request return status 200 content-type text/plain lf-string \"%[req.hdr(x-test)]\" if { path /echo }\n    http-request return status 200 content-type text/plain string hello-from-app\n",
+    ) + &format!("\nfrontend public\n    bind 127.0.0.1:{public}\n    default_backend app\n\nbackend app\n    server app 127.0.0.1:@APP@\n")
+}
 
 #[test]
 fn control_characters_are_refused_and_quotes_reach_the_backend_as_written() {
     let public = free_port();
-    let w = World::start_with(&ECHO.replace("@PUBLIC@", &public.to_string()), &[]);
+    let w = World::start_with(&echo_config(public), &[]);
     let rules = "/services/haproxy/configuration/frontends/public/http_request_rules";
     let before = w.config();
 
@@ -392,7 +374,12 @@ fn killed_at_random_points_haplane_keeps_file_haproxy_and_reload_history_in_step
                         "after kill {kills}: s0 weighs {} in the file, not one of {s0_may_be:?}",
                         filed["s0"]
                     ),
-                    _ => assert_eq!(filed.get(name), Some(weight), "after kill {kills}: {name}"),
+                    _ => assert_eq!(
+                        filed.get(name),
+                        Some(weight),
+                        "after kill {kills}: {name}; reloads: {}",
+                        w.send("GET", "/services/haproxy/reloads", None).1
+                    ),
                 }
             }
             s0_may_be = vec![filed["s0"]];

@@ -442,27 +442,38 @@ fn names_links_and_sizes_that_reach_outside_are_refused() {
     assert_eq!(before("maps"), maps);
 }
 
-const SPOE_FILE: &str = "# _version=1\n[ip-reputation]\nspoe-agent iprep-agent\n    messages check-ip\n    option var-prefix iprep\n    timeout hello 2s\n    timeout idle 2m\n    timeout processing 10ms\n    use-backend agents\n\nspoe-message check-ip\n    args ip=src\n    event on-client-session\n";
-
-#[test]
-fn spoe_files_are_versioned_checked_by_haproxy_and_edited_in_transactions() {
-    let public = free_port();
+/// The world of the SPOE tests: the public frontend ends with `public`
+/// (instead of its default backend), backend `agents` leads to an agent on
+/// `agent_port`, and `spoe` is a file of `--spoe-dir` from the start.
+fn start_with_agents(public: &str, agent_port: u16, spoe: Option<(&str, &str)>) -> (World, u16) {
+    let public_port = free_port();
     let tls = free_port();
     let config = CONFIG
-        .replace("@PUBLIC@", &public.to_string())
+        .replace("@PUBLIC@", &public_port.to_string())
         .replace("@TLS@", &tls.to_string())
-        .replace(
-            "    default_backend be_default\n",
-            "    filter spoe engine ip-reputation config @DIR@/spoe/iprep.conf\n    default_backend be_default\n",
-        )
-        + "\nbackend agents\n    mode tcp\n    server spoa 127.0.0.1:1\n";
+        .replace("    default_backend be_default\n", public)
+        + &format!("\nbackend agents\n    mode tcp\n    server spoa 127.0.0.1:{agent_port}\n");
     let w = World::start_prepared(&config, &["--spoe-dir", "@DIR@/spoe"], |dir| {
         std::fs::create_dir_all(dir.join("ssl")).unwrap();
         let site = tls_file("server.pem") + &tls_file("server.key");
         std::fs::write(dir.join("ssl/site.pem"), site).unwrap();
         std::fs::create_dir_all(dir.join("spoe")).unwrap();
-        std::fs::write(dir.join("spoe/iprep.conf"), SPOE_FILE).unwrap();
+        if let Some((name, text)) = spoe {
+            std::fs::write(dir.join("spoe").join(name), text).unwrap();
+        }
     });
+    (w, public_port)
+}
+
+const SPOE_FILE: &str = "# _version=1\n[ip-reputation]\nspoe-agent iprep-agent\n    messages check-ip\n    option var-prefix iprep\n    timeout hello 2s\n    timeout idle 2m\n    timeout processing 10ms\n    use-backend agents\n\nspoe-message check-ip\n    args ip=src\n    event on-client-session\n";
+
+#[test]
+fn spoe_files_are_versioned_checked_by_haproxy_and_edited_in_transactions() {
+    let (w, _) = start_with_agents(
+        "    filter spoe engine ip-reputation config @DIR@/spoe/iprep.conf\n    default_backend be_default\n",
+        1,
+        Some(("iprep.conf", SPOE_FILE)),
+    );
     let files = "/services/haproxy/spoe/spoe_files";
     let path = w.dir.path().join("spoe/iprep.conf");
     let (_, list, _) = w.send("GET", files, None);
@@ -572,23 +583,12 @@ const ECHO_SPOE: &str = "[echo]\nspoe-agent echo-agent\n    messages echo\n    o
 
 #[test]
 fn messages_of_an_uploaded_spoe_file_reach_a_real_agent() {
-    let public = free_port();
     let agent_port = free_port();
-    let tls = free_port();
-    let config = CONFIG
-        .replace("@PUBLIC@", &public.to_string())
-        .replace("@TLS@", &tls.to_string())
-        .replace(
-            "    default_backend be_default\n",
-            "    http-request return status 200 content-type text/plain lf-string \"%[var(txn.echo.seen)]\"\n",
-        )
-        + &format!("\nbackend agents\n    mode tcp\n    server spoa 127.0.0.1:{agent_port}\n");
-    let w = World::start_prepared(&config, &["--spoe-dir", "@DIR@/spoe"], |dir| {
-        std::fs::create_dir_all(dir.join("ssl")).unwrap();
-        let site = tls_file("server.pem") + &tls_file("server.key");
-        std::fs::write(dir.join("ssl/site.pem"), site).unwrap();
-        std::fs::create_dir_all(dir.join("spoe")).unwrap();
-    });
+    let (w, public) = start_with_agents(
+        "    http-request return status 200 content-type text/plain lf-string \"%[var(txn.echo.seen)]\"\n",
+        agent_port,
+        None,
+    );
     let _agent = Agent::start(agent_port);
     assert_eq!(answer(public, "a.test"), "");
 
