@@ -219,7 +219,7 @@ fn unescape(line: &[u8], pos: usize, value: &mut Vec<u8>) -> usize {
 /// put in single quotes when it can be (nothing is interpreted there, so a
 /// regular expression stays readable), otherwise in double quotes, where
 /// `"`, `\\` and `$` are escaped (HAProxy would expand `$NAME`) and control
-/// characters are written as `\n`, `\r`, `\t` or `\xNN`. An empty value
+/// characters other than tab are written as `\n`, `\r` or `\xNN`. An empty value
 /// becomes `""`. NUL has no spelling HAProxy keeps: callers refuse it.
 pub fn quote(value: &str) -> Cow<'_, str> {
     let special = |b: u8| matches!(b, b' ' | b'#' | b'\'' | b'"' | b'\\') || b.is_ascii_control();

@@ -131,9 +131,15 @@ fn without_version(bytes: &[u8]) -> &[u8] {
 /// The file keeps its mode, owner and group; a new one is private (0600)
 /// and takes the directory's owner and group.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let target = resolve_link(path);
-    let like = std::fs::metadata(&target).ok().map(|m| Ownership::of(&m));
-    write_owned(&target, bytes, like, 0o600)
+    write_keeping(&resolve_link(path), bytes, 0o600)
+}
+
+/// Writes `path` itself (a link is replaced) atomically, keeping its mode,
+/// owner and group; a new file takes `mode` and the directory's owner and
+/// group.
+pub(crate) fn write_keeping(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let like = std::fs::metadata(path).ok().map(|m| Ownership::of(&m));
+    write_owned(path, bytes, like, mode)
 }
 
 /// Like [`write_atomic`], with the mode, owner and group of `like` (a
@@ -156,14 +162,14 @@ fn resolve_link(path: &Path) -> PathBuf {
 
 /// A file's mode, owner and group.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Ownership {
+struct Ownership {
     mode: u32,
     uid: u32,
     gid: u32,
 }
 
 impl Ownership {
-    pub(crate) fn of(meta: &std::fs::Metadata) -> Ownership {
+    fn of(meta: &std::fs::Metadata) -> Ownership {
         use std::os::unix::fs::MetadataExt;
         Ownership {
             mode: meta.mode() & 0o7777,
@@ -178,7 +184,7 @@ pub const TEMP_PREFIX: &str = ".haplane-";
 
 /// Writes `path` atomically with `like`'s mode, owner and group, or, for
 /// none, `mode` and the directory's owner and group.
-pub(crate) fn write_owned(
+fn write_owned(
     path: &Path,
     bytes: &[u8],
     like: Option<Ownership>,
@@ -199,7 +205,7 @@ pub(crate) fn write_owned(
             ..Ownership::of(&m)
         })
     });
-    let mode = like.map_or(mode, |l| l.mode);
+    let mode = owner.map_or(mode, |o| o.mode);
     temp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))?;
     if let Some(owner) = owner {

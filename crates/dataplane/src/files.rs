@@ -207,10 +207,7 @@ impl FileStore {
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let like = std::fs::metadata(path)
-        .ok()
-        .map(|m| crate::commit::Ownership::of(&m));
-    crate::commit::write_owned(path, bytes, like, mode)
+    crate::commit::write_keeping(path, bytes, mode)
 }
 
 /// The first line of the configuration that names `path` (comments do

@@ -71,8 +71,8 @@ pub(crate) struct ReloadAgent {
     delay: Duration,
     timeout: Duration,
     state: Mutex<State>,
-    /// Where the state is kept; `None` keeps it in memory only.
-    store: Option<Durable>,
+    /// Where the state is kept.
+    store: Durable,
 }
 
 /// The reload state on disk: `reloads.json`, and the configuration to put
@@ -227,15 +227,13 @@ impl ReloadAgent {
             delay: settings.reload_delay,
             timeout: settings.reload_timeout,
             state: Mutex::new(state),
-            store: Some(store),
+            store,
         }
     }
 
     /// Keeps the state on disk; the caller holds the lock.
     fn save(&self, state: &State) {
-        if let Some(store) = &self.store {
-            store.save(state);
-        }
+        self.store.save(state);
     }
 
     /// Marks a runtime change in flight (durably) or done.
@@ -320,9 +318,7 @@ impl ReloadAgent {
                 Some((id, _)) => (state.history.iter().find(|r| &r.id == id).cloned(), false),
                 None => {
                     let id = Self::next_id(&mut state);
-                    if let Some(store) = &self.store {
-                        store.save_previous(&previous);
-                    }
+                    self.store.save_previous(&previous);
                     state.pending = Some((id.clone(), previous));
                     let reload = Reload {
                         id,
