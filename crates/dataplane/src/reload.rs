@@ -76,7 +76,7 @@ pub(crate) struct ReloadAgent {
 }
 
 /// The reload state on disk: `reloads.json`, and the configuration to put
-/// back should the queued reload fail.
+/// back should the queued reload fail (kept only until that reload ends).
 #[derive(Debug, Clone)]
 struct Durable {
     state: std::path::PathBuf,
@@ -116,6 +116,16 @@ impl Durable {
         let bytes = serde_json::to_vec_pretty(&value).expect("JSON values serialize");
         if let Err(e) = crate::commit::write_atomic_like(&self.state, &bytes, &self.config) {
             tracing::error!(file = %self.state.display(), error = %e, "cannot keep the reload state");
+        }
+    }
+
+    fn forget_previous(&self) {
+        match std::fs::remove_file(&self.previous) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(file = %self.previous.display(), error = %e, "cannot remove the configuration kept to restore")
+            }
         }
     }
 
@@ -390,6 +400,9 @@ impl ReloadAgent {
             }
         };
         self.record(reload.clone());
+        // The copy kept for the queued reload is spent: a later reload
+        // redone after a crash must not put it back.
+        self.store.forget_previous();
         reload
     }
 

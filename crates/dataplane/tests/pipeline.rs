@@ -606,3 +606,59 @@ async fn numbered_backups_are_kept_up_to_the_limit() {
             && !third.contains("backend b3")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_redone_after_a_crash_restores_no_older_configuration_than_the_file() {
+    let marker = tempfile::tempdir().unwrap();
+    let fail = marker.path().join("fail");
+    let command = format!("test ! -e {}", fail.display());
+    let s = setup(|_| ReloadMethod::Command(command), None);
+    let add = |name: &'static str| {
+        move |doc: &mut haplane_cfg::Document| {
+            create_section(doc, SectionKind::Backend, &obj(json!({"name": name})))
+        }
+    };
+    // A queued reload, carried out; then a forced one.
+    s.dp.edit(
+        Target::Live {
+            version: Some(1),
+            reload: ReloadMode::Queue,
+        },
+        add("a"),
+    )
+    .await
+    .unwrap();
+    wait_for(|| {
+        s.dp.reloads()
+            .iter()
+            .all(|r| r.status == ReloadStatus::Succeeded)
+    });
+    s.dp.edit(
+        Target::Live {
+            version: Some(2),
+            reload: ReloadMode::Force,
+        },
+        add("b"),
+    )
+    .await
+    .unwrap();
+    // haplane dies while the runtime API applies a change; at the restart
+    // the reload that makes it good fails.
+    let state = s.dp.settings().transaction_dir.join("reloads.json");
+    let mut saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    saved["runtime_in_flight"] = json!(true);
+    std::fs::write(&state, serde_json::to_vec(&saved).unwrap()).unwrap();
+    std::fs::write(&fail, "").unwrap();
+    let reopened = Dataplane::open(s.dp.settings().clone()).unwrap();
+    reopened.clone().finish_interrupted().await;
+    assert_eq!(
+        reopened.reloads().last().map(|r| r.status),
+        Some(ReloadStatus::Failed)
+    );
+    // What is put back is the file as it was, not the one before `a`.
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    assert!(
+        text.contains("backend a") && text.contains("backend b"),
+        "{text}"
+    );
+}
