@@ -100,10 +100,14 @@ fn certificates(count: u64) -> String {
     format!("{count} certificate(s)")
 }
 
-/// The reference's `ssl_certificate` from `Key: value` pairs.
-fn certificate(file: &str, pairs: &[(String, String)]) -> Value {
+/// The reference's `ssl_certificate` from `Key: value` pairs, as v3
+/// answers it: named by `storage_name` (HAProxy's name for it), and by
+/// `file` too for a certificate of a CA file.
+fn certificate(file: &str, pairs: &[(String, String)], with_file: bool) -> Value {
     let mut out = Map::new();
-    out.insert("file".into(), json!(file.trim_start_matches('*')));
+    if with_file {
+        out.insert("file".into(), json!(file.trim_start_matches('*')));
+    }
     out.insert("storage_name".into(), json!(file_name(file)));
     for (key, value) in pairs {
         let field = match key.as_str() {
@@ -148,9 +152,6 @@ fn certificate(file: &str, pairs: &[(String, String)]) -> Value {
             out.insert(field.into(), json!(found.join(",")));
         }
     }
-    if let Ok(meta) = std::fs::metadata(file.trim_start_matches('*')) {
-        out.insert("size".into(), json!(meta.len()));
-    }
     Value::Object(out)
 }
 
@@ -161,7 +162,7 @@ async fn list(store: SslStore, State(state): St) -> Result<Response, ApiError> {
         .await?
         .iter()
         .map(|f| {
-            let mut out = json!({"file": f.name, "storage_name": file_name(&f.name)});
+            let mut out = json!({"storage_name": file_name(&f.name)});
             if let Some(count) = f.count {
                 out["count"] = json!(certificates(count));
             }
@@ -182,12 +183,12 @@ async fn show(
     let value = match store {
         SslStore::Cert => {
             let details = rt.ssl_details(store, &name).await?;
-            certificate(&name, &details.fields)
+            certificate(&name, &details.fields, false)
         }
         SslStore::CaFile => {
             let files = rt.ssl_files(store).await?;
             let count = files.iter().find(|f| f.name == name).and_then(|f| f.count);
-            json!({"file": name, "storage_name": file_name(&name), "count": count.map(certificates)})
+            json!({"storage_name": file_name(&name), "count": count.map(certificates)})
         }
         SslStore::CrlFile => {
             let index = params::number(&q, "index")?;
@@ -246,16 +247,16 @@ async fn create(store: SslStore, State(state): St, form: Multipart) -> Result<Re
             "file_upload: '{name}' is not a file name"
         )));
     }
-    let path = state.ssl_certs_dir.join(&name).display().to_string();
+    // HAProxy knows it by the name given, as v3 creates it.
     let rt = client(&state)?;
-    rt.ssl_new(store, &path).await?;
-    if let Err(e) = rt.ssl_replace(store, &path, &pem).await {
-        let _ = rt.ssl_delete(store, &path).await;
+    rt.ssl_new(store, &name).await?;
+    if let Err(e) = rt.ssl_replace(store, &name, &pem).await {
+        let _ = rt.ssl_delete(store, &name).await;
         return Err(e.into());
     }
     Ok((
         StatusCode::CREATED,
-        Json(json!({"file": path, "storage_name": name})),
+        Json(json!({"file": name, "storage_name": name})),
     )
         .into_response())
 }
@@ -322,7 +323,7 @@ async fn get_ca_entry(
         .certificates
         .first()
         .ok_or_else(|| ApiError::not_found(format!("no certificate {index} in CA file {name}")))?;
-    Ok(Json(certificate(&name, cert)).into_response())
+    Ok(Json(certificate(&name, cert, true)).into_response())
 }
 
 async fn list_crt_lists(State(state): St) -> Result<Response, ApiError> {

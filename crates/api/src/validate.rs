@@ -1,6 +1,8 @@
 //! Request bodies checked against the schema the API serves for their
 //! operation: a body that breaks it answers 422 before the handler runs, as
-//! the reference does, so the served specification is also the rule. A
+//! the reference does, so the served specification is also the rule; a
+//! value of the wrong JSON type answers 400, as a body the reference cannot
+//! decode does. A
 //! string holding a control character other than tab is refused (400
 //! naming the field): written into the configuration it would become syntax.
 
@@ -73,6 +75,16 @@ pub(crate) async fn body(
     // A body that is not JSON is the handler's to refuse (400).
     if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
         let violations = haplane_model::validate(spec(), schema, &value);
+        // A value of the wrong type does not decode at all: 400, as the
+        // reference answers a body it cannot parse.
+        if let Some(v) = violations.iter().find(|v| v.mistyped) {
+            let field = if v.path.is_empty() { "body" } else { &v.path };
+            let message = format!(
+                "parsing body from \"\" failed, because {field} {}",
+                v.message
+            );
+            return ApiError::bad_request(message).into_response();
+        }
         if !violations.is_empty() {
             let lines: Vec<String> = violations.iter().map(ToString::to_string).collect();
             return ApiError::new(
@@ -81,7 +93,7 @@ pub(crate) async fn body(
             )
             .into_response();
         }
-        if let Some(violation) = haplane_model::control_character(&value) {
+        if let Some(violation) = haplane_model::control_character(spec(), schema, &value) {
             return ApiError::bad_request(violation.to_string()).into_response();
         }
     }

@@ -4,7 +4,8 @@
 //! separate words; `'...'` quotes strongly (nothing is interpreted inside);
 //! `"..."` quotes weakly (backslash escapes work, `$VAR` would be expanded by
 //! HAProxy); a backslash outside single quotes escapes the next character
-//! (`\ `, `\#`, `\\`, `\'`, `\"`, `\$`, `\n`, `\r`, `\t`, `\xNN`); an unquoted,
+//! (`\ `, `\#`, `\\`, `\'`, `\"`, `\n`, `\r`, `\t`, `\xNN`, and `\$` inside double
+//! quotes only: HAProxy keeps it as written elsewhere); an unquoted,
 //! unescaped `#` starts a comment that runs to the end of the line.
 //!
 //! Environment variables are *not* expanded: a word's value keeps `${NAME}` as
@@ -128,7 +129,8 @@ fn lex_quoted_word(line: &[u8], start: usize) -> (Word<'_>, usize, Option<LexErr
                 pos += 1;
             }
             Quote::Double(_) | Quote::None if c == b'\\' => {
-                pos = unescape(line, pos, &mut value);
+                let double = matches!(quote, Quote::Double(_));
+                pos = unescape(line, pos, double, &mut value);
             }
             Quote::Double(_) => {
                 value.push(c);
@@ -179,14 +181,16 @@ fn lex_quoted_word(line: &[u8], start: usize) -> (Word<'_>, usize, Option<LexErr
 }
 
 /// Resolves the escape sequence whose backslash is at `pos`; returns the
-/// offset after it.
-fn unescape(line: &[u8], pos: usize, value: &mut Vec<u8>) -> usize {
+/// offset after it. `\$` is an escape only inside double quotes (`double`),
+/// where `$` would expand: outside them HAProxy keeps both characters.
+fn unescape(line: &[u8], pos: usize, double: bool, value: &mut Vec<u8>) -> usize {
     let Some(&next) = line.get(pos + 1) else {
         value.push(b'\\');
         return pos + 1;
     };
     let resolved = match next {
-        b' ' | b'\t' | b'#' | b'\\' | b'\'' | b'"' | b'$' => next,
+        b' ' | b'#' | b'\\' | b'\'' | b'"' => next,
+        b'$' if double => next,
         b'n' => b'\n',
         b'r' => b'\r',
         b't' => b'\t',
@@ -201,15 +205,69 @@ fn unescape(line: &[u8], pos: usize, value: &mut Vec<u8>) -> usize {
             value.extend_from_slice(b"\\x");
             return pos + 2;
         }
-        // HAProxy keeps unknown escapes as written.
+        // HAProxy keeps the backslash of any other pair and reads the next
+        // character as usual (a tab after it still separates words).
         _ => {
             value.push(b'\\');
-            value.push(next);
-            return pos + 2;
+            return pos + 1;
         }
     };
     value.push(resolved);
     pos + 2
+}
+
+/// Marks a word that is already written as a configuration word
+/// (`"text/plain"`, quotes included): the line writer puts it in the file as
+/// it is instead of quoting it. `word` must be exactly one word as [`lex`]
+/// reads it, not empty, with no control character but tab and no `$` that HAProxy
+/// would expand (an unescaped `$` in double quotes); anything else is quoted like any value. The mark is a
+/// NUL byte, which no value carries (see [`quote`]).
+pub fn verbatim(word: &str) -> String {
+    if is_one_word(word) {
+        format!("\0{word}")
+    } else {
+        word.to_owned()
+    }
+}
+
+/// Whether `text` is exactly one configuration word, as written, that
+/// expands no environment variable.
+fn is_one_word(text: &str) -> bool {
+    // Followed by another word, as it will be in a line: a trailing
+    // backslash would escape the space.
+    let line = format!("{text} x");
+    let lexed = lex(line.as_bytes());
+    match lexed.words.as_slice() {
+        [one, _] => {
+            lexed.error.is_none()
+                && lexed.comment.is_none()
+                && one.start == 0
+                && one.raw.len() == text.len()
+                && !one.value.is_empty()
+                && !text.bytes().any(|b| b != b'\t' && b.is_ascii_control())
+                && !expands(text.as_bytes())
+        }
+        _ => false,
+    }
+}
+
+/// Whether a word as written has a `$` HAProxy expands: unescaped, inside
+/// double quotes.
+fn expands(word: &[u8]) -> bool {
+    let (mut single, mut double) = (false, false);
+    let mut bytes = word.iter();
+    while let Some(&b) = bytes.next() {
+        match b {
+            b'\\' if !single => {
+                bytes.next();
+            }
+            b'\'' if !double => single = !single,
+            b'"' if !single => double = !double,
+            b'$' if double => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Writes `value` as one configuration word that HAProxy reads back as
@@ -222,6 +280,10 @@ fn unescape(line: &[u8], pos: usize, value: &mut Vec<u8>) -> usize {
 /// characters other than tab are written as `\n`, `\r` or `\xNN`. An empty value
 /// becomes `""`. NUL has no spelling HAProxy keeps: callers refuse it.
 pub fn quote(value: &str) -> Cow<'_, str> {
+    if let Some(word) = value.strip_prefix('\0').filter(|w| is_one_word(w)) {
+        // Marked by `verbatim`: already one word.
+        return Cow::Borrowed(word);
+    }
     let special = |b: u8| matches!(b, b' ' | b'#' | b'\'' | b'"' | b'\\') || b.is_ascii_control();
     if !value.is_empty() && !value.bytes().any(special) {
         return Cow::Borrowed(value);
@@ -292,6 +354,8 @@ mod tests {
     fn quoting_and_escapes() {
         check(r#"log-format "%ci %t""#, expect!["[log-format][%ci %t]"]);
         check(r"log-format %ci\ %t", expect!["[log-format][%ci %t]"]);
+        check(r#"x a\$b "a\$b""#, expect![r"[x][a\$b][a$b]"]);
+        check("x a\\\tb \"a\\\tb\"", expect!["[x][a\\][b][a\\\tb]"]);
         check(r#"x '%[a] "b"' c"#, expect![[r#"[x][%[a] "b"][c]"#]]);
         check(r#"x "a"'b'\ c"#, expect!["[x][ab c]"]);
         check(r"x \# \\ \x41 \q", expect![r"[x][#][\][A][\q]"]);
@@ -305,6 +369,30 @@ mod tests {
             expect!["[x][open] error@2: unterminated single quote (') in this word"],
         );
         check("x \"#\" y", expect!["[x][#][y]"]);
+    }
+
+    #[test]
+    fn a_verbatim_word_is_written_as_it_is_and_anything_else_quoted() {
+        let written = |w: &str| quote(&verbatim(w)).into_owned();
+        assert_eq!(written(r#""text/plain""#), r#""text/plain""#);
+        assert_eq!(written(r#"{"ip":"%[src]"}"#), r#"{"ip":"%[src]"}"#);
+        assert_eq!(written("'a b'"), "'a b'");
+        // Not one word: the text itself, quoted.
+        assert_eq!(written("a b"), r#""a b""#);
+        assert_eq!(written(r#""open"#), r#""\"open""#);
+        assert_eq!(written("a #b"), r#""a #b""#);
+        assert_eq!(written(" lead"), r#"" lead""#);
+        assert_eq!(written(r#""$HOME""#), r#"'"$HOME"'"#);
+        assert_eq!(written(r#""\$HOME""#), r#""\$HOME""#);
+        assert_eq!(written("'$HOME'"), "'$HOME'");
+        assert_eq!(written("$HOME"), "$HOME");
+        assert_eq!(written("a\\"), r#"'a\'"#);
+        // HAProxy takes an empty word for a missing one.
+        assert_eq!(written("''"), r#""''""#);
+        // Line breaks only ever reach the file escaped.
+        assert_eq!(written("'a\nb'"), r#""'a\nb'""#);
+        // A mark on anything but one word is no licence: still one word.
+        assert_eq!(lex(quote("\0a b\nc").as_bytes()).words.len(), 1);
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod section;
 pub use diagnostic::{Diagnostic, Severity};
 pub use document::{Document, Eol, LineKind, LineRef, Location, SectionId, SectionRef};
 pub use edit::render_line;
-pub use lexer::{lex, quote, LexError, Lexed, Word};
+pub use lexer::{lex, quote, verbatim, LexError, Lexed, Word};
 pub use section::{Dialect, SectionKind};
 
 mod synthetic;

@@ -270,13 +270,17 @@ impl Dataplane {
         }
     }
 
-    /// The commit pipeline. The caller holds the writer lock.
+    /// The commit pipeline. The caller holds the writer lock. A `deploy`
+    /// (a transaction's commit, a raw push) is a new version and a reload
+    /// even when its bytes are those already there, as v3 answers it; any
+    /// other change that changes nothing costs nothing.
     pub(crate) async fn commit(
         &self,
         _writer: &tokio::sync::MutexGuard<'_, ()>,
         base: u64,
         mut doc: Document,
         reload: ReloadMode,
+        deploy: bool,
     ) -> Result<Applied, DataplaneError> {
         let forced = reload == ReloadMode::Force;
         let current = self.snapshot();
@@ -286,8 +290,9 @@ impl Dataplane {
                 given: base,
             });
         }
-        // A change that changes nothing costs nothing.
-        if without_version(&doc.to_bytes()) == without_version(&current.doc.to_bytes()) {
+        let unchanged =
+            without_version(&doc.to_bytes()) == without_version(&current.doc.to_bytes());
+        if unchanged && !deploy {
             return Ok(Applied::Committed {
                 version: base,
                 reload: None,
@@ -311,7 +316,7 @@ impl Dataplane {
         // done.
         let live = match reload {
             ReloadMode::Skip => None,
-            _ if self.reloads.has_pending() => None,
+            _ if self.reloads.has_pending() || unchanged => None,
             _ => self
                 .runtime()
                 .and_then(|rt| crate::live::plan(&current.doc, &doc).map(|steps| (rt, steps))),

@@ -322,6 +322,33 @@ fn changes(old: &Map<String, Value>, new: &Map<String, Value>) -> Option<Vec<Ser
 /// back to a reload.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a backend or server the file had before the change, and
+/// HAProxy says it does not know, is asked for again: HAProxy may still be
+/// loading the file (a reload started elsewhere, such as by the tool that
+/// wrote the file).
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Runs `command` until HAProxy knows what it names, for at most
+/// [`SETTLE_TIMEOUT`]; any other answer is returned as it is.
+async fn once_known<F, Fut>(mut command: F) -> Result<(), RuntimeError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), RuntimeError>>,
+{
+    let deadline = Instant::now() + SETTLE_TIMEOUT;
+    loop {
+        match command().await {
+            Err(RuntimeError::Refused {
+                kind: haplane_runtime::Refusal::NotFound,
+                ..
+            }) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Applies the steps in order. The first refusal stops it: the caller
 /// reloads, which brings HAProxy to the file whatever was done.
 pub async fn apply(runtime: &Runtime, steps: &[Step]) -> Result<(), RuntimeError> {
@@ -331,7 +358,7 @@ pub async fn apply(runtime: &Runtime, steps: &[Step]) -> Result<(), RuntimeError
                 backend,
                 server,
                 changes,
-            } => runtime.set_server(backend, server, changes).await?,
+            } => once_known(|| runtime.set_server(backend, server, changes)).await?,
             Step::Add {
                 backend,
                 server,
@@ -340,7 +367,7 @@ pub async fn apply(runtime: &Runtime, steps: &[Step]) -> Result<(), RuntimeError
                 health,
                 agent,
             } => {
-                runtime.add_server(backend, server, args).await?;
+                once_known(|| runtime.add_server(backend, server, args)).await?;
                 tracing::info!("backend {backend}: server {server} added through runtime");
                 if *health {
                     runtime.toggle(true, "health", backend, server).await?;
@@ -353,9 +380,8 @@ pub async fn apply(runtime: &Runtime, steps: &[Step]) -> Result<(), RuntimeError
                 }
             }
             Step::Delete { backend, server } => {
-                runtime
-                    .set_server(backend, server, &[ServerChange::State(AdminState::Maint)])
-                    .await?;
+                let maint = [ServerChange::State(AdminState::Maint)];
+                once_known(|| runtime.set_server(backend, server, &maint)).await?;
                 // In maintenance no new request goes there; the ones in
                 // flight finish, and then HAProxy lets it go.
                 let deadline = Instant::now() + DRAIN_TIMEOUT;

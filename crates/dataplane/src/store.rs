@@ -314,7 +314,7 @@ impl Dataplane {
                 }
                 let mut doc = current.doc.clone();
                 let value = change(&mut doc)?;
-                let applied = self.commit(&guard, version, doc, reload).await?;
+                let applied = self.commit(&guard, version, doc, reload, false).await?;
                 Ok((value, applied))
             }
         }
@@ -337,7 +337,7 @@ impl Dataplane {
                 given: base,
             });
         }
-        self.commit(&guard, base, Document::parse(bytes), reload)
+        self.commit(&guard, base, Document::parse(bytes), reload, true)
             .await
     }
 
@@ -406,7 +406,7 @@ impl Dataplane {
             let t = transactions.get_open(id, current)?;
             (t.doc.clone(), t.base_version)
         };
-        let result = self.commit(&guard, base, doc, reload).await;
+        let result = self.commit(&guard, base, doc, reload, true).await;
         let mut transactions = self.transactions.lock().expect("transactions lock");
         match result {
             Ok(applied) => {

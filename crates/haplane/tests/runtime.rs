@@ -560,7 +560,7 @@ fn certificates_crt_lists_and_stick_tables() {
     let (status, text) = upload(&w, "POST", ssl, "new.pem", &site);
     assert_eq!(status, StatusCode::CREATED, "{text}");
     let (_, cert, _) = w.send("GET", &format!("{ssl}/new.pem"), None);
-    assert_eq!(cert["file"], "/etc/haplane-test-certs/new.pem");
+    assert_eq!(cert["storage_name"], "new.pem");
     assert_eq!(cert["status"], "Unused");
     let (status, text) = upload(&w, "POST", ssl, "bad.pem", "not a certificate");
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");

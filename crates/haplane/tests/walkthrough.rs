@@ -215,8 +215,15 @@ fn errors_have_the_reference_shape() {
             "POST",
             "/services/haproxy/configuration/backends/app/servers?version=1",
             Some(json!({"name": "s", "address": "127.0.0.1", "port": "80"})),
+            StatusCode::BAD_REQUEST,
+            "because port must be of type integer",
+        ),
+        (
+            "POST",
+            "/services/haproxy/configuration/backends/app/servers?version=1",
+            Some(json!({"name": "s", "address": "127.0.0.1", "check": "yes"})),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "port in body must be of type integer",
+            "check in body should be one of [enabled disabled]",
         ),
         (
             "GET",

@@ -38,7 +38,7 @@ pub(crate) fn arity(codec: &Codec) -> Option<usize> {
                 .all(|e| matches!(e.key, Key::Positional(_)));
             all.then_some(table.entries.len())
         }
-        Codec::Tagged(_, None) => Some(0),
+        Codec::Tagged(_, None, _) => Some(0),
         _ => Some(1),
     }
 }
@@ -72,7 +72,8 @@ pub(crate) fn decode(codec: &Codec, args: &[&str], negated: bool) -> Result<Valu
         return Err("this keyword has no negated form".into());
     }
     Ok(match codec {
-        Codec::Str => Value::String(one()?.to_owned()),
+        // The caller puts the word as written in its place.
+        Codec::Str | Codec::Bytes | Codec::AsIs => Value::String(one()?.to_owned()),
         Codec::Words => {
             if args.is_empty() {
                 return Err("expected a value".into());
@@ -179,7 +180,7 @@ pub(crate) fn decode(codec: &Codec, args: &[&str], negated: bool) -> Result<Valu
             Value::Null
         }
         // The caller adds the keyword as the tag's value.
-        Codec::Tagged(_, arg) => {
+        Codec::Tagged(_, arg, _) => {
             let mut object = Map::new();
             if let Some(arg) = arg {
                 object.insert(arg.clone(), Value::String(one()?.to_owned()));
@@ -191,13 +192,24 @@ pub(crate) fn decode(codec: &Codec, args: &[&str], negated: bool) -> Result<Valu
     })
 }
 
+/// The words to write for `word`, a configuration word as written
+/// (`"a b"`): that word as it is; a string that is not exactly one word is
+/// the text itself, quoted when written.
+pub(crate) fn as_written(word: &str) -> String {
+    haplane_cfg::verbatim(word)
+}
+
 /// Encodes one JSON value (not a list) for `codec`. `field` names it in errors.
 pub(crate) fn encode(codec: &Codec, value: &Value, field: &str) -> Result<Rendered, ModelError> {
     let invalid = |what: &str| ModelError::invalid(field, format!("expected {what}, got {value}"));
     let string = || value.as_str().ok_or_else(|| invalid("a string"));
     let integer = || value.as_i64().ok_or_else(|| invalid("an integer"));
     Ok(match codec {
-        Codec::Str => {
+        Codec::AsIs => match string()? {
+            "" => Rendered::Absent,
+            s => Rendered::Args(vec![as_written(s)]),
+        },
+        Codec::Str | Codec::Bytes => {
             // One configuration word; spaces are quoted when written.
             let s = string()?;
             if s.is_empty() {

@@ -22,6 +22,8 @@ pub(crate) fn table(name: &str) -> &'static Table {
 pub(crate) enum Item<'w> {
     Known {
         entry: usize,
+        /// The index of its first word in the parsed words.
+        at: usize,
         words: Vec<&'w str>,
         value: Value,
     },
@@ -61,7 +63,7 @@ fn decode_entry(
     match codec {
         // A custom codec says how many words it takes.
         Codec::Custom(name) if !negated => crate::custom::decode(name, rest).ok(),
-        Codec::Tagged(tag, _) => {
+        Codec::Tagged(tag, ..) => {
             let take = arity(codec).unwrap_or(0);
             let mut value = codec::decode(codec, rest.get(..take)?, false).ok()?;
             let word = keyword.or_else(|| rest.first().copied())?;
@@ -102,6 +104,7 @@ pub(crate) fn parse<'w>(table: &Table, words: &[&'w str]) -> Vec<Item<'w>> {
             if let Some((entry, (value, take))) = decoded {
                 items.push(Item::Known {
                     entry,
+                    at: i,
                     words: words[i..i + 1 + take].to_vec(),
                     value,
                 });
@@ -139,6 +142,7 @@ pub(crate) fn parse<'w>(table: &Table, words: &[&'w str]) -> Vec<Item<'w>> {
                 positional += 1;
                 items.push(Item::Known {
                     entry,
+                    at: i,
                     words: words[i..i + take].to_vec(),
                     value,
                 });
@@ -190,6 +194,36 @@ pub(crate) fn object(table: &Table, items: &[Item<'_>]) -> Map<String, Value> {
         }
     }
     out
+}
+
+/// Gives the fields kept as written (`asis`) the word as the file spells
+/// it, quotes included: `raw` holds the words `items` were parsed from, as
+/// written.
+pub(crate) fn keep_written(
+    table: &Table,
+    items: &[Item<'_>],
+    raw: &[&str],
+    out: &mut Map<String, Value>,
+) {
+    for item in items {
+        let Item::Known {
+            entry, at, words, ..
+        } = item
+        else {
+            continue;
+        };
+        let entry = &table.entries[*entry];
+        let Some(word) = raw.get(at + words.len().saturating_sub(1)) else {
+            continue;
+        };
+        match &entry.codec {
+            Codec::AsIs => merge(out, &entry.field, Value::String((*word).to_owned())),
+            Codec::Tagged(_, Some(arg), true) if words.len() > 1 => {
+                out.insert(arg.clone(), Value::String((*word).to_owned()));
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Decodes all of `words`; fails if any word is unknown.
@@ -248,13 +282,13 @@ pub(crate) fn update(
     let mut seen: HashSet<Vec<String>> = HashSet::new();
     for entry in &table.entries {
         let identity = table.identity(entry);
+        // Whether the line had words for it (a value that only `@present`
+        // gives, such as an empty default, is not written there).
         let present_before = match entry.key {
             Key::Present => false,
-            // A fixed word was there if the line had one.
-            _ if identity == ["_"] => items.iter().any(
+            _ => items.iter().any(
                 |i| matches!(i, Item::Known { entry: e, .. } if table.identity(&table.entries[*e]) == identity),
             ),
-            _ => value_of(&old, &identity).is_some(),
         };
         if seen.insert(identity.clone()) && !present_before && !emitted.contains(&identity) {
             out.extend(encode_field(table, &identity, new, field)?);
@@ -346,7 +380,7 @@ pub(crate) fn encode_groups(
         Some((dot, keys)) if dot == "." => join(prefix, &keys.join(", ")),
         _ => join(prefix, &path.join(".")),
     };
-    if let Some(Codec::Tagged(tag, _)) = entries.first().map(|e| &e.codec) {
+    if let Some(Codec::Tagged(tag, ..)) = entries.first().map(|e| &e.codec) {
         return encode_tagged(&entries, tag, object, &name);
     }
     let mut out = Vec::new();
@@ -452,8 +486,9 @@ fn encode_tagged(
         unreachable!("found by its keyword")
     };
     let mut words = keyword.clone();
-    if let Codec::Tagged(_, Some(arg)) = &entry.codec {
+    if let Codec::Tagged(_, Some(arg), asis) = &entry.codec {
         match object.get(arg) {
+            Some(Value::String(s)) if !s.is_empty() && *asis => words.push(codec::as_written(s)),
             Some(Value::String(s)) if !s.is_empty() => words.push(s.clone()),
             Some(other) => {
                 let message = format!("expected a non-empty string, got {other}");
@@ -462,12 +497,12 @@ fn encode_tagged(
             None => return Err(ModelError::MissingField { field: arg.clone() }),
         }
     } else if let Some((_, arg)) = entries.iter().find_map(|e| match &e.codec {
-        Codec::Tagged(_, Some(arg)) => object.get(arg).map(|v| (e, v)),
+        Codec::Tagged(_, Some(arg), _) => object.get(arg).map(|v| (e, v)),
         _ => None,
     }) {
         let message = format!("'{word}' takes no content, got {arg}");
         let field = entries.iter().find_map(|e| match &e.codec {
-            Codec::Tagged(_, Some(arg)) => Some(arg.as_str()),
+            Codec::Tagged(_, Some(arg), _) => Some(arg.as_str()),
             _ => None,
         });
         return Err(ModelError::invalid(field.unwrap_or(name), message));

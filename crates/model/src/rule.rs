@@ -9,6 +9,8 @@
 //! know is still listed (with what is known), and rewriting it keeps the
 //! unknown words in place.
 
+use std::borrow::Cow;
+
 use haplane_cfg::{Document, LineRef, SectionId, SectionKind};
 use serde_json::{json, Map, Value};
 
@@ -197,6 +199,8 @@ struct Parts<'w> {
     /// `track-sc0`, `check` of `lua.check`).
     suffix: Option<&'w str>,
     params: Vec<&'w str>,
+    /// The index of the first of `params` in the line's words.
+    params_at: usize,
     cond: Option<(&'w str, Vec<&'w str>)>,
 }
 
@@ -241,6 +245,7 @@ fn split<'w>(kind: RuleKind, words: &[&'w str]) -> Option<Parts<'w>> {
         rest = tail;
     }
     Some(Parts {
+        params_at: keyword + levels.len(),
         levels,
         arg,
         suffix,
@@ -317,6 +322,12 @@ fn read_rule_with(
     if let Some(table) = cache.get(kind, &parts.levels) {
         let items = params::parse(table, &parts.params);
         out.extend(params::object(table, &items));
+        let raw: Vec<Cow<'_, str>> = words[parts.params_at..]
+            .iter()
+            .map(|w| String::from_utf8_lossy(w.raw))
+            .collect();
+        let raw: Vec<&str> = raw.iter().map(|w| &**w).collect();
+        params::keep_written(table, &items, &raw, &mut out);
         if let (Some(arg), Some(entry)) = (
             parts.arg,
             table.entries.iter().find(|e| e.key == Key::Positional(0)),

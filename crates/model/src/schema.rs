@@ -7,7 +7,9 @@ use crate::table::{params_table, section_table, Codec, Entry, Key, Table};
 
 fn codec_schema(codec: &Codec, entries: &[&Entry]) -> Value {
     match codec {
-        Codec::Str | Codec::Words | Codec::Spaced => json!({"type": "string"}),
+        Codec::Str | Codec::AsIs | Codec::Words | Codec::Spaced => json!({"type": "string"}),
+        // The mark lets control characters through the body check.
+        Codec::Bytes => json!({"type": "string", crate::validate::ESCAPED: true}),
         Codec::Int(domain) => {
             let mut schema = json!({"type": "integer"});
             if !domain.values.is_empty() {
@@ -81,12 +83,12 @@ fn add_properties(table: &Table, properties: &mut Map<String, Value>) {
                         (f.name.clone(), json!({"type": kind}))
                     })
                     .collect(),
-                Codec::Tagged(tag, arg) => {
+                Codec::Tagged(tag, arg, _) => {
                     // The tag's values are the keywords of its entries.
                     let values: Vec<String> = table
                         .entries
                         .iter()
-                        .filter(|e| matches!(&e.codec, Codec::Tagged(t, _) if t == tag))
+                        .filter(|e| matches!(&e.codec, Codec::Tagged(t, ..) if t == tag))
                         .filter_map(|e| match &e.key {
                             Key::Words(k) => Some(k.join(" ")),
                             _ => None,

@@ -15,6 +15,10 @@ use std::sync::OnceLock;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Codec {
     Str,
+    /// A string of data HAProxy sends or matches as bytes (`tcp-check send
+    /// DATA`): control characters are allowed and written as escapes
+    /// (`\r\n`), where any other string refuses them.
+    Bytes,
     Words,
     /// An integer, optionally limited to a list of values or a range.
     Int(IntDomain),
@@ -46,7 +50,12 @@ pub(crate) enum Codec {
     /// The keyword itself is the value of the first field, its argument
     /// (when a second field is named) the value of the second; used with
     /// the field `.` (`string TEXT` -> format "string", content TEXT).
-    Tagged(String, Option<String>),
+    /// With the third member, the argument is kept as written (see `AsIs`).
+    Tagged(String, Option<String>, bool),
+    /// One word as written in the file, quotes included (`"text/plain"`);
+    /// written back as that word, or quoted when it is not one word; an
+    /// empty string leaves the keyword out.
+    AsIs,
 }
 
 /// The integers an `int` codec accepts when writing: `int(200,400)` lists
@@ -163,7 +172,7 @@ impl Entry {
         match &self.codec {
             Codec::Custom(name) => crate::custom::merged_fields(name).to_vec(),
             Codec::Fields(fields) => fields.iter().map(|f| f.name.as_str()).collect(),
-            Codec::Tagged(tag, arg) => std::iter::once(tag.as_str())
+            Codec::Tagged(tag, arg, _) => std::iter::once(tag.as_str())
                 .chain(arg.as_deref())
                 .collect(),
             _ => vec![],
@@ -224,10 +233,10 @@ impl Table {
             return entry.field.clone();
         }
         let mut keys: Vec<String> = match &entry.codec {
-            Codec::Tagged(tag, _) => self
+            Codec::Tagged(tag, ..) => self
                 .entries
                 .iter()
-                .filter(|e| matches!(&e.codec, Codec::Tagged(t, _) if t == tag))
+                .filter(|e| matches!(&e.codec, Codec::Tagged(t, ..) if t == tag))
                 .flat_map(|e| e.merged())
                 .map(str::to_owned)
                 .collect(),
@@ -506,6 +515,8 @@ fn parse_codec(text: &str) -> Result<Codec, String> {
     };
     Ok(match (name, arg) {
         ("str", None) => Codec::Str,
+        ("asis", None) => Codec::AsIs,
+        ("bytes", None) => Codec::Bytes,
         ("words", None) => Codec::Words,
         ("int", None) => Codec::Int(IntDomain::default()),
         ("int", Some(a)) => Codec::Int(IntDomain::parse(a)?),
@@ -545,7 +556,15 @@ fn parse_codec(text: &str) -> Result<Codec, String> {
         ("tagged", Some(a)) => {
             let mut fields = list(a).into_iter();
             let tag = fields.next().unwrap_or_default();
-            Codec::Tagged(tag, fields.next())
+            // `tagged(F,G:asis)`: the argument is kept as written.
+            let (arg, asis) = match fields.next() {
+                Some(a) => match a.strip_suffix(":asis") {
+                    Some(a) => (Some(a.to_owned()), true),
+                    None => (Some(a), false),
+                },
+                None => (None, false),
+            };
+            Codec::Tagged(tag, arg, asis)
         }
         _ => return Err(format!("unknown codec {text:?}")),
     })

@@ -17,6 +17,10 @@ use serde_json::Value;
 pub struct Violation {
     pub path: String,
     pub message: String,
+    /// The value has the wrong JSON type: the body does not even decode
+    /// into the resource (the reference answers 400 for that, 422 for the
+    /// other violations).
+    pub mistyped: bool,
 }
 
 impl std::fmt::Display for Violation {
@@ -36,39 +40,61 @@ pub fn validate(root: &Value, schema: &Value, value: &Value) -> Vec<Violation> {
     out
 }
 
+/// The schema mark of a string that may hold control characters (data
+/// sent as bytes, written with escapes).
+pub const ESCAPED: &str = "x-escaped";
+
 /// The first string of `value` (keys included) holding a control
 /// character other than tab: HAProxy would read it as a line break or a
 /// word break, or cut the word at a NUL, so such a value is refused rather
-/// than written.
-pub fn control_character(value: &Value) -> Option<Violation> {
-    fn first_control(text: &str) -> Option<char> {
-        text.chars().find(|&c| c.is_control() && c != '\t')
+/// than written. Strings whose schema is marked [`ESCAPED`] may hold them
+/// (not NUL): they are written as escapes.
+pub fn control_character(root: &Value, schema: &Value, value: &Value) -> Option<Violation> {
+    fn first_control(text: &str, escaped: bool) -> Option<char> {
+        text.chars()
+            .find(|&c| c.is_control() && c != '\t' && (!escaped || c == '\0'))
     }
-    fn walk(value: &Value, path: &str) -> Option<Violation> {
+    fn walk(root: &Value, schema: Option<&Value>, value: &Value, path: &str) -> Option<Violation> {
+        let schema = schema.map(|s| resolve(root, s));
         let found = |path: &str, c: char| Violation {
             path: path.to_owned(),
+            mistyped: false,
             message: format!(
                 "holds the control character U+{:04X}; only tab may appear in a value",
                 c as u32
             ),
         };
+        let sub = |key: &str| {
+            let schema = schema?;
+            schema
+                .get("properties")
+                .and_then(|p| p.get(key))
+                .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()))
+        };
         match value {
-            Value::String(text) => first_control(text).map(|c| found(path, c)),
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .find_map(|(i, item)| walk(item, &format!("{path}[{i}]"))),
+            Value::String(text) => {
+                let escaped = schema.is_some_and(|s| s.get(ESCAPED) == Some(&Value::Bool(true)));
+                first_control(text, escaped).map(|c| found(path, c))
+            }
+            Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                walk(
+                    root,
+                    schema.and_then(|s| s.get("items")),
+                    item,
+                    &format!("{path}[{i}]"),
+                )
+            }),
             Value::Object(map) => map.iter().find_map(|(key, item)| {
                 let here = join(path, key);
-                match first_control(key) {
+                match first_control(key, false) {
                     Some(c) => Some(found(&here, c)),
-                    None => walk(item, &here),
+                    None => walk(root, sub(key), item, &here),
                 }
             }),
             _ => None,
         }
     }
-    walk(value, "")
+    walk(root, Some(schema), value, "")
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -131,21 +157,23 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<
     if value.is_null() {
         return;
     }
+    if let Some(expected) = schema.get("type").and_then(Value::as_str) {
+        if !matches_type(expected, value) {
+            out.push(Violation {
+                path: path.to_owned(),
+                message: format!("must be of type {expected}: \"{}\"", type_name(value)),
+                mistyped: true,
+            });
+            return;
+        }
+    }
     let mut say = |message: String| {
         out.push(Violation {
             path: path.to_owned(),
             message,
+            mistyped: false,
         })
     };
-    if let Some(expected) = schema.get("type").and_then(Value::as_str) {
-        if !matches_type(expected, value) {
-            say(format!(
-                "must be of type {expected}: \"{}\"",
-                type_name(value)
-            ));
-            return;
-        }
-    }
     if let Some(Value::Array(values)) = schema.get("enum") {
         if !values.contains(value) {
             let list: Vec<String> = values
@@ -199,6 +227,7 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<
                         out.push(Violation {
                             path: join(path, name),
                             message: "is required".into(),
+                            mistyped: false,
                         });
                     }
                 }
@@ -240,19 +269,34 @@ mod tests {
 
     #[test]
     fn control_characters_are_named_by_field() {
-        assert_eq!(
-            control_character(&json!({"a": "x\ty", "b": [1, "ok"]})),
-            None
-        );
-        let v = control_character(&json!({"cookie": "c1\u{b}backup"})).unwrap();
+        let any = json!({});
+        let check = |value: Value| control_character(&any, &any, &value);
+        assert_eq!(check(json!({"a": "x\ty", "b": [1, "ok"]})), None);
+        let v = check(json!({"cookie": "c1\u{b}backup"})).unwrap();
         assert_eq!(
             v.to_string(),
             "cookie in body holds the control character U+000B; only tab may appear in a value"
         );
-        let v = control_character(&json!({"hdrs": [{"fmt": "ok"}, {"fmt": "v\r\nX: y"}]})).unwrap();
+        let v = check(json!({"hdrs": [{"fmt": "ok"}, {"fmt": "v\r\nX: y"}]})).unwrap();
         assert_eq!(v.path, "hdrs[1].fmt");
-        let v = control_character(&json!("a\u{0}")).unwrap();
+        let v = check(json!("a\u{0}")).unwrap();
         assert_eq!(v.path, "");
+    }
+
+    #[test]
+    fn data_sent_as_bytes_may_hold_control_characters_but_nul() {
+        let root = json!({"components": {"schemas": {"check": {"type": "object", "properties": {
+            "data": {"type": "string", ESCAPED: true},
+            "comment": {"type": "string"}
+        }}}}});
+        let schema = json!({"type": "array", "items": {"$ref": "#/components/schemas/check"}});
+        let check = |value: Value| control_character(&root, &schema, &value);
+        assert_eq!(check(json!([{"data": "PING\r\n"}])), None);
+        assert_eq!(
+            check(json!([{"comment": "a\nb"}])).unwrap().path,
+            "[0].comment"
+        );
+        assert_eq!(check(json!([{"data": "a\u{0}"}])).unwrap().path, "[0].data");
     }
 
     #[test]
