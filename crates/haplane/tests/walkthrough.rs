@@ -764,3 +764,129 @@ fn a_keyword_newer_than_the_running_haproxy_is_refused_naming_its_version() {
         assert!(w.config().contains("    tune.stick-counters 50\n"));
     }
 }
+
+/// A reply's content and content type are configuration words as v3 reads
+/// and writes them, quotes included; data a check sends may hold control
+/// characters, which reach the server as bytes.
+#[test]
+fn reply_words_keep_their_quotes_and_checks_send_bytes() {
+    let w = World::start(&[]);
+    let frontend = "/services/haproxy/configuration/frontends/app";
+    let error = json!({"type": "status", "status": 503, "return_content_type": "\"text/plain\"",
+        "return_content_format": "string", "return_content": "\"down for now\"",
+        "return_hdrs": [{"name": "Retry-After", "fmt": "30"}]});
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("{frontend}/http_error_rules/0?version=1"),
+        Some(error.clone()),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert!(w.config().contains(
+        "    http-error status 503 content-type \"text/plain\" string \"down for now\" hdr Retry-After 30\n"
+    ));
+    // As the reference shows it: the headers first.
+    let text = w
+        .get(&format!("{frontend}/http_error_rules/0"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(text.starts_with("{\"return_hdrs\":"), "{text}");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), error);
+    // Without a content type, the rule reads an empty one; written back,
+    // it changes nothing.
+    let plain = json!({"type": "status", "status": 429});
+    let (status, _, _) = w.send(
+        "POST",
+        &format!("{frontend}/http_error_rules/1?version=2"),
+        Some(plain),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, read, _) = w.send("GET", &format!("{frontend}/http_error_rules/1"), None);
+    assert_eq!(read["return_content_type"], "");
+    let before = w.config();
+    let (status, _, _) = w.send(
+        "PUT",
+        &format!("{frontend}/http_error_rules/1?version=3"),
+        Some(read),
+    );
+    assert!(status.is_success());
+    assert_eq!(w.config(), before);
+
+    // A reply whose content is one quoted word serves what HAProxy reads.
+    let rules = format!("{frontend}/http_request_rules");
+    let reply = json!({"type": "return", "return_status_code": 200, "return_content_type": "text/plain",
+        "return_content_format": "string", "return_content": "'two words'",
+        "cond": "if", "cond_test": "{ path /two }"});
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("{rules}/0?version=3&force_reload=true"),
+        Some(reply),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let answer = traffic_path(w.app_port, "/two").unwrap();
+    assert!(answer.ends_with("\r\n\r\ntwo words"), "{answer}");
+
+    // A health check that sends "PING\r\n": the server reads those bytes.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let backends = "/services/haproxy/configuration/backends";
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("{backends}?version=4"),
+        Some(json!({"name": "pinged", "adv_check": "tcp-check"})),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let checks = format!("{backends}/pinged/tcp_checks");
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("{checks}/0?version=5"),
+        Some(json!({"action": "connect"})),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("{checks}/1?version=6"),
+        Some(json!({"action": "send", "data": "PING\r\n"})),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    // Anywhere else a line break is refused, naming the field.
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("{checks}/2?version=7"),
+        Some(json!({"action": "comment", "check_comment": "a\nb"})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("check_comment"));
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("{backends}/pinged/servers?version=7&force_reload=true"),
+        Some(json!({"name": "s", "address": "127.0.0.1", "port": port, "check": "enabled", "inter": 200})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(w.config().contains("    tcp-check send \"PING\\r\\n\"\n"));
+    let (_, read, _) = w.send("GET", &format!("{checks}/1"), None);
+    assert_eq!(read["data"], "PING\r\n");
+    listener.set_nonblocking(false).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        if let Ok((mut stream, _)) = listener.accept() {
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 64];
+            while !got.ends_with(b"\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = tx.send(got);
+        }
+    });
+    let got = rx
+        .recv_timeout(Duration::from_secs(15))
+        .expect("the check connects");
+    assert_eq!(got, b"PING\r\n");
+}

@@ -513,15 +513,25 @@ pub static RESOURCES: &[Resource] = &[
         FBD,
         "HTTP after-response rule",
     ),
-    rules(
-        "http_error_rules",
-        "http_error_rule",
-        "HTTPErrorRule",
-        RuleKind::HttpError,
-        "http_error_rule_list",
-        FBD,
-        "HTTP error rule",
-    ),
+    Resource {
+        // The reference shows the reply's headers first.
+        shown_last: &[
+            "return_content",
+            "return_content_format",
+            "return_content_type",
+            "status",
+            "type",
+        ],
+        ..rules(
+            "http_error_rules",
+            "http_error_rule",
+            "HTTPErrorRule",
+            RuleKind::HttpError,
+            "http_error_rule_list",
+            FBD,
+            "HTTP error rule",
+        )
+    },
     rules(
         "tcp_request_rules",
         "tcp_request_rule",
