@@ -763,6 +763,23 @@ fn a_keyword_newer_than_the_running_haproxy_is_refused_naming_its_version() {
         assert_eq!(status, StatusCode::OK, "{body}");
         assert!(w.config().contains("    tune.stick-counters 50\n"));
     }
+    // A rule action of 2.8 likewise.
+    let (_, version, _) = w.send("GET", "/services/haproxy/configuration/version", None);
+    let rule = json!({"type": "sc-add-gpc", "sc_idx": 0, "sc_id": 0, "sc_int": 1});
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("/services/haproxy/configuration/frontends/app/http_request_rules/0?version={version}&force_reload=true"),
+        Some(rule),
+    );
+    if haplane_haproxy::major_minor(&line).unwrap() < (2, 8) {
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("needs HAProxy 2.8 or later"), "{message}");
+        assert!(!w.config().contains("sc-add-gpc"));
+    } else {
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert!(w.config().contains("    http-request sc-add-gpc(0,0) 1\n"));
+    }
 }
 
 /// A reply's content and content type are configuration words as v3 reads
