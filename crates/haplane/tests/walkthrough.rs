@@ -780,6 +780,25 @@ fn a_keyword_newer_than_the_running_haproxy_is_refused_naming_its_version() {
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert!(w.config().contains("    http-request sc-add-gpc(0,0) 1\n"));
     }
+    // A rule list of 3.1, on the versions tested here: refused, nothing written.
+    let (_, version, _) = w.send("GET", "/services/haproxy/configuration/version", None);
+    let (status, body, _) = w.send(
+        "POST",
+        &format!(
+            "/services/haproxy/configuration/frontends/app/quic_initial_rules/0?version={version}"
+        ),
+        Some(json!({"type": "reject"})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("3.1"), "{message}");
+    assert!(!w.config().contains("quic-initial"));
+    let (status, list, _) = w.send(
+        "GET",
+        "/services/haproxy/configuration/frontends/app/quic_initial_rules",
+        None,
+    );
+    assert_eq!((status, list), (StatusCode::OK, json!([])));
 }
 
 /// A reply's content and content type are configuration words as v3 reads

@@ -453,6 +453,18 @@ pub static RESOURCES: &[Resource] = &[
         None,
         "datagram bind",
     ),
+    Resource {
+        since: Some((3, 1)),
+        ..rules(
+            "quic_initial_rules",
+            "quic_initial_rule",
+            "QUICInitialRule",
+            RuleKind::QuicInitial,
+            "quic_initial_rule_list",
+            &["frontends", "defaults"],
+            "QUIC initial rule",
+        )
+    },
     rules(
         "acls",
         "acl",

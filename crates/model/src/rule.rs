@@ -37,10 +37,11 @@ pub enum RuleKind {
     Stick,
     LogTarget,
     Capture,
+    QuicInitial,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 15] = [
+    pub const ALL: [RuleKind; 16] = [
         RuleKind::Acl,
         RuleKind::BackendSwitching,
         RuleKind::ServerSwitching,
@@ -56,6 +57,7 @@ impl RuleKind {
         RuleKind::Stick,
         RuleKind::LogTarget,
         RuleKind::Capture,
+        RuleKind::QuicInitial,
     ];
 
     /// The configuration keyword of the rule's lines.
@@ -76,6 +78,7 @@ impl RuleKind {
             RuleKind::Stick => "stick",
             RuleKind::LogTarget => "log",
             RuleKind::Capture => "declare capture",
+            RuleKind::QuicInitial => "quic-initial",
         }
     }
 

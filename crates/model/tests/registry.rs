@@ -1,6 +1,8 @@
 //! Every resource of the registry, through the registry's own operations:
 //! a fixture holds it (its first line names the resources it is for,
-//! `# resources: servers server_templates`), HAProxy accepts the fixture,
+//! `# resources: servers server_templates`), HAProxy accepts the fixture
+//! (when it has what the fixture uses, `# haproxy: X.Y`; else it is only
+//! read and rebuilt),
 //! its JSON is kept as a snapshot, and the file rebuilt from that JSON
 //! alone is accepted again and reads back the same. A resource no fixture
 //! names fails the test.
@@ -79,13 +81,17 @@ fn every_resource_has_a_fixture_that_haproxy_accepts_and_that_rebuilds_from_json
     );
     for fixture in &fixtures {
         let (name, resources) = (&fixture.name, &fixture.resources);
-        if !fixture.runs_here() {
-            eprintln!("{name}.cfg needs a newer HAProxy than the one on PATH: skipped");
-            continue;
+        // Read and rebuilt whatever the version; judged by the HAProxy on
+        // PATH only when it has what the fixture uses.
+        let judged = fixture.runs_here();
+        if !judged {
+            eprintln!("{name}.cfg needs a newer HAProxy than the one on PATH: not run by HAProxy");
         }
         let dir = tempfile::tempdir().unwrap();
         let text = load(name, dir.path());
-        haproxy_accepts(&text, dir.path());
+        if judged {
+            haproxy_accepts(&text, dir.path());
+        }
         let mut doc = Document::parse(text.into_bytes());
         let before = read(&doc, resources);
         for resource in resources {
@@ -101,7 +107,9 @@ fn every_resource_has_a_fixture_that_haproxy_accepts_and_that_rebuilds_from_json
         expect_file![format!("snapshots/{name}.registry.json")].assert_eq(&snapshot);
         rebuild(&mut doc, resources);
         let rebuilt = doc.to_text();
-        haproxy_accepts(&rebuilt, dir.path());
+        if judged {
+            haproxy_accepts(&rebuilt, dir.path());
+        }
         let again = read(&Document::parse(rebuilt.clone().into_bytes()), resources);
         assert_eq!(
             again, before,

@@ -11,7 +11,7 @@ use haplane_model::{
 };
 use serde_json::{json, Map, Value};
 
-const FIXTURES: &[&str] = &["rules", "rules_tcp", "rules_28", "rules_29"];
+const FIXTURES: &[&str] = &["rules", "rules_tcp", "rules_28", "rules_29", "rules_31"];
 
 fn haproxy_accepts(text: &str) {
     let dir = tempfile::tempdir().unwrap();
