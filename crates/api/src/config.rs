@@ -129,9 +129,9 @@ async fn handle(
             })??;
             Ok(params::json_bytes(render(op.resource, &value).into()))
         }
-        Action::Create | Action::CreateOnList => {
+        Action::Create | Action::CreateOnList | Action::Append => {
             let value = json_object(&body)?;
-            let at = op.resource.is_indexed().then_some(key);
+            let at = (op.resource.is_indexed() && op.action != Action::Append).then_some(key);
             let (_, applied) = dp
                 .edit(params::target(&q)?, |doc| {
                     registry::create(doc, place, at, &value, full)?;

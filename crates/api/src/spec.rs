@@ -388,6 +388,12 @@ fn config_op(endpoint: &haplane_model::registry::Endpoint) -> Op {
             vec![(201, Some(schema)), (202, Some(schema))],
             &[400, 404, 409, 422],
         ),
+        Action::Append => (
+            format!("Adds a {title} at the end of the list"),
+            Some(schema),
+            vec![(201, Some(schema)), (202, Some(schema))],
+            &[400, 404, 409, 422],
+        ),
         Action::Create | Action::CreateOnList => (
             format!("Adds a {title}"),
             Some(schema),

@@ -799,6 +799,17 @@ fn a_keyword_newer_than_the_running_haproxy_is_refused_naming_its_version() {
         None,
     );
     assert_eq!((status, list), (StatusCode::OK, json!([])));
+    // One of 3.3, added at the end of its list by a POST on the list.
+    let (status, body, _) = w.send(
+        "POST",
+        &format!(
+            "/services/haproxy/configuration/frontends/app/force_be_switches?version={version}"
+        ),
+        Some(json!({"cond": "if", "cond_test": "TRUE"})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("3.3"), "{body}");
+    assert!(!w.config().contains("force-be-switch"));
 }
 
 /// A reply's content and content type are configuration words as v3 reads

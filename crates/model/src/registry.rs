@@ -67,6 +67,9 @@ pub enum Action {
     ReplaceAll,
     /// PUT on the collection adds an item, as POST does (`defaults`).
     CreateOnList,
+    /// POST on the collection of an indexed list adds an item at its end
+    /// (`force_be_switches`).
+    Append,
 }
 
 impl Action {
@@ -454,6 +457,24 @@ pub static RESOURCES: &[Resource] = &[
         "datagram bind",
     ),
     Resource {
+        since: Some((3, 3)),
+        naming: Naming::Plain,
+        ids: &[
+            (Action::List, "getAllForceBeSwitches"),
+            (Action::Append, "createForceBeSwitch"),
+        ],
+        without: &[Action::Create, Action::ReplaceAll],
+        ..rules(
+            "force_be_switches",
+            "force_be_switch",
+            "ForceBeSwitch",
+            RuleKind::ForceBeSwitch,
+            "force_be_switch_list",
+            &["frontends"],
+            "forced backend switch",
+        )
+    },
+    Resource {
         since: Some((3, 1)),
         ..rules(
             "quic_initial_rules",
@@ -707,8 +728,10 @@ impl Resource {
             }
             Shape::Rules(_) => vec![List, ReplaceAll, Get, Create, Replace, Delete],
         };
-        if self.ids.iter().any(|(a, _)| *a == CreateOnList) {
-            actions.push(CreateOnList);
+        for extra in [CreateOnList, Append] {
+            if self.ids.iter().any(|(a, _)| *a == extra) {
+                actions.push(extra);
+            }
         }
         actions.retain(|a| !self.without.contains(a));
         actions
@@ -804,7 +827,7 @@ fn schema_ref(name: &str) -> Value {
 fn verb(action: Action) -> &'static str {
     match action {
         Action::List | Action::Get => "get",
-        Action::Create | Action::CreateOnList => "create",
+        Action::Create | Action::CreateOnList | Action::Append => "create",
         Action::Replace | Action::ReplaceAll => "replace",
         Action::Delete => "delete",
     }
@@ -833,13 +856,15 @@ pub fn endpoints() -> Vec<Endpoint> {
         for parent in parents {
             for action in resource.actions() {
                 let on_item = match action {
-                    Action::List | Action::ReplaceAll | Action::CreateOnList => false,
+                    Action::List | Action::ReplaceAll | Action::CreateOnList | Action::Append => {
+                        false
+                    }
                     Action::Create => resource.is_indexed(),
                     Action::Get | Action::Replace | Action::Delete => true,
                 };
                 let method = match action {
                     Action::List | Action::Get => "get",
-                    Action::Create => "post",
+                    Action::Create | Action::Append => "post",
                     Action::Replace | Action::ReplaceAll | Action::CreateOnList => "put",
                     Action::Delete => "delete",
                 };
@@ -1122,7 +1147,11 @@ pub fn create(
         }
         Shape::Rules(rules) => {
             let (kind, name) = place.parent()?;
-            let at = index(at.unwrap_or("0"))?;
+            // No index: at the end.
+            let at = match at {
+                Some(at) => index(at)?,
+                None => rule::list_rules(doc, kind, name, rules)?.len(),
+            };
             rule::insert_rule(doc, kind, name, rules, at, value)
         }
     }

@@ -38,10 +38,11 @@ pub enum RuleKind {
     LogTarget,
     Capture,
     QuicInitial,
+    ForceBeSwitch,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 16] = [
+    pub const ALL: [RuleKind; 17] = [
         RuleKind::Acl,
         RuleKind::BackendSwitching,
         RuleKind::ServerSwitching,
@@ -58,6 +59,7 @@ impl RuleKind {
         RuleKind::LogTarget,
         RuleKind::Capture,
         RuleKind::QuicInitial,
+        RuleKind::ForceBeSwitch,
     ];
 
     /// The configuration keyword of the rule's lines.
@@ -79,6 +81,7 @@ impl RuleKind {
             RuleKind::LogTarget => "log",
             RuleKind::Capture => "declare capture",
             RuleKind::QuicInitial => "quic-initial",
+            RuleKind::ForceBeSwitch => "force-be-switch",
         }
     }
 
@@ -89,7 +92,8 @@ impl RuleKind {
             RuleKind::Acl
             | RuleKind::BackendSwitching
             | RuleKind::ServerSwitching
-            | RuleKind::LogTarget => &[],
+            | RuleKind::LogTarget
+            | RuleKind::ForceBeSwitch => &[],
             RuleKind::TcpRequest | RuleKind::TcpResponse => &["type", "action"],
             RuleKind::TcpCheck => &["action"],
             _ => &["type"],

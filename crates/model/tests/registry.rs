@@ -53,9 +53,12 @@ fn rebuild(doc: &mut Document, resources: &[&'static Resource]) {
                     }
                 }
             }
+            // Lists added to at their end (no index) are rebuilt that way.
+            let at_index =
+                resource.is_indexed() && resource.actions().contains(&registry::Action::Create);
             for (i, item) in items.iter().enumerate() {
                 let index = i.to_string();
-                let index = resource.is_indexed().then_some(index.as_str());
+                let index = at_index.then_some(index.as_str());
                 registry::create(doc, at, index, item, false)
                     .unwrap_or_else(|e| panic!("{}: {item:?}: {e}", resource.collection));
             }

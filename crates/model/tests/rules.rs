@@ -11,7 +11,14 @@ use haplane_model::{
 };
 use serde_json::{json, Map, Value};
 
-const FIXTURES: &[&str] = &["rules", "rules_tcp", "rules_28", "rules_29", "rules_31"];
+const FIXTURES: &[&str] = &[
+    "rules",
+    "rules_tcp",
+    "rules_28",
+    "rules_29",
+    "rules_31",
+    "rules_33",
+];
 
 fn haproxy_accepts(text: &str) {
     let dir = tempfile::tempdir().unwrap();
