@@ -22,6 +22,8 @@ pub enum SectionKind {
     Program,
     /// `crt-store` (HAProxy 3.0).
     CrtStore,
+    /// `log-profile` (HAProxy 3.1).
+    LogProfile,
     /// `[NAME]` in a SPOE file: the agents, messages and groups after it,
     /// up to the next scope, belong to it.
     SpoeScope,
@@ -36,7 +38,7 @@ pub enum SectionKind {
 
 /// Header keywords and their kinds. The first group is every section of
 /// HAProxy 2.6; the second, sections of later versions (`crt-store` from
-/// 3.0).
+/// 3.0, `log-profile` from 3.1).
 const HEADERS: &[(&str, SectionKind)] = &[
     ("global", SectionKind::Global),
     ("defaults", SectionKind::Defaults),
@@ -54,6 +56,7 @@ const HEADERS: &[(&str, SectionKind)] = &[
     ("fcgi-app", SectionKind::FcgiApp),
     ("program", SectionKind::Program),
     ("crt-store", SectionKind::CrtStore),
+    ("log-profile", SectionKind::LogProfile),
     ("traces", SectionKind::Other),
     ("acme", SectionKind::Other),
 ];

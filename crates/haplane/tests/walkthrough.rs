@@ -810,6 +810,15 @@ fn a_keyword_newer_than_the_running_haproxy_is_refused_naming_its_version() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["message"].as_str().unwrap().contains("3.3"), "{body}");
     assert!(!w.config().contains("force-be-switch"));
+    // A section of 3.1 likewise.
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("/services/haproxy/configuration/log_profiles?version={version}"),
+        Some(json!({"name": "lp", "steps": [{"step": "any", "drop": "enabled"}]})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("3.1"), "{body}");
+    assert!(!w.config().contains("log-profile"));
 }
 
 /// A reply's content and content type are configuration words as v3 reads

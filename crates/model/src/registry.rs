@@ -311,6 +311,17 @@ pub static RESOURCES: &[Resource] = &[
         "http-errors section",
     ),
     section("rings", "ring", "Ring", SectionKind::Ring, "ring"),
+    Resource {
+        since: Some((3, 1)),
+        ids: &[(Action::Replace, "editLogProfile")],
+        ..section(
+            "log_profiles",
+            "log_profile",
+            "LogProfile",
+            SectionKind::LogProfile,
+            "log profile",
+        )
+    },
     section(
         "log_forwards",
         "log_forward",
