@@ -16,6 +16,7 @@ const FIXTURES: &[&str] = &[
     "rules_tcp",
     "rules_28",
     "rules_29",
+    "rules_30",
     "rules_31",
     "rules_33",
 ];
