@@ -753,7 +753,8 @@ fn a_keyword_newer_than_the_running_haproxy_is_refused_naming_its_version() {
         Some(value),
     );
     let line = haplane_haproxy::version(std::path::Path::new("haproxy")).unwrap();
-    if haplane_haproxy::major_minor(&line).unwrap() < (2, 8) {
+    let before_28 = haplane_haproxy::major_minor(&line).unwrap() < (2, 8);
+    if before_28 {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         let message = body["message"].as_str().unwrap();
         assert!(message.contains("tune_options.stick_counters"), "{message}");
@@ -771,7 +772,7 @@ fn a_keyword_newer_than_the_running_haproxy_is_refused_naming_its_version() {
         &format!("/services/haproxy/configuration/frontends/app/http_request_rules/0?version={version}&force_reload=true"),
         Some(rule),
     );
-    if haplane_haproxy::major_minor(&line).unwrap() < (2, 8) {
+    if before_28 {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         let message = body["message"].as_str().unwrap();
         assert!(message.contains("needs HAProxy 2.8 or later"), "{message}");

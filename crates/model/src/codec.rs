@@ -192,13 +192,6 @@ pub(crate) fn decode(codec: &Codec, args: &[&str], negated: bool) -> Result<Valu
     })
 }
 
-/// The words to write for `word`, a configuration word as written
-/// (`"a b"`): that word as it is; a string that is not exactly one word is
-/// the text itself, quoted when written.
-pub(crate) fn as_written(word: &str) -> String {
-    haplane_cfg::verbatim(word)
-}
-
 /// Encodes one JSON value (not a list) for `codec`. `field` names it in errors.
 pub(crate) fn encode(codec: &Codec, value: &Value, field: &str) -> Result<Rendered, ModelError> {
     let invalid = |what: &str| ModelError::invalid(field, format!("expected {what}, got {value}"));
@@ -207,7 +200,8 @@ pub(crate) fn encode(codec: &Codec, value: &Value, field: &str) -> Result<Render
     Ok(match codec {
         Codec::AsIs => match string()? {
             "" => Rendered::Absent,
-            s => Rendered::Args(vec![as_written(s)]),
+            // The word as written goes into the file as it is.
+            s => Rendered::Args(vec![haplane_cfg::verbatim(s)]),
         },
         Codec::Str | Codec::Bytes => {
             // One configuration word; spaces are quoted when written.

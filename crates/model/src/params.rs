@@ -488,7 +488,9 @@ fn encode_tagged(
     let mut words = keyword.clone();
     if let Codec::Tagged(_, Some(arg), asis) = &entry.codec {
         match object.get(arg) {
-            Some(Value::String(s)) if !s.is_empty() && *asis => words.push(codec::as_written(s)),
+            Some(Value::String(s)) if !s.is_empty() && *asis => {
+                words.push(haplane_cfg::verbatim(s))
+            }
             Some(Value::String(s)) if !s.is_empty() => words.push(s.clone()),
             Some(other) => {
                 let message = format!("expected a non-empty string, got {other}");
