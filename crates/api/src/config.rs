@@ -173,9 +173,17 @@ async fn handle(
             ))
         }
         Action::Delete => {
+            // An entry of a list is named by the body (`traces/entries`).
+            let named = match op.resource.deletes_by_value() {
+                true => Some(json_object(&body)?),
+                false => None,
+            };
             let (_, applied) = dp
                 .edit(params::target(&q)?, |doc| {
-                    registry::delete(doc, place, key)?;
+                    match &named {
+                        Some(value) => registry::delete_value(doc, place, value)?,
+                        None => registry::delete(doc, place, key)?,
+                    }
                     keeps_login(doc)
                 })
                 .await?;

@@ -394,6 +394,12 @@ fn config_op(endpoint: &haplane_model::registry::Endpoint) -> Op {
             vec![(201, Some(schema)), (202, Some(schema))],
             &[400, 404, 409, 422],
         ),
+        Action::Create if resource.is_singleton() => (
+            format!("Creates {title}"),
+            Some(schema),
+            vec![(201, Some(schema)), (202, Some(schema))],
+            &[400, 409, 422],
+        ),
         Action::Create | Action::CreateOnList => (
             format!("Adds a {title}"),
             Some(schema),
@@ -411,6 +417,18 @@ fn config_op(endpoint: &haplane_model::registry::Endpoint) -> Op {
             Some(schema),
             vec![(200, Some(schema)), (202, Some(schema))],
             &[400, 404, 409, 422],
+        ),
+        Action::Delete if resource.deletes_by_value() => (
+            format!("Deletes the {title} the body names"),
+            Some(schema),
+            vec![(202, None), (204, None)],
+            &[400, 404, 409],
+        ),
+        Action::Delete if resource.is_singleton() => (
+            format!("Deletes {title}"),
+            None,
+            vec![(202, None), (204, None)],
+            &[404, 409],
         ),
         Action::Delete => (
             format!("Deletes one {title}"),

@@ -24,21 +24,27 @@ pub enum SectionKind {
     CrtStore,
     /// `log-profile` (HAProxy 3.1).
     LogProfile,
+    /// `traces` (HAProxy 3.1): no name.
+    Traces,
+    /// `acme` (HAProxy 3.2).
+    Acme,
+    /// `healthcheck` (HAProxy 3.3).
+    Healthcheck,
     /// `[NAME]` in a SPOE file: the agents, messages and groups after it,
     /// up to the next scope, belong to it.
     SpoeScope,
     SpoeAgent,
     SpoeMessage,
     SpoeGroup,
-    /// A section HAProxy 3.0 does not know but later versions do (`traces`,
-    /// `acme`): kept as a section so that its body is not mistaken for
-    /// keywords of the section above it.
+    /// A section keyword this engine does not know: not produced by the
+    /// haproxy dialect, kept for callers that name unknown sections.
     Other,
 }
 
 /// Header keywords and their kinds. The first group is every section of
 /// HAProxy 2.6; the second, sections of later versions (`crt-store` from
-/// 3.0, `log-profile` from 3.1).
+/// 3.0, `log-profile` and `traces` from 3.1, `acme` from 3.2, `healthcheck`
+/// from 3.3).
 const HEADERS: &[(&str, SectionKind)] = &[
     ("global", SectionKind::Global),
     ("defaults", SectionKind::Defaults),
@@ -57,8 +63,9 @@ const HEADERS: &[(&str, SectionKind)] = &[
     ("program", SectionKind::Program),
     ("crt-store", SectionKind::CrtStore),
     ("log-profile", SectionKind::LogProfile),
-    ("traces", SectionKind::Other),
-    ("acme", SectionKind::Other),
+    ("traces", SectionKind::Traces),
+    ("acme", SectionKind::Acme),
+    ("healthcheck", SectionKind::Healthcheck),
 ];
 
 /// The section keywords of a SPOE file (configuration of the `spoe`

@@ -22,6 +22,12 @@ use crate::template;
 pub(crate) enum Shape {
     /// The one section of its kind, read and replaced whole (`global`).
     Singleton(SectionKind),
+    /// The one section of its kind, which a file may lack (`traces`):
+    /// created, read, replaced and deleted without a name.
+    Single(SectionKind),
+    /// The items of a list field of its parent singleton, added at the end
+    /// and deleted by value (`traces/entries`: the body names the item).
+    Entry(&'static str),
     /// Named sections: listed, added, read, replaced, deleted.
     Section(SectionKind),
     /// One line per item inside its parent, found by its key field.
@@ -321,6 +327,27 @@ pub static RESOURCES: &[Resource] = &[
             SectionKind::LogProfile,
             "log profile",
         )
+    },
+    Resource {
+        since: Some((3, 1)),
+        shape: Shape::Single(SectionKind::Traces),
+        ..section(
+            "traces",
+            "traces",
+            "Traces",
+            SectionKind::Traces,
+            "traces section",
+        )
+    },
+    Resource {
+        collection: "entries",
+        schema: "trace_entry",
+        noun: "TraceEntry",
+        shape: Shape::Entry("entries"),
+        parents: &["traces"],
+        since: Some((3, 1)),
+        title: "trace entry",
+        ..ROW
     },
     section(
         "log_forwards",
@@ -670,8 +697,16 @@ pub const CONFIGURATION: &str = "/services/haproxy/configuration";
 pub(crate) fn section_table(kind: SectionKind) -> Option<&'static str> {
     RESOURCES
         .iter()
-        .find(|r| r.shape == Shape::Section(kind))
+        .find(|r| r.shape == Shape::Section(kind) || r.shape == Shape::Single(kind))
         .map(|r| r.schema)
+}
+
+/// Whether the section schema `schema` is of the one section of its kind
+/// that has no name (`traces`).
+pub(crate) fn unnamed_section(schema: &str) -> bool {
+    RESOURCES
+        .iter()
+        .any(|r| r.schema == schema && matches!(r.shape, Shape::Single(_)))
 }
 
 /// The resource whose collection is `collection`.
@@ -697,19 +732,25 @@ impl Resource {
     /// The configuration section kind of a section resource.
     pub(crate) fn section_kind(&self) -> Option<SectionKind> {
         match self.shape {
-            Shape::Singleton(kind) | Shape::Section(kind) => Some(kind),
+            Shape::Singleton(kind) | Shape::Single(kind) | Shape::Section(kind) => Some(kind),
             _ => None,
         }
     }
 
     /// Whether it is a section (named, or the one of its kind).
     pub fn is_section(&self) -> bool {
-        matches!(self.shape, Shape::Singleton(_) | Shape::Section(_))
+        self.section_kind().is_some()
     }
 
     /// Whether it is the one section of its kind, addressed without a name.
     pub fn is_singleton(&self) -> bool {
-        matches!(self.shape, Shape::Singleton(_))
+        matches!(self.shape, Shape::Singleton(_) | Shape::Single(_))
+    }
+
+    /// Whether a DELETE names its item by the body rather than the path
+    /// (`traces/entries`).
+    pub fn deletes_by_value(&self) -> bool {
+        matches!(self.shape, Shape::Entry(_))
     }
 
     /// Whether its items are addressed by index (rules).
@@ -721,7 +762,7 @@ impl Resource {
     /// for the singleton.
     pub fn key(&self) -> Option<&'static str> {
         match self.shape {
-            Shape::Singleton(_) => None,
+            Shape::Singleton(_) | Shape::Single(_) | Shape::Entry(_) => None,
             Shape::Line(LineKind::Template) => Some("prefix"),
             Shape::Line(LineKind::Words(spec)) => Some(spec.key),
             Shape::Rules(_) => Some("index"),
@@ -734,6 +775,8 @@ impl Resource {
         use Action::*;
         let mut actions = match self.shape {
             Shape::Singleton(_) => vec![Get, Replace],
+            Shape::Single(_) => vec![Get, Create, Replace, Delete],
+            Shape::Entry(_) => vec![Create, Delete],
             Shape::Section(_) | Shape::Line(_) | Shape::Site => {
                 vec![List, Create, Get, Replace, Delete]
             }
@@ -913,7 +956,7 @@ impl Place<'_> {
             return Err(ModelError::invalid("parent_name", message).into());
         };
         match parent.shape {
-            Shape::Singleton(kind) | Shape::Section(kind) => Ok((kind, name)),
+            Shape::Singleton(kind) | Shape::Single(kind) | Shape::Section(kind) => Ok((kind, name)),
             _ => unreachable!("parents are sections"),
         }
     }
@@ -934,7 +977,8 @@ pub fn list(
 ) -> Result<Vec<Map<String, Value>>, ResourceError> {
     match place.resource.shape {
         Shape::Site => crate::site::list_sites(doc),
-        Shape::Singleton(_) => Ok(vec![get(doc, place, "", full)?]),
+        Shape::Singleton(_) | Shape::Single(_) => Ok(vec![get(doc, place, "", full)?]),
+        Shape::Entry(field) => Ok(entries(doc, place, field)?.unwrap_or_default()),
         Shape::Section(kind) => {
             let sections = res::list_sections(doc, kind);
             if !full {
@@ -974,6 +1018,11 @@ pub fn get(
     let mut value = match place.resource.shape {
         Shape::Site => crate::site::get_site(doc, key)?,
         Shape::Singleton(_) => res::get_global(doc),
+        Shape::Single(kind) => res::get_single(doc, kind)?,
+        Shape::Entry(_) => {
+            let message = format!("{} are added and deleted only", place.resource.collection);
+            return Err(ResourceError::Conflict(message));
+        }
         Shape::Section(kind) => res::get_section(doc, kind, key)?,
         Shape::Line(LineKind::Child(child)) => {
             let (kind, name) = place.parent()?;
@@ -1003,7 +1052,7 @@ fn nest(
     value: &mut Map<String, Value>,
 ) -> Result<(), ResourceError> {
     // A file without the singleton section has no children to show.
-    if let Shape::Singleton(kind) = section.shape {
+    if let Shape::Singleton(kind) | Shape::Single(kind) = section.shape {
         if doc.sections_of(kind).next().is_none() {
             return Ok(());
         }
@@ -1135,6 +1184,38 @@ pub fn create(
     match place.resource.shape {
         Shape::Site => crate::site::create_site(doc, value),
         Shape::Singleton(_) => replace(doc, place, "", value, full),
+        Shape::Single(kind) => {
+            let (own, nested) = take_nested(place.resource, value)?;
+            let mut scratch = doc.clone();
+            res::create_single(&mut scratch, kind, &own)?;
+            write_nested(&mut scratch, place.resource, "", &nested)?;
+            *doc = scratch;
+            Ok(())
+        }
+        Shape::Entry(field) => {
+            let (parent, _) = place.parent.expect("entries have a parent");
+            let Shape::Single(kind) = parent.shape else {
+                unreachable!("entries belong to a singleton that may be absent")
+            };
+            let mut section = match res::get_single(doc, kind) {
+                Ok(section) => section,
+                // The section is made for its first entry.
+                Err(ResourceError::NotFound(_)) => Map::new(),
+                Err(e) => return Err(e),
+            };
+            let list = section.entry(field).or_insert_with(|| json!([]));
+            match list {
+                Value::Array(items) => items.push(Value::Object(value.clone())),
+                _ => unreachable!("an entry field is a list"),
+            }
+            let mut scratch = doc.clone();
+            match doc.sections_of(kind).next() {
+                Some(_) => res::replace_single(&mut scratch, kind, &section)?,
+                None => res::create_single(&mut scratch, kind, &section)?,
+            }
+            *doc = scratch;
+            Ok(())
+        }
         Shape::Section(kind) => {
             if !full {
                 return res::create_section(doc, kind, value);
@@ -1178,7 +1259,7 @@ pub fn replace(
     full: bool,
 ) -> Result<(), ResourceError> {
     match place.resource.shape {
-        Shape::Singleton(_) | Shape::Section(_) if full => {
+        Shape::Singleton(_) | Shape::Single(_) | Shape::Section(_) if full => {
             let (own, nested) = take_nested(place.resource, value)?;
             let mut scratch = doc.clone();
             replace(&mut scratch, place, key, &own, false)?;
@@ -1189,6 +1270,11 @@ pub fn replace(
         }
         Shape::Site => crate::site::replace_site(doc, key, value),
         Shape::Singleton(_) => res::replace_global(doc, value),
+        Shape::Single(kind) => res::replace_single(doc, kind, value),
+        Shape::Entry(_) => {
+            let message = format!("{} are added and deleted only", place.resource.collection);
+            Err(ResourceError::Conflict(message))
+        }
         Shape::Section(kind) => res::replace_section(doc, kind, key, value),
         Shape::Line(LineKind::Child(child)) => {
             let (kind, name) = place.parent()?;
@@ -1216,6 +1302,11 @@ pub fn delete(doc: &mut Document, place: Place<'_>, key: &str) -> Result<(), Res
             let message = format!("{} cannot be deleted", place.resource.title);
             Err(ResourceError::Conflict(message))
         }
+        Shape::Single(kind) => res::delete_single(doc, kind),
+        Shape::Entry(_) => {
+            let message = format!("{} are deleted by value", place.resource.collection);
+            Err(ResourceError::Conflict(message))
+        }
         Shape::Section(kind) => res::delete_section(doc, kind, key),
         Shape::Line(LineKind::Child(child)) => {
             let (kind, name) = place.parent()?;
@@ -1231,6 +1322,72 @@ pub fn delete(doc: &mut Document, place: Place<'_>, key: &str) -> Result<(), Res
             rule::delete_rule(doc, kind, name, rules, index(key)?)
         }
     }
+}
+
+/// The items of entry field `field` of the parent singleton (None when the
+/// file lacks the section).
+fn entries(
+    doc: &Document,
+    place: Place<'_>,
+    field: &str,
+) -> Result<Option<Vec<Map<String, Value>>>, ResourceError> {
+    let (parent, _) = place.parent.expect("entries have a parent");
+    let Shape::Single(kind) = parent.shape else {
+        unreachable!("entries belong to a singleton that may be absent")
+    };
+    let section = match res::get_single(doc, kind) {
+        Ok(section) => section,
+        Err(ResourceError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let items = match section.get(field) {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).cloned().collect(),
+        _ => vec![],
+    };
+    Ok(Some(items))
+}
+
+/// Whether `item` is the one `value` names: each field `value` gives
+/// (metadata aside) is the item's, words compared as HAProxy splits them.
+fn names_item(value: &Map<String, Value>, item: &Map<String, Value>) -> bool {
+    let words = |v: &Value| match v {
+        Value::String(s) => Value::String(s.split_whitespace().collect::<Vec<_>>().join(" ")),
+        other => other.clone(),
+    };
+    let given: Vec<_> = value.iter().filter(|(k, _)| *k != "metadata").collect();
+    !given.is_empty()
+        && given
+            .iter()
+            .all(|(k, v)| item.get(*k).is_some_and(|have| words(have) == words(v)))
+}
+
+/// Deletes the item `value` names from an entry list (`traces/entries`):
+/// the first equal one.
+pub fn delete_value(
+    doc: &mut Document,
+    place: Place<'_>,
+    value: &Map<String, Value>,
+) -> Result<(), ResourceError> {
+    let Shape::Entry(field) = place.resource.shape else {
+        return delete(doc, place, "");
+    };
+    let (parent, _) = place.parent.expect("entries have a parent");
+    let Shape::Single(kind) = parent.shape else {
+        unreachable!("entries belong to a singleton that may be absent")
+    };
+    let not_found = || ResourceError::NotFound(format!("{} {value:?}", place.resource.title));
+    let mut items = entries(doc, place, field)?.ok_or_else(not_found)?;
+    let at = items
+        .iter()
+        .position(|item| names_item(value, item))
+        .ok_or_else(not_found)?;
+    items.remove(at);
+    let mut section = res::get_single(doc, kind)?;
+    section.insert(
+        field.into(),
+        Value::Array(items.into_iter().map(Value::Object).collect()),
+    );
+    res::replace_single(doc, kind, &section)
 }
 
 /// Replaces a whole rule list.

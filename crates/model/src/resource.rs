@@ -114,6 +114,54 @@ pub fn replace_global(doc: &mut Document, value: &Map<String, Value>) -> Result<
     Ok(())
 }
 
+/// The one section of `kind` that a file may lack (`traces`), as JSON.
+pub fn get_single(doc: &Document, kind: SectionKind) -> Result<Map<String, Value>, ResourceError> {
+    let id = find_single(doc, kind)?;
+    Ok(read_section(doc, id, table(kind)))
+}
+
+fn find_single(doc: &Document, kind: SectionKind) -> Result<SectionId, ResourceError> {
+    let found = doc.sections_of(kind).next().map(|s| s.id());
+    found.ok_or_else(|| ResourceError::NotFound(format!("{} section", label(kind))))
+}
+
+/// Adds the one section of `kind` at the end of the file.
+pub fn create_single(
+    doc: &mut Document,
+    kind: SectionKind,
+    value: &Map<String, Value>,
+) -> Result<(), ResourceError> {
+    if find_single(doc, kind).is_ok() {
+        return Err(ResourceError::AlreadyExists(format!(
+            "{} section",
+            label(kind)
+        )));
+    }
+    let mut scratch = doc.clone();
+    let id = scratch.insert_section(None, &[label(kind)]);
+    write_section(&mut scratch, id, table(kind), value, &["metadata"])?;
+    *doc = scratch;
+    Ok(())
+}
+
+/// Replaces the one section of `kind` with `value`.
+pub fn replace_single(
+    doc: &mut Document,
+    kind: SectionKind,
+    value: &Map<String, Value>,
+) -> Result<(), ResourceError> {
+    let id = find_single(doc, kind)?;
+    write_section(doc, id, table(kind), value, &["metadata"])?;
+    Ok(())
+}
+
+/// Removes the one section of `kind`.
+pub fn delete_single(doc: &mut Document, kind: SectionKind) -> Result<(), ResourceError> {
+    let id = find_single(doc, kind)?;
+    doc.remove_section(id);
+    Ok(())
+}
+
 /// What an unnamed `defaults` section is called: `unnamed_defaults_N`, N
 /// counting the unnamed ones from 1 in file order (the reference's names).
 /// Nothing is written to the file for it.

@@ -251,11 +251,21 @@ pub fn resource_schema(resource: &str) -> Value {
         // Another section: its line table, named after its schema.
         other if crate::table::tables().sections.contains_key(other) => {
             let table = section_table(other);
-            let mut s = table_schema(table, &[("name", name_schema()), ("metadata", metadata)]);
-            let required: Vec<String> = std::iter::once("name".to_owned())
+            // The one section of its kind (`traces`) has no name.
+            let named = !crate::registry::unnamed_section(other);
+            let mut extra = vec![("metadata", metadata)];
+            if named {
+                extra.insert(0, ("name", name_schema()));
+            }
+            let mut s = table_schema(table, &extra);
+            let required: Vec<String> = named
+                .then(|| "name".to_owned())
+                .into_iter()
                 .chain(required_fields(table))
                 .collect();
-            s["required"] = json!(required);
+            if !required.is_empty() {
+                s["required"] = json!(required);
+            }
             s
         }
         // A line wholly described by its param table.

@@ -28,11 +28,30 @@ impl Fixture {
         let Some(needs) = self.needs else { return true };
         running().is_some_and(|running| running >= needs)
     }
+
+    /// The HAProxy that judges it: the one on PATH when it is recent
+    /// enough, else the one `HAPLANE_HAPROXY_NEWER` names when that one is
+    /// (`scripts/haproxy-3.4`). None when neither is.
+    pub fn judge(&self) -> Option<PathBuf> {
+        if self.runs_here() {
+            return Some(PathBuf::from("haproxy"));
+        }
+        let newer = PathBuf::from(std::env::var_os("HAPLANE_HAPROXY_NEWER")?);
+        let needs = self.needs?;
+        version_of(&newer)
+            .is_some_and(|v| v >= needs)
+            .then_some(newer)
+    }
 }
 
 /// The major and minor version of the `haproxy` on PATH.
 pub fn running() -> Option<(u32, u32)> {
-    let line = haplane_haproxy::version(Path::new("haproxy")).ok()?;
+    version_of(Path::new("haproxy"))
+}
+
+/// The major and minor version of an HAProxy binary.
+pub fn version_of(haproxy: &Path) -> Option<(u32, u32)> {
+    let line = haplane_haproxy::version(haproxy).ok()?;
     haplane_haproxy::major_minor(&line)
 }
 
@@ -98,9 +117,14 @@ fn copy_dir(from: &Path, to: &Path, files: &str) {
 }
 
 pub fn haproxy_accepts(text: &str, dir: &Path) {
+    accepted_by(Path::new("haproxy"), text, dir);
+}
+
+/// Panics unless `haproxy` accepts the configuration.
+pub fn accepted_by(haproxy: &Path, text: &str, dir: &Path) {
     let target = dir.join("haproxy.cfg");
-    if let Err(e) = haplane_haproxy::check_bytes(Path::new("haproxy"), &target, text.as_bytes()) {
-        panic!("haproxy -c rejected:\n{e}\n---\n{text}");
+    if let Err(e) = haplane_haproxy::check_bytes(haproxy, &target, text.as_bytes()) {
+        panic!("{} -c rejected:\n{e}\n---\n{text}", haproxy.display());
     }
 }
 
