@@ -80,11 +80,17 @@ async fn handle(
         }
     };
     // What the running HAProxy does not have is refused, never written.
-    if let (Some(since), Some(running)) = (op.resource.since, state.dp.haproxy_version()) {
+    // A child needs what its parent section needs too (`healthchecks`).
+    let needs = [Some(op.resource), op.parent]
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.since.map(|v| (v, r.collection)))
+        .max();
+    if let (Some((since, what)), Some(running)) = (needs, state.dp.haproxy_version()) {
         if running < since && op.action.writes() {
             return Err(ApiError::bad_request(format!(
-                "{} need HAProxy {}.{} or later; the running HAProxy is {}.{}",
-                op.resource.collection, since.0, since.1, running.0, running.1
+                "{what} need HAProxy {}.{} or later; the running HAProxy is {}.{}",
+                since.0, since.1, running.0, running.1
             )));
         }
     }
@@ -142,7 +148,7 @@ async fn handle(
             Ok(written_bytes(
                 &applied,
                 status,
-                Some(render(op.resource, &value)),
+                Some(render(op.resource, &without_false(value))),
             ))
         }
         Action::Replace => {
@@ -169,7 +175,7 @@ async fn handle(
             Ok(written(
                 &applied,
                 StatusCode::OK,
-                Some(Value::Object(shown)),
+                Some(Value::Object(without_false(shown))),
             ))
         }
         Action::Delete => {
@@ -204,6 +210,24 @@ async fn handle(
             ))
         }
     }
+}
+
+/// A written item as the answer shows it: a flag set to false is not in
+/// the file, and the reference leaves such fields out of its answers.
+fn without_false(mut item: Map<String, Value>) -> Map<String, Value> {
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(object) => {
+                object.retain(|_, v| *v != Value::Bool(false));
+                object.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    item.retain(|_, v| *v != Value::Bool(false));
+    item.values_mut().for_each(strip);
+    item
 }
 
 /// One item as JSON, its fields in the reference's order: sorted, with

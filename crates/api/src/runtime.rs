@@ -28,6 +28,7 @@ const RUNTIME: &str = "/services/haproxy/runtime";
 pub fn routes() -> crate::Routes {
     crate::Routes::default()
         .route(&format!("{RUNTIME}/info"), get(info))
+        .route(&format!("{RUNTIME}/acme"), get(acme_status).put(acme_renew))
         .route("/services/haproxy/stats/native", get(native_stats))
         .route(
             &format!("{RUNTIME}/backends/{{parent_name}}/servers"),
@@ -166,6 +167,48 @@ async fn info(State(state): St) -> Result<Response, ApiError> {
     let rt = client(&state)?;
     let pairs = rt.info().await?;
     Ok(Json(json!({"info": process_info(&pairs), "runtimeAPI": socket_name(&rt)})).into_response())
+}
+
+/// The certificates HAProxy renews with ACME (`acme status`, 3.2 and later).
+async fn acme_status(State(state): St) -> Result<Response, ApiError> {
+    let rt = client(&state)?;
+    let status = rt.acme_status().await?;
+    let list: Vec<Value> = status
+        .iter()
+        .map(|c| {
+            let mut out = json!({
+                "certificate": c.certificate,
+                "acme_section": c.section,
+                "state": c.state,
+            });
+            for (key, value) in [
+                ("expiry_date", &c.expiry_date),
+                ("expiries_in", &c.expires_in),
+                ("scheduled_renewal", &c.scheduled_date),
+                ("renewal_in", &c.scheduled_in),
+            ] {
+                if let Some(value) = value {
+                    out[key] = json!(value);
+                }
+            }
+            out
+        })
+        .collect();
+    Ok(Json(Value::Array(list)).into_response())
+}
+
+/// Starts the ACME renewal of the certificate the query names.
+async fn acme_renew(
+    State(state): St,
+    Query(q): Query<params::Query>,
+) -> Result<Response, ApiError> {
+    let certificate = q
+        .get("certificate")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::bad_request("query parameter certificate: required"))?;
+    let rt = client(&state)?;
+    rt.acme_renew(certificate).await?;
+    Ok(StatusCode::OK.into_response())
 }
 
 /// Stats columns that are text; the others are numbers.

@@ -26,6 +26,8 @@ type Row = (
 #[rustfmt::skip]
 const ROWS: &[Row] = &[
     ("get", "/info", "getHaproxyProcessInfo", "HAProxy's process information (show info)", "Information", &[], None, &[(200, Some("process_info"))], &[503]),
+    ("get", "/acme", "getAcmeStatus", "The certificates HAProxy renews with ACME (acme status; HAProxy 3.2 and later)", "ACME Runtime", &[], None, &[(200, Some("list:acme_certificate_status"))], &[404, 503]),
+    ("put", "/acme", "renewAcmeCertificate", "Starts the ACME renewal of a certificate (acme renew)", "ACME Runtime", &["acme_certificate"], None, &[(200, None)], &[400, 404, 409, 503]),
     ("get", "/backends/{parent_name}/servers", "getAllRuntimeServer", "The servers of a backend in the running HAProxy", "Server", &[], None, &[(200, Some("list:runtime_server"))], &[404, 503]),
     ("post", "/backends/{parent_name}/servers", "addRuntimeServer", "Adds a server to the running HAProxy (not to the file)", "Server", &[], Some("runtime_add_server"), &[(201, Some("runtime_add_server"))], &[400, 404, 409, 503]),
     ("get", "/backends/{parent_name}/servers/{name}", "getRuntimeServer", "One server in the running HAProxy", "Server", &[], None, &[(200, Some("runtime_server"))], &[404, 503]),
@@ -130,6 +132,7 @@ pub fn parameters(out: &mut Map<String, Value>) {
         ("crt_list_name", query("name", string.clone(), "The crt-list (its path or file name)")),
         ("cert_file", query("cert_file", string.clone(), "The certificate of the entry")),
         ("line_number", query("line_number", integer, "The line of the entry in the crt-list")),
+        ("acme_certificate", json!({"name": "certificate", "in": "query", "required": true, "schema": {"type": "string", "pattern": "^[^\\r\\n<>*;$#&{}\"]+$"}, "description": "The certificate, as acme status names it"})),
         ("stats_type", query("type", json!({"type": "string", "enum": ["frontend", "backend", "server"]}), "Only objects of this type")),
         ("stats_name", query("name", string.clone(), "Only the object with this name")),
         ("stats_parent", query("parent", string, "Only servers of this backend (with type=server)")),
@@ -153,6 +156,19 @@ pub fn schemas(out: &mut Map<String, Value>) {
             props.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         json!({"type": "object", "properties": properties})
     };
+    let date = json!({"type": "string", "format": "date-time"});
+    out.insert(
+        "acme_certificate_status".into(),
+        obj(vec![
+            ("certificate", string.clone()),
+            ("acme_section", string.clone()),
+            ("state", string.clone()),
+            ("expiry_date", date.clone()),
+            ("expiries_in", string.clone()),
+            ("scheduled_renewal", date),
+            ("renewal_in", string.clone()),
+        ]),
+    );
     out.insert(
         "runtime_server".into(),
         obj(vec![

@@ -102,6 +102,9 @@ pub struct Resource {
     /// The field of a parent's full section (`full_section=true`) that
     /// holds its items: a list (rules) or an object by key (lines).
     pub full: Option<&'static str>,
+    /// That field under the parents that name it otherwise
+    /// (`healthchecks`: `tcp_check_list`).
+    full_under: &'static [(&'static str, &'static str)],
     naming: Naming,
     /// Operation ids the reference spells otherwise than `naming` says.
     ids: &'static [(Action, &'static str)],
@@ -137,6 +140,7 @@ const ROW: Resource = Resource {
     shape: Shape::Singleton(SectionKind::Global),
     parents: &[],
     full: None,
+    full_under: &[],
     naming: Naming::Plain,
     ids: &[],
     parent_query: None,
@@ -215,6 +219,8 @@ const fn words(
 
 const FBD: &[&str] = &["frontends", "backends", "defaults"];
 const BD: &[&str] = &["backends", "defaults"];
+/// Where health checks are written: proxies, and `healthcheck` sections (3.3).
+const CHECKS: &[&str] = &["backends", "defaults", "healthchecks"];
 
 const USER: LineSpec = LineSpec::new("user", "user", "username", false);
 const GROUP: LineSpec = LineSpec::new("group", "group", "name", false);
@@ -326,6 +332,31 @@ pub static RESOURCES: &[Resource] = &[
             "LogProfile",
             SectionKind::LogProfile,
             "log profile",
+        )
+    },
+    Resource {
+        since: Some((3, 2)),
+        ids: &[
+            (Action::List, "getAcmeProviders"),
+            (Action::Replace, "editAcmeProvider"),
+        ],
+        ..section(
+            "acme",
+            "acme_provider",
+            "AcmeProvider",
+            SectionKind::Acme,
+            "ACME provider",
+        )
+    },
+    Resource {
+        since: Some((3, 3)),
+        owner: "Healthcheck",
+        ..section(
+            "healthchecks",
+            "healthcheck",
+            "HealthCheck",
+            SectionKind::Healthcheck,
+            "health check section",
         )
     },
     Resource {
@@ -627,18 +658,39 @@ pub static RESOURCES: &[Resource] = &[
         "HTTPCheck",
         RuleKind::HttpCheck,
         "http_check_list",
-        BD,
+        CHECKS,
         "HTTP check",
     ),
-    rules(
-        "tcp_checks",
-        "tcp_check",
-        "TCPCheck",
-        RuleKind::TcpCheck,
-        "tcp_check_rule_list",
-        BD,
-        "TCP check",
-    ),
+    Resource {
+        full_under: &[("healthchecks", "tcp_check_list")],
+        ..rules(
+            "tcp_checks",
+            "tcp_check",
+            "TCPCheck",
+            RuleKind::TcpCheck,
+            "tcp_check_rule_list",
+            CHECKS,
+            "TCP check",
+        )
+    },
+    Resource {
+        since: Some((3, 2)),
+        naming: Naming::Plain,
+        ids: &[
+            (Action::List, "getAllSSLFrontUses"),
+            (Action::Append, "createSSLFrontUse"),
+        ],
+        without: &[Action::Create, Action::ReplaceAll],
+        ..rules(
+            "ssl_front_uses",
+            "ssl_front_use",
+            "SSLFrontUse",
+            RuleKind::SslFrontUse,
+            "ssl_front_use_list",
+            &["frontends"],
+            "certificate of the frontend",
+        )
+    },
     rules(
         "filters",
         "filter",
@@ -715,6 +767,15 @@ pub fn resource(collection: &str) -> Option<&'static Resource> {
 }
 
 impl Resource {
+    /// The field of `parent`'s full section that holds its items.
+    pub fn full_field(&self, parent: &Resource) -> Option<&'static str> {
+        let under = self
+            .full_under
+            .iter()
+            .find(|(p, _)| *p == parent.collection);
+        under.map(|(_, field)| *field).or(self.full)
+    }
+
     /// The sections that hold it (none for sections).
     pub fn parents(&self) -> impl Iterator<Item = &'static Resource> + '_ {
         self.parents
@@ -860,7 +921,7 @@ impl Resource {
         let mut schema = self.item_schema();
         if let Some(properties) = schema["properties"].as_object_mut() {
             for child in self.children() {
-                let (Some(field), item) = (child.full, schema_ref(child.schema)) else {
+                let (Some(field), item) = (child.full_field(self), schema_ref(child.schema)) else {
                     continue;
                 };
                 let nested = match child.is_indexed() {
@@ -1058,7 +1119,9 @@ fn nest(
         }
     }
     for child in section.children() {
-        let Some(field) = child.full else { continue };
+        let Some(field) = child.full_field(section) else {
+            continue;
+        };
         let place = Place {
             resource: child,
             parent: Some((section, name)),
@@ -1094,7 +1157,9 @@ fn take_nested(
     let mut own = value.clone();
     let mut nested = Vec::new();
     for child in section.children() {
-        let Some(field) = child.full else { continue };
+        let Some(field) = child.full_field(section) else {
+            continue;
+        };
         let items = match (own.remove(field), child.key()) {
             (None | Some(Value::Null), _) => vec![],
             (Some(Value::Array(items)), Some("index")) => items

@@ -39,10 +39,11 @@ pub enum RuleKind {
     Capture,
     QuicInitial,
     ForceBeSwitch,
+    SslFrontUse,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 17] = [
+    pub const ALL: [RuleKind; 18] = [
         RuleKind::Acl,
         RuleKind::BackendSwitching,
         RuleKind::ServerSwitching,
@@ -60,6 +61,7 @@ impl RuleKind {
         RuleKind::Capture,
         RuleKind::QuicInitial,
         RuleKind::ForceBeSwitch,
+        RuleKind::SslFrontUse,
     ];
 
     /// The configuration keyword of the rule's lines.
@@ -82,6 +84,7 @@ impl RuleKind {
             RuleKind::Capture => "declare capture",
             RuleKind::QuicInitial => "quic-initial",
             RuleKind::ForceBeSwitch => "force-be-switch",
+            RuleKind::SslFrontUse => "ssl-f-use",
         }
     }
 
@@ -93,7 +96,8 @@ impl RuleKind {
             | RuleKind::BackendSwitching
             | RuleKind::ServerSwitching
             | RuleKind::LogTarget
-            | RuleKind::ForceBeSwitch => &[],
+            | RuleKind::ForceBeSwitch
+            | RuleKind::SslFrontUse => &[],
             RuleKind::TcpRequest | RuleKind::TcpResponse => &["type", "action"],
             RuleKind::TcpCheck => &["action"],
             _ => &["type"],
@@ -129,7 +133,11 @@ impl RuleKind {
     fn has_cond(self) -> bool {
         !matches!(
             self,
-            RuleKind::Acl | RuleKind::LogTarget | RuleKind::Capture | RuleKind::Filter
+            RuleKind::Acl
+                | RuleKind::LogTarget
+                | RuleKind::Capture
+                | RuleKind::Filter
+                | RuleKind::SslFrontUse
         )
     }
 

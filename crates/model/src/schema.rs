@@ -258,6 +258,18 @@ pub fn resource_schema(resource: &str) -> Value {
                 extra.insert(0, ("name", name_schema()));
             }
             let mut s = table_schema(table, &extra);
+            // `type` names the checks with parameters too (`healthcheck`).
+            if let Some(Value::Array(values)) = s["properties"]
+                .get_mut("type")
+                .and_then(|t| t.get_mut("enum"))
+            {
+                if has_checks(table) {
+                    for (check, _) in crate::section::CHECKS_WITH_PARAMS {
+                        values.push(json!(check));
+                    }
+                    values.sort_by_key(|v| v.as_str().map(str::to_owned));
+                }
+            }
             let required: Vec<String> = named
                 .then(|| "name".to_owned())
                 .into_iter()
@@ -281,6 +293,14 @@ pub fn resource_schema(resource: &str) -> Value {
     };
     schema["title"] = json!(resource);
     schema
+}
+
+/// Whether a line table reads checks with parameters (`httpchk_params`).
+fn has_checks(table: &Table) -> bool {
+    table
+        .entries
+        .iter()
+        .any(|e| e.field == [crate::section::CHECKS_WITH_PARAMS[0].1])
 }
 
 /// The schema of a site (`site.rs`): a frontend's service and the farms it

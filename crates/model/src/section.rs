@@ -109,10 +109,11 @@ fn read_with(
 ) -> Map<String, Value> {
     let mut out = Map::new();
     let mut last_check = None;
+    let checks = check_field(table);
     for claimed in claim(doc, id, table, view) {
         if let Some(value) = claimed.value {
             let field = &table.entries[claimed.entry].field;
-            if *field == ["adv_check"] {
+            if checks.is_some_and(|c| *field == [c]) {
                 last_check = None;
             } else if let Some(check) = check_of(field) {
                 last_check = Some(check);
@@ -121,8 +122,8 @@ fn read_with(
         }
     }
     // HAProxy keeps the last `option <check>` line.
-    if let Some(check) = last_check {
-        out.insert("adv_check".into(), Value::String(check.to_owned()));
+    if let (Some(check), Some(name)) = (last_check, checks) {
+        out.insert(name.into(), Value::String(check.to_owned()));
     }
     out
 }
@@ -138,6 +139,17 @@ pub(crate) const CHECKS_WITH_PARAMS: &[(&str, &str)] = &[
     ("smtpchk", "smtpchk_params"),
 ];
 
+/// The field that names a table's health check: `adv_check` in proxies,
+/// `type` in `healthcheck` sections (3.3), when the table has checks with
+/// parameters.
+fn check_field(table: &Table) -> Option<&'static str> {
+    let has = |name: &str| table.entries.iter().any(|e| e.field == [name]);
+    if !has(CHECKS_WITH_PARAMS[0].1) {
+        return None;
+    }
+    ["adv_check", "type"].into_iter().find(|f| has(f))
+}
+
 /// The `adv_check` value a field's line means, for `adv_check` itself and
 /// the params objects above.
 fn check_of(field: &[String]) -> Option<&'static str> {
@@ -150,14 +162,14 @@ fn check_of(field: &[String]) -> Option<&'static str> {
 
 /// `value` with `adv_check` turned into what the table writes: a check
 /// with parameters becomes its params object (empty if not given).
-fn normalize_checks(value: &Map<String, Value>) -> Map<String, Value> {
+fn normalize_checks(value: &Map<String, Value>, field: &str) -> Map<String, Value> {
     let mut value = value.clone();
-    let adv = value.get("adv_check").and_then(Value::as_str);
+    let adv = value.get(field).and_then(Value::as_str);
     if let Some((_, params)) = CHECKS_WITH_PARAMS
         .iter()
         .find(|(check, _)| Some(*check) == adv)
     {
-        value.remove("adv_check");
+        value.remove(field);
         value
             .entry(params.to_string())
             .or_insert_with(|| Value::Object(Map::new()));
@@ -193,8 +205,8 @@ pub fn write_section_as(
     let table = section_table(table);
     let kind = view;
     let normalized;
-    let value = if table.entries.iter().any(|e| e.field == ["adv_check"]) {
-        normalized = normalize_checks(value);
+    let value = if let Some(field) = check_field(table) {
+        normalized = normalize_checks(value, field);
         &normalized
     } else {
         value

@@ -3,6 +3,7 @@
 //! command has a typed function and a parser for its answer; HAProxy's
 //! error answers become [`RuntimeError::Refused`] with its own words.
 
+mod acme;
 mod client;
 mod master;
 mod patterns;
@@ -12,6 +13,7 @@ mod ssl;
 mod stats;
 mod tables;
 
+pub use acme::{parse_acme_status, AcmeCertificate};
 pub use client::{Endpoint, Runtime};
 pub use master::{parse_show_proc, MasterCli, Proc, ProcList};
 pub use patterns::{

@@ -133,6 +133,17 @@ impl World {
     /// Like `start_with`, with `prepare` run on the directory first (to
     /// write the files the configuration names).
     pub fn start_prepared(template: &str, extra: &[&str], prepare: impl FnOnce(&Path)) -> World {
+        World::start_on(Path::new("haproxy"), template, extra, prepare)
+    }
+
+    /// Like `start_prepared`, on the HAProxy binary `haproxy` (haplane is
+    /// told to use it too).
+    pub fn start_on(
+        haproxy_bin: &Path,
+        template: &str,
+        extra: &[&str],
+        prepare: impl FnOnce(&Path),
+    ) -> World {
         let dir = tempfile::tempdir().unwrap();
         prepare(dir.path());
         let app_port = free_port();
@@ -142,8 +153,7 @@ impl World {
             .replace("@DIR@", &dir.path().display().to_string());
         std::fs::write(&config, text).unwrap();
         let socket = dir.path().join("master.sock");
-        let haproxy =
-            MasterWorker::start(Path::new("haproxy"), &config, &socket).expect("haproxy starts");
+        let haproxy = MasterWorker::start(haproxy_bin, &config, &socket).expect("haproxy starts");
         let port = free_port();
         let mut args: Vec<String> = [
             "-c",
@@ -158,6 +168,8 @@ impl World {
             "1",
             "-t",
             dir.path().join("transactions").to_str().unwrap(),
+            "-b",
+            haproxy_bin.to_str().unwrap(),
         ]
         .iter()
         .map(|a| a.to_string())

@@ -31,6 +31,7 @@ const NAMES: &[&str] = &[
     "onoff_bool",
     "hostport_range",
     "log_sample_object",
+    "keyvalues",
 ];
 
 /// For codecs used with the field `.`: the keys of the object they merge
@@ -104,6 +105,7 @@ pub(crate) fn schema(name: &str) -> Value {
             "type_len": {"type": "integer", "minimum": 1},
         })),
         "onoff_bool" => json!({"type": "boolean"}),
+        "keyvalues" => json!({"type": "object", "additionalProperties": string}),
         "hostport_range" => {
             let port = json!({"type": "integer", "minimum": 1, "maximum": 65535});
             object(json!({"address": string, "port": port, "port-range-end": port}))
@@ -174,6 +176,22 @@ pub(crate) fn decode(name: &str, args: &[&str]) -> Result<(Value, usize), String
             [kind, ..] if TABLE_TYPES.contains(kind) => Ok((json!({"type": kind}), 1)),
             _ => Err(format!("expected one of {}", TABLE_TYPES.join(", "))),
         },
+        // `KEY=VALUE,KEY=VALUE`: one word.
+        "keyvalues" => match args.first() {
+            Some(word) => {
+                let mut out = Map::new();
+                for pair in word.split(',') {
+                    match pair.split_once('=') {
+                        Some((key, value)) if !key.is_empty() => {
+                            out.insert(key.into(), json!(value));
+                        }
+                        _ => return Err(format!("'{pair}' is not KEY=VALUE")),
+                    }
+                }
+                Ok((Value::Object(out), 1))
+            }
+            None => Err("expected KEY=VALUE,...".into()),
+        },
         "onoff_bool" => match args.first() {
             Some(&"on") => Ok((json!(true), 1)),
             Some(&"off") => Ok((json!(false), 1)),
@@ -242,6 +260,24 @@ pub(crate) fn encode(
     };
     match name {
         "balance" => encode_balance(object()?, field).map(Some),
+        "keyvalues" => {
+            let mut pairs = Vec::new();
+            for (key, v) in object()? {
+                let Some(v) = v.as_str() else {
+                    return Err(ModelError::invalid(
+                        field,
+                        format!("{key}: expected a string, got {v}"),
+                    ));
+                };
+                let plain = |s: &str| !s.contains([',', '=']);
+                if key.is_empty() || !plain(key) || !plain(v) {
+                    let message = format!("{key}={v}: keys and values cannot hold ',' or '='");
+                    return Err(ModelError::invalid(field, message));
+                }
+                pairs.push(format!("{key}={v}"));
+            }
+            Ok((!pairs.is_empty()).then(|| vec![pairs.join(",")]))
+        }
         "httpchk" => encode_httpchk(object()?, field).map(Some),
         "server_source" => encode_server_source(value, field).map(Some),
         "expose_fd_listeners" => match value.as_bool() {
