@@ -820,6 +820,32 @@ fn a_keyword_newer_than_the_running_haproxy_is_refused_naming_its_version() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["message"].as_str().unwrap().contains("3.1"), "{body}");
     assert!(!w.config().contains("log-profile"));
+    // An entry of a section of 3.1, and the checks of a section of 3.3:
+    // a child needs what its parent section needs.
+    for (path, body, needs) in [
+        (
+            "traces/entries",
+            json!({"trace": "h1 sink stderr level developer"}),
+            "3.1",
+        ),
+        (
+            "healthchecks/web/http_checks/0",
+            json!({"type": "expect", "match": "status", "pattern": "200"}),
+            "3.3",
+        ),
+    ] {
+        let (status, answer, _) = w.send(
+            "POST",
+            &format!("/services/haproxy/configuration/{path}?version={version}"),
+            Some(body),
+        );
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(needs),
+            "{answer}"
+        );
+    }
+    assert!(!w.config().contains("traces") && !w.config().contains("healthcheck"));
 }
 
 /// A reply's content and content type are configuration words as v3 reads
