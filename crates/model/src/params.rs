@@ -385,15 +385,22 @@ pub(crate) fn encode_groups(
     }
     let mut out = Vec::new();
     let mut matched = false;
-    for entry in &entries {
-        // A keyword the running HAProxy does not have is never written.
+    for (at, entry) in entries.iter().enumerate() {
+        // A keyword the running HAProxy does not have is never written; an
+        // older spelling after it may be (`tune.quic.fe.*`, then 3.2's).
         if let (Some(since), Some(running)) = (entry.since, crate::table::running()) {
             if running < since {
-                let message = format!(
-                    "needs HAProxy {}.{} or later; the running HAProxy is {}.{}",
-                    since.0, since.1, running.0, running.1
-                );
-                return Err(ModelError::invalid(&name, message));
+                let older = entries[at + 1..]
+                    .iter()
+                    .any(|e| e.since.is_none_or(|s| s <= running));
+                if !older {
+                    let message = format!(
+                        "needs HAProxy {}.{} or later; the running HAProxy is {}.{}",
+                        since.0, since.1, running.0, running.1
+                    );
+                    return Err(ModelError::invalid(&name, message));
+                }
+                continue;
             }
         }
         let items: Vec<&Value> = match (&entry.codec, value) {
