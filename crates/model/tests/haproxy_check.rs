@@ -46,10 +46,10 @@ fn paths(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
 
 /// The fields a fixture uses, each named `TABLE:FIELD`.
 fn run(name: &str, used: &mut BTreeSet<String>) {
-    let fixture = common::fixtures()
-        .into_iter()
-        .find(|f| f.name == name)
-        .unwrap();
+    assert!(
+        common::fixtures().iter().any(|f| f.name == name),
+        "no fixture {name}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let doc = Document::parse(common::load(name, dir.path()).into_bytes());
     for (collection, table) in [
