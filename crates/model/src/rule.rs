@@ -483,6 +483,21 @@ fn render_rule(
             format!("'{}' is not one of {known}", levels.join(".")),
         ));
     };
+    // An action the running HAProxy does not have is never written.
+    if let (Some(since), Some(running)) = (table.since, crate::table::running()) {
+        if running < since {
+            let field = kind.levels().last().copied().unwrap_or("type");
+            let message = format!(
+                "'{}' needs HAProxy {}.{} or later; the running HAProxy is {}.{}",
+                levels.join(" "),
+                since.0,
+                since.1,
+                running.0,
+                running.1
+            );
+            return Err(ModelError::invalid(field, message));
+        }
+    }
     let identity: Vec<&str> = kind
         .levels()
         .iter()

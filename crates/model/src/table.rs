@@ -184,6 +184,10 @@ impl Entry {
 #[derive(Debug, Default)]
 pub(crate) struct Table {
     pub(crate) entries: Vec<Entry>,
+    /// The first HAProxy version that has what the table describes
+    /// (`[params http_request.do-log] since 3.2`): a rule action with no
+    /// parameter of its own.
+    pub(crate) since: Option<(u32, u32)>,
     /// First keyword word -> entries starting with it, longest keyword first.
     by_first: HashMap<String, Vec<usize>>,
 }
@@ -328,6 +332,16 @@ pub(crate) fn parse_tables(sources: &[(&str, &str)]) -> Result<Tables, String> {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
+            // `[params NAME] since X.Y`: the table's own version.
+            let (line, table_since) = match line.split_once("] since ") {
+                Some((head, version)) if line.starts_with('[') => {
+                    let since = parse_version(version.trim())
+                        .ok_or_else(|| format!("{}: bad version {version:?}", at()))?;
+                    (format!("{head}]"), Some(since))
+                }
+                _ => (line.to_owned(), None),
+            };
+            let line = line.as_str();
             if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
                 let (kind, name) = header
                     .split_once(' ')
@@ -342,7 +356,10 @@ pub(crate) fn parse_tables(sources: &[(&str, &str)]) -> Result<Tables, String> {
                 } else {
                     &mut tables.params
                 };
-                map.entry(name.trim().to_owned()).or_default();
+                let table = map.entry(name.trim().to_owned()).or_default();
+                if table_since.is_some() {
+                    table.since = table_since;
+                }
                 current = Some((is_section, name.trim().to_owned()));
                 continue;
             }
@@ -414,15 +431,18 @@ fn check_references(tables: &Tables) -> Result<(), String> {
     Ok(())
 }
 
+/// `X.Y` as a version.
+fn parse_version(version: &str) -> Option<(u32, u32)> {
+    let (major, minor) = version.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
 fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
     let mut columns: Vec<&str> = line.split('|').map(str::trim).collect();
     // `since X.Y` last: the first HAProxy version that has the keyword.
     let since = match columns.last().and_then(|c| c.strip_prefix("since ")) {
         Some(version) => {
-            let parsed = version
-                .trim()
-                .split_once('.')
-                .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+            let parsed = parse_version(version.trim());
             columns.pop();
             Some(parsed.ok_or_else(|| format!("bad version {version:?}; expected since X.Y"))?)
         }

@@ -23,6 +23,10 @@ const FIXTURES: &[&str] = &[
     "servers",
     "binds",
     "binds_28",
+    "binds_30",
+    "binds_33",
+    "servers_30",
+    "servers_33",
 ];
 
 /// Every dotted path present in `value` (array items share their array's path).

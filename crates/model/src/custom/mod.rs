@@ -10,6 +10,9 @@ use crate::error::ModelError;
 
 mod proxy;
 
+/// The congestion control algorithms of QUIC listeners and servers.
+const QUIC_CC_ALGOS: &[&str] = &["cubic", "newreno", "bbr", "nocc"];
+
 const NAMES: &[&str] = &[
     "balance",
     "httpchk",
@@ -32,6 +35,7 @@ const NAMES: &[&str] = &[
     "hostport_range",
     "log_sample_object",
     "keyvalues",
+    "quic_cc_algo",
 ];
 
 /// For codecs used with the field `.`: the keys of the object they merge
@@ -45,6 +49,7 @@ pub(crate) fn merged_fields(name: &str) -> &'static [&'static str] {
         "cond" => &["cond", "cond_test"],
         "user_password" | "user_insecure_password" => &["password", "secure_password"],
         "table_type" => &["type", "type_len"],
+        "quic_cc_algo" => &["quic-cc-algo", "quic_cc_algo_max_window"],
         _ => &[],
     }
 }
@@ -106,6 +111,11 @@ pub(crate) fn schema(name: &str) -> Value {
         })),
         "onoff_bool" => json!({"type": "boolean"}),
         "keyvalues" => json!({"type": "object", "additionalProperties": string}),
+        "quic_cc_algo" => object(json!({
+            "quic-cc-algo": {"type": "string", "enum": QUIC_CC_ALGOS},
+            "quic_cc_algo_max_window": {"type": "integer", "minimum": 10, "maximum": 4194304,
+                "nullable": true, "x-default-unit": "k", "x-size": true},
+        })),
         "hostport_range" => {
             let port = json!({"type": "integer", "minimum": 1, "maximum": 65535});
             object(json!({"address": string, "port": port, "port-range-end": port}))
@@ -176,6 +186,35 @@ pub(crate) fn decode(name: &str, args: &[&str]) -> Result<(Value, usize), String
             [kind, ..] if TABLE_TYPES.contains(kind) => Ok((json!({"type": kind}), 1)),
             _ => Err(format!("expected one of {}", TABLE_TYPES.join(", "))),
         },
+        // `ALGO`, `ALGO()` or `ALGO(MAXWINDOW)`; the window in KiB.
+        "quic_cc_algo" => {
+            let word = args.first().ok_or("expected an algorithm")?;
+            let (algo, window) = match word.split_once('(') {
+                Some((algo, rest)) => {
+                    let inner = rest.strip_suffix(')').ok_or("expected ALGO(WINDOW)")?;
+                    (algo, Some(inner))
+                }
+                None => (*word, None),
+            };
+            if !QUIC_CC_ALGOS.contains(&algo) {
+                return Err(format!(
+                    "'{algo}' is not one of {}",
+                    QUIC_CC_ALGOS.join(", ")
+                ));
+            }
+            let mut out = Map::new();
+            out.insert("quic-cc-algo".into(), json!(algo));
+            match window.filter(|w| !w.is_empty()) {
+                None => {}
+                Some(w) => match crate::value::parse_size(w) {
+                    Some(bytes) if bytes % 1024 == 0 => {
+                        out.insert("quic_cc_algo_max_window".into(), json!(bytes / 1024));
+                    }
+                    _ => return Err(format!("'{w}' is not a size in whole KiB")),
+                },
+            }
+            Ok((Value::Object(out), 1))
+        }
         // `KEY=VALUE,KEY=VALUE`: one word.
         "keyvalues" => match args.first() {
             Some(word) => {
@@ -260,6 +299,37 @@ pub(crate) fn encode(
     };
     match name {
         "balance" => encode_balance(object()?, field).map(Some),
+        "quic_cc_algo" => {
+            let object = object()?;
+            let Some(algo) = object.get("quic-cc-algo") else {
+                return match object.get("quic_cc_algo_max_window") {
+                    Some(v) if !v.is_null() => Err(ModelError::invalid(
+                        "quic_cc_algo_max_window",
+                        "needs quic-cc-algo",
+                    )),
+                    _ => Ok(None),
+                };
+            };
+            let algo = algo
+                .as_str()
+                .filter(|a| QUIC_CC_ALGOS.contains(a))
+                .ok_or_else(|| {
+                    let message = format!("{algo} is not one of {}", QUIC_CC_ALGOS.join(", "));
+                    ModelError::invalid("quic-cc-algo", message)
+                })?;
+            match object.get("quic_cc_algo_max_window") {
+                None | Some(Value::Null) => Ok(Some(vec![algo.to_owned()])),
+                Some(window) => match window.as_i64() {
+                    Some(k) if (10..=4_194_304).contains(&k) => {
+                        Ok(Some(vec![format!("{algo}({k}k)")]))
+                    }
+                    _ => Err(ModelError::invalid(
+                        "quic_cc_algo_max_window",
+                        format!("{window} is not a window in KiB from 10 to 4194304"),
+                    )),
+                },
+            }
+        }
         "keyvalues" => {
             let mut pairs = Vec::new();
             for (key, v) in object()? {
