@@ -176,6 +176,25 @@ fn sections_of_newer_haproxy_are_written_and_served() {
     );
     assert_eq!(full["type"], "httpchk");
 
+    // A log profile and a rule of 3.2 that logs with it.
+    let v = version(&w);
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("{base}/log_profiles?version={v}&force_reload=true"),
+        Some(json!({"name": "quiet", "steps": [{"step": "any", "format": "%ci"}]})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let v = version(&w);
+    let (status, body, _) = w.send(
+        "POST",
+        &format!("{base}/frontends/app/http_request_rules/0?version={v}&force_reload=true"),
+        Some(json!({"type": "do-log", "log_profile": "quiet", "cond": "if", "cond_test": "FALSE"})),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(w
+        .config()
+        .contains("    http-request do-log profile quiet if FALSE\n"));
+
     // An ACME provider; the runtime lists what it renews and refuses an
     // unknown certificate.
     let v = version(&w);

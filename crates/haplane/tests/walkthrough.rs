@@ -846,6 +846,20 @@ fn a_keyword_newer_than_the_running_haproxy_is_refused_naming_its_version() {
         );
     }
     assert!(!w.config().contains("traces") && !w.config().contains("healthcheck"));
+    // An action of 3.2 with no parameter of its own likewise.
+    let (status, answer, _) = w.send(
+        "POST",
+        &format!(
+            "/services/haproxy/configuration/frontends/app/http_request_rules/0?version={version}"
+        ),
+        Some(json!({"type": "do-log"})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("3.2"),
+        "{answer}"
+    );
+    assert!(!w.config().contains("do-log"));
 }
 
 /// A reply's content and content type are configuration words as v3 reads
