@@ -74,7 +74,8 @@ fn insert(root: &mut Map<String, Value>, path: &[String], schema: Value) {
 /// `.` entry merges are strings.
 fn add_properties(table: &Table, properties: &mut Map<String, Value>) {
     for entry in &table.entries {
-        if entry.field == ["."] {
+        if entry.field.last().is_some_and(|l| l.starts_with('.')) {
+            let parent = &entry.field[..entry.field.len() - 1];
             let merged: Vec<(String, Value)> = match &entry.codec {
                 Codec::Fields(fields) => fields
                     .iter()
@@ -118,7 +119,8 @@ fn add_properties(table: &Table, properties: &mut Map<String, Value>) {
                 }
             };
             for (key, schema) in merged {
-                properties.entry(key).or_insert(schema);
+                let path: Vec<String> = parent.iter().cloned().chain([key]).collect();
+                insert(properties, &path, schema);
             }
             continue;
         }

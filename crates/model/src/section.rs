@@ -87,7 +87,8 @@ fn claim(doc: &Document, id: SectionId, table: &Table, view: SectionKind) -> Vec
 /// Reads section `id` into a JSON object with `table`.
 pub fn read_section(doc: &Document, id: SectionId, table: &str) -> Map<String, Value> {
     let view = doc.section(id).kind();
-    read_with(doc, id, section_table(table), view)
+    let table = section_table(table);
+    unfold(read_with(doc, id, table, view), table)
 }
 
 /// Reads section `id` as a section of kind `view` (the frontend or backend
@@ -98,7 +99,64 @@ pub fn read_section_as(
     table: &str,
     view: SectionKind,
 ) -> Map<String, Value> {
-    read_with(doc, id, section_table(table), view)
+    let table = section_table(table);
+    unfold(read_with(doc, id, table, view), table)
+}
+
+/// The entries whose field is `PARENT..`: their object's keys belong to
+/// the object at PARENT (`stats admin if COND` -> three fields of
+/// `stats_options`).
+fn nested_merges(table: &Table) -> impl Iterator<Item = &crate::table::Entry> {
+    table
+        .entries
+        .iter()
+        .filter(|e| e.field.len() > 1 && e.field.last().is_some_and(|l| l.starts_with('.')))
+}
+
+/// Spreads the objects read for `PARENT..` entries into their parent.
+fn unfold(mut out: Map<String, Value>, table: &Table) -> Map<String, Value> {
+    for entry in nested_merges(table) {
+        let parent = &entry.field[..entry.field.len() - 1];
+        let Some(Value::Object(here)) = get_path_mut(&mut out, parent) else {
+            continue;
+        };
+        let key = entry.field.last().expect("nested merges have a key");
+        if let Some(Value::Object(merged)) = here.remove(key) {
+            here.extend(merged);
+        }
+    }
+    out
+}
+
+/// Gathers the keys of `PARENT..` entries under PARENT's `.KEYWORD`, as
+/// the engine reads and writes them.
+fn fold(value: &Map<String, Value>, table: &Table) -> Map<String, Value> {
+    let mut value = value.clone();
+    for entry in nested_merges(table) {
+        let parent = &entry.field[..entry.field.len() - 1];
+        let Some(Value::Object(here)) = get_path_mut(&mut value, parent) else {
+            continue;
+        };
+        let taken: Map<String, Value> = entry
+            .merged()
+            .iter()
+            .filter_map(|k| here.remove(*k).map(|v| (k.to_string(), v)))
+            .collect();
+        if !taken.is_empty() {
+            let key = entry.field.last().expect("nested merges have a key");
+            here.insert(key.clone(), Value::Object(taken));
+        }
+    }
+    value
+}
+
+fn get_path_mut<'a>(object: &'a mut Map<String, Value>, path: &[String]) -> Option<&'a mut Value> {
+    let (first, rest) = path.split_first()?;
+    let value = object.get_mut(first)?;
+    if rest.is_empty() {
+        return Some(value);
+    }
+    get_path_mut(value.as_object_mut()?, rest)
 }
 
 fn read_with(
@@ -211,6 +269,8 @@ pub fn write_section_as(
     } else {
         value
     };
+    let folded = fold(value, table);
+    let value = &folded;
     check_fields(table, value, "", identity)?;
     for entry in &table.entries {
         if get_path(value, &entry.field).is_some() && !accepts(entry.scope, kind) {

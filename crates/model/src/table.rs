@@ -164,9 +164,10 @@ impl Entry {
         self.field.join(".")
     }
 
-    /// For an entry of the field `.`: the keys of the object it merges.
+    /// For an entry of the field `.` (or `PARENT..`, merging into the
+    /// object at PARENT): the keys of the object it merges.
     pub(crate) fn merged(&self) -> Vec<&str> {
-        if self.field != ["."] {
+        if !self.field.last().is_some_and(|l| l.starts_with('.')) {
             return vec![];
         }
         match &self.codec {
@@ -453,12 +454,23 @@ fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
             "expected FIELD | KEYWORD | CODEC [| SCOPE] [| since X.Y], got {line:?}"
         ));
     }
-    // `.` alone: the value is an object merged into the parent object.
+    // `.` alone: the value is an object merged into the parent object;
+    // `PARENT..`: merged into the object at PARENT (custom codecs only).
     let field: Vec<String> = match columns[0] {
         "." => vec![".".to_owned()],
+        // The last part names the line (`.stats admin`): one per keyword.
+        path if path.ends_with("..") => path[..path.len() - 2]
+            .split('.')
+            .map(str::to_owned)
+            .chain(std::iter::once(format!(".{}", columns[1].trim())))
+            .collect(),
         path => path.split('.').map(str::to_owned).collect(),
     };
-    if field.iter().any(|f| f.is_empty() || f.contains(' ')) {
+    let named = |f: &String| f.starts_with('.') && f.len() > 1;
+    if field
+        .iter()
+        .any(|f| f.is_empty() || (f.contains(' ') && !named(f)))
+    {
         return Err(format!("bad field path {:?}", columns[0]));
     }
     // `len!`: required; `!` alone is a keyword (`http-check expect !`).
@@ -684,9 +696,11 @@ fn collect_fields(
 ) {
     for entry in &table.entries {
         // A `.` entry stands for the keys it merges; `_` for no field.
-        if entry.field == ["."] || entry.field == ["_"] {
+        if entry.field.last().is_some_and(|l| l.starts_with('.')) || entry.field == ["_"] {
+            let parent = &entry.field[..entry.field.len().saturating_sub(1)];
+            let parent: String = parent.iter().map(|p| format!("{p}.")).collect();
             for key in entry.merged() {
-                let name = format!("{prefix}{key}");
+                let name = format!("{prefix}{parent}{key}");
                 if !out.iter().any(|(n, _)| *n == name) {
                     out.push((name, outer));
                 }

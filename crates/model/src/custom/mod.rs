@@ -36,6 +36,8 @@ const NAMES: &[&str] = &[
     "log_sample_object",
     "keyvalues",
     "quic_cc_algo",
+    "stats_admin",
+    "stats_realm",
 ];
 
 /// For codecs used with the field `.`: the keys of the object they merge
@@ -50,6 +52,8 @@ pub(crate) fn merged_fields(name: &str) -> &'static [&'static str] {
         "user_password" | "user_insecure_password" => &["password", "secure_password"],
         "table_type" => &["type", "type_len"],
         "quic_cc_algo" => &["quic-cc-algo", "quic_cc_algo_max_window"],
+        "stats_admin" => &["stats_admin", "stats_admin_cond", "stats_admin_cond_test"],
+        "stats_realm" => &["stats_realm", "stats_realm_realm"],
         _ => &[],
     }
 }
@@ -111,6 +115,14 @@ pub(crate) fn schema(name: &str) -> Value {
         })),
         "onoff_bool" => json!({"type": "boolean"}),
         "keyvalues" => json!({"type": "object", "additionalProperties": string}),
+        "stats_admin" => object(json!({
+            "stats_admin": {"type": "boolean"},
+            "stats_admin_cond": {"type": "string", "enum": ["if", "unless"]},
+            "stats_admin_cond_test": string,
+        })),
+        "stats_realm" => {
+            object(json!({"stats_realm": {"type": "boolean"}, "stats_realm_realm": string}))
+        }
         "quic_cc_algo" => object(json!({
             "quic-cc-algo": {"type": "string", "enum": QUIC_CC_ALGOS},
             "quic_cc_algo_max_window": {"type": "integer", "minimum": 10, "maximum": 4194304,
@@ -215,6 +227,24 @@ pub(crate) fn decode(name: &str, args: &[&str]) -> Result<(Value, usize), String
             }
             Ok((Value::Object(out), 1))
         }
+        // `stats admin {if|unless} COND`: all three fields at once.
+        "stats_admin" => {
+            let cond = proxy::decode_cond(args)?;
+            let out = json!({
+                "stats_admin": true,
+                "stats_admin_cond": cond["cond"],
+                "stats_admin_cond_test": cond["cond_test"],
+            });
+            Ok((out, args.len()))
+        }
+        // `stats realm REALM`: the realm, and that there is one.
+        "stats_realm" => match args {
+            [] => Err("expected a realm".into()),
+            words => Ok((
+                json!({"stats_realm": true, "stats_realm_realm": words.join(" ")}),
+                words.len(),
+            )),
+        },
         // `KEY=VALUE,KEY=VALUE`: one word.
         "keyvalues" => match args.first() {
             Some(word) => {
@@ -299,6 +329,65 @@ pub(crate) fn encode(
     };
     match name {
         "balance" => encode_balance(object()?, field).map(Some),
+        "stats_admin" => {
+            let object = object()?;
+            match object.get("stats_admin") {
+                None | Some(Value::Null) | Some(Value::Bool(false)) => {
+                    let given = ["stats_admin_cond", "stats_admin_cond_test"]
+                        .into_iter()
+                        .find(|k| object.get(*k).is_some_and(|v| !v.is_null()));
+                    match given {
+                        Some(k) => Err(ModelError::invalid(k, "needs stats_admin: true")),
+                        None => Ok(None),
+                    }
+                }
+                Some(Value::Bool(true)) => {
+                    let mut cond = Map::new();
+                    for (from, to) in [
+                        ("stats_admin_cond", "cond"),
+                        ("stats_admin_cond_test", "cond_test"),
+                    ] {
+                        match object.get(from) {
+                            Some(v) if !v.is_null() => {
+                                cond.insert(to.into(), v.clone());
+                            }
+                            _ => {
+                                let message =
+                                    "stats admin needs a condition (if or unless, and its test)";
+                                return Err(ModelError::invalid(from, message));
+                            }
+                        }
+                    }
+                    proxy::encode_cond(&cond, "stats_admin_cond", &[]).map(Some)
+                }
+                Some(other) => Err(ModelError::invalid(
+                    "stats_admin",
+                    format!("expected true or false, got {other}"),
+                )),
+            }
+        }
+        "stats_realm" => {
+            let object = object()?;
+            let realm = match object.get("stats_realm_realm") {
+                Some(Value::String(realm)) if !realm.trim().is_empty() => Some(realm),
+                None | Some(Value::Null) => None,
+                Some(other) => {
+                    return Err(ModelError::invalid(
+                        "stats_realm_realm",
+                        format!("expected a realm, got {other}"),
+                    ))
+                }
+            };
+            match (object.get("stats_realm"), realm) {
+                (Some(Value::Bool(false)), _) => Ok(None),
+                (_, Some(realm)) => Ok(Some(vec![realm.clone()])),
+                (Some(Value::Bool(true)), None) => Err(ModelError::invalid(
+                    "stats_realm_realm",
+                    "stats realm needs a realm",
+                )),
+                _ => Ok(None),
+            }
+        }
         "quic_cc_algo" => {
             let object = object()?;
             let Some(algo) = object.get("quic-cc-algo") else {
