@@ -24,32 +24,23 @@ fn newer() -> Option<PathBuf> {
     }
 }
 
-const CONFIG: &str = "# _version=1
-global
-    expose-experimental-directives
-
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-
-userlist api
-    user admin insecure-password s3cret
-
-frontend app
-    bind 127.0.0.1:@APP@
-    http-request return status 200 content-type text/plain string hello-from-app
-
+/// The common configuration, with experimental keywords allowed (ACME)
+/// and a TLS frontend whose certificate comes from `ssl-f-use`.
+fn config(tls_port: u16) -> String {
+    let config = common::CONFIG.replace("global\n", "global\n    expose-experimental-directives\n");
+    assert!(config.contains("expose-experimental-directives"));
+    format!(
+        "{config}
 frontend tls
-    bind 127.0.0.1:@TLS@ ssl
+    bind 127.0.0.1:{tls_port} ssl
     ssl-f-use crt @DIR@/server.pem key @DIR@/server.key
     http-request return status 200 content-type text/plain string hello-over-tls
-";
+"
+    )
+}
 
 fn start(haproxy: &Path, tls_port: u16) -> World {
-    let template = CONFIG.replace("@TLS@", &tls_port.to_string());
-    World::start_on(haproxy, &template, &[], |dir| {
+    World::start_on(haproxy, &config(tls_port), &[], |dir| {
         for name in ["server.pem", "server.key", "client.pem", "client.key"] {
             std::fs::write(dir.join(name), tls_file(name)).unwrap();
         }
