@@ -247,8 +247,8 @@ pub(crate) fn encode_all(
     let mut done = HashSet::new();
     for entry in &table.entries {
         let identity = table.identity(entry);
-        if done.insert(identity.clone()) {
-            out.extend(encode_field(table, &identity, object, field)?);
+        if done.insert(identity) {
+            out.extend(encode_field(table, identity, object, field)?);
         }
     }
     Ok(out)
@@ -265,21 +265,21 @@ pub(crate) fn update(
     let items = parse(table, words);
     let old = object(table, &items);
     let mut out: Vec<String> = Vec::new();
-    let mut emitted: HashSet<Vec<String>> = HashSet::new();
+    let mut emitted: HashSet<&[String]> = HashSet::new();
     for item in &items {
         match item {
             Item::Unknown { words } => out.extend(words.iter().map(|w| w.to_string())),
             Item::Known { entry, words, .. } => {
                 let identity = table.identity(&table.entries[*entry]);
-                if value_of(new, &identity) == value_of(&old, &identity) {
+                if value_of(new, identity) == value_of(&old, identity) {
                     out.extend(words.iter().map(|w| w.to_string()));
-                } else if emitted.insert(identity.clone()) {
-                    out.extend(encode_field(table, &identity, new, field)?);
+                } else if emitted.insert(identity) {
+                    out.extend(encode_field(table, identity, new, field)?);
                 }
             }
         }
     }
-    let mut seen: HashSet<Vec<String>> = HashSet::new();
+    let mut seen: HashSet<&[String]> = HashSet::new();
     for entry in &table.entries {
         let identity = table.identity(entry);
         // Whether the line had words for it (a value that only `@present`
@@ -290,8 +290,8 @@ pub(crate) fn update(
                 |i| matches!(i, Item::Known { entry: e, .. } if table.identity(&table.entries[*e]) == identity),
             ),
         };
-        if seen.insert(identity.clone()) && !present_before && !emitted.contains(&identity) {
-            out.extend(encode_field(table, &identity, new, field)?);
+        if seen.insert(identity) && !present_before && !emitted.contains(identity) {
+            out.extend(encode_field(table, identity, new, field)?);
         }
     }
     Ok(out)
@@ -340,11 +340,7 @@ pub(crate) fn encode_groups(
     prefix: &str,
     negation: Negation,
 ) -> Result<Vec<Vec<String>>, ModelError> {
-    let entries: Vec<&Entry> = table
-        .entries
-        .iter()
-        .filter(|e| table.identity(e) == path)
-        .collect();
+    let entries: Vec<&Entry> = table.with_identity(path).collect();
     // A fixed word is always written.
     if path == ["_"] {
         let words = entries.iter().filter_map(|e| match &e.codec {

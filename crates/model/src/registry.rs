@@ -1215,6 +1215,12 @@ fn write_nested(
             replace_all(doc, place, wanted)?;
             continue;
         }
+        // Servers and binds: in one pass over the section.
+        if let Shape::Line(LineKind::Child(kind)) = child.shape {
+            let (parent_kind, parent_name) = place.parent()?;
+            res::set_children(doc, parent_kind, parent_name, kind, wanted)?;
+            continue;
+        }
         let key = child.key().unwrap_or("name");
         let key_of = |item: &Map<String, Value>| {
             item.get(key)
@@ -1222,16 +1228,24 @@ fn write_nested(
                 .unwrap_or_default()
                 .to_owned()
         };
-        let wanted_keys: Vec<String> = wanted.iter().map(key_of).collect();
-        let existing: Vec<String> = list(doc, place, false)?.iter().map(key_of).collect();
-        for gone in existing.iter().filter(|k| !wanted_keys.contains(k)) {
-            delete(doc, place, gone)?;
+        // Read once, by key: an item given as it is costs nothing more.
+        let wanted_keys: std::collections::HashSet<String> = wanted.iter().map(key_of).collect();
+        let existing: Vec<Map<String, Value>> = list(doc, place, false)?;
+        let by_key: std::collections::HashMap<String, &Map<String, Value>> =
+            existing.iter().map(|item| (key_of(item), item)).collect();
+        for gone in existing
+            .iter()
+            .map(key_of)
+            .filter(|k| !wanted_keys.contains(k))
+        {
+            delete(doc, place, &gone)?;
         }
         for item in wanted {
             let k = key_of(item);
-            match existing.contains(&k) {
-                true => replace(doc, place, &k, item, false)?,
-                false => create(doc, place, None, item, false)?,
+            match by_key.get(&k) {
+                Some(old) if *old == item => {}
+                Some(_) => replace(doc, place, &k, item, false)?,
+                None => create(doc, place, None, item, false)?,
             }
         }
     }

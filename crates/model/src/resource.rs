@@ -417,6 +417,75 @@ pub fn create_child(
     Ok(())
 }
 
+/// Makes the children of `kind` of a section exactly `wanted` (by name),
+/// reading its lines once: an unchanged child keeps its bytes, a changed one
+/// is rewritten in place, a missing one is removed and a new one follows the
+/// last. Linear in the number of children (a full-section replace).
+pub fn set_children(
+    doc: &mut Document,
+    parent: SectionKind,
+    parent_name: &str,
+    kind: ChildKind,
+    wanted: &[Map<String, Value>],
+) -> Result<(), ResourceError> {
+    let id = find_parent(doc, parent, parent_name)?;
+    let name_of = |v: &Map<String, Value>| {
+        v.get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let existing = children(doc, id, kind);
+    let by_name: std::collections::HashMap<String, &(usize, Map<String, Value>)> =
+        existing.iter().map(|c| (name_of(&c.1), c)).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut scratch = doc.clone();
+    let mut new = Vec::new();
+    for value in wanted {
+        let name = name_of(value);
+        if !seen.insert(name.clone()) {
+            return Err(ResourceError::AlreadyExists(child_label(kind, &name)));
+        }
+        let Some((index, old)) = by_name.get(&name).copied() else {
+            new.push(render_child(kind, value, None)?);
+            continue;
+        };
+        if old == value {
+            continue;
+        }
+        let line = scratch
+            .section(id)
+            .line(*index)
+            .expect("the child's line exists");
+        let words = render_child(kind, value, Some(&line))?;
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        scratch.replace_words(id, *index, &words);
+    }
+    // Removed bottom first, so that the other indexes stay valid.
+    for (index, old) in existing.iter().rev() {
+        if !seen.contains(&name_of(old)) {
+            scratch.remove_line(id, *index);
+        }
+    }
+    if !new.is_empty() {
+        let mut next = children(&scratch, id, kind).last().map(|(i, _)| i + 1);
+        for words in &new {
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            match next {
+                Some(at) => {
+                    scratch.insert_words(id, at, &words);
+                    next = Some(at + 1);
+                }
+                None => {
+                    scratch.push_words(id, &words);
+                }
+            }
+        }
+    }
+    *doc = scratch;
+    Ok(())
+}
+
 /// Replaces the child named `name`, keeping what did not change.
 pub fn replace_child(
     doc: &mut Document,

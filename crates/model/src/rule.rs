@@ -744,17 +744,43 @@ pub fn replace_rules(
     values: &[Map<String, Value>],
 ) -> Result<(), ResourceError> {
     let id = find(doc, parent, name, kind)?;
+    // The rules are read once and the lines edited where they are, so the
+    // cost is linear in the list (replacing a line keeps the others' indexes).
+    let existing = rule_lines(doc, id, kind);
     let mut scratch = doc.clone();
-    let count = rule_positions(&scratch, id, kind).len();
-    for (i, value) in values.iter().enumerate() {
-        if i < count {
-            replace_rule(&mut scratch, parent, name, kind, i, value).map_err(|e| at_index(e, i))?;
-        } else {
-            insert_rule(&mut scratch, parent, name, kind, i, value).map_err(|e| at_index(e, i))?;
+    for (i, (value, (at, old))) in values.iter().zip(&existing).enumerate() {
+        let mut wanted = value.clone();
+        wanted.remove("metadata");
+        wanted.remove(INDEX);
+        if *old == wanted {
+            continue;
         }
+        let line = scratch
+            .section(id)
+            .line(*at)
+            .expect("the rule's line exists");
+        let words = render_rule(kind, value, Some(&line)).map_err(|e| at_index(e.into(), i))?;
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        scratch.replace_words(id, *at, &words);
     }
-    for i in (values.len()..count).rev() {
-        delete_rule(&mut scratch, parent, name, kind, i)?;
+    // Extra old rules go, bottom first so that indexes stay valid.
+    for (at, _) in existing.iter().skip(values.len()).rev() {
+        scratch.remove_line(id, *at);
+    }
+    // Extra new rules follow the last one (or end the section).
+    let mut next = existing.last().map(|(at, _)| at + 1);
+    for (i, value) in values.iter().enumerate().skip(existing.len()) {
+        let words = render_rule(kind, value, None).map_err(|e| at_index(e.into(), i))?;
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        match next {
+            Some(at) => {
+                scratch.insert_words(id, at, &words);
+                next = Some(at + 1);
+            }
+            None => {
+                scratch.push_words(id, &words);
+            }
+        }
     }
     *doc = scratch;
     Ok(())

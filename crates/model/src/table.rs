@@ -191,6 +191,10 @@ pub(crate) struct Table {
     pub(crate) since: Option<(u32, u32)>,
     /// First keyword word -> entries starting with it, longest keyword first.
     by_first: HashMap<String, Vec<usize>>,
+    /// Each entry's identity (see `identity`), computed once.
+    identities: Vec<Vec<String>>,
+    /// Identity -> the entries that have it, in table order.
+    by_identity: HashMap<Vec<String>, Vec<usize>>,
 }
 
 impl Table {
@@ -208,6 +212,29 @@ impl Table {
                 _ => std::cmp::Reverse(0),
             });
         }
+        self.identities = Vec::new();
+        let identities: Vec<Vec<String>> = self
+            .entries
+            .iter()
+            .map(|e| self.compute_identity(e))
+            .collect();
+        self.by_identity.clear();
+        for (i, identity) in identities.iter().enumerate() {
+            self.by_identity
+                .entry(identity.clone())
+                .or_default()
+                .push(i);
+        }
+        self.identities = identities;
+    }
+
+    /// The entries whose identity is `identity`, in table order.
+    pub(crate) fn with_identity<'t>(
+        &'t self,
+        identity: &[String],
+    ) -> impl Iterator<Item = &'t Entry> + 't {
+        let found = self.by_identity.get(identity).map(Vec::as_slice);
+        found.unwrap_or_default().iter().map(|&i| &self.entries[i])
     }
 
     /// Like `match_words`, among the entries `accept` takes (e.g. those
@@ -233,7 +260,17 @@ impl Table {
     /// What identifies an entry's value in an object: its path, or for an
     /// entry of the field `.` the keys it merges (after a `.`); the
     /// `tagged(..)` entries of one tag share the keys of them all.
-    pub(crate) fn identity(&self, entry: &Entry) -> Vec<String> {
+    pub(crate) fn identity(&self, entry: &Entry) -> &[String] {
+        // An entry of this table: its place in `entries`, from its address.
+        let offset = (entry as *const Entry as usize).wrapping_sub(self.entries.as_ptr() as usize);
+        let at = offset / size_of::<Entry>();
+        match self.identities.get(at) {
+            Some(identity) if std::ptr::eq(&self.entries[at], entry) => identity,
+            _ => unreachable!("identity of an entry of another table"),
+        }
+    }
+
+    fn compute_identity(&self, entry: &Entry) -> Vec<String> {
         if entry.field != ["."] {
             return entry.field.clone();
         }
