@@ -468,22 +468,34 @@ pub fn set_children(
         }
     }
     if !new.is_empty() {
-        let mut next = children(&scratch, id, kind).last().map(|(i, _)| i + 1);
-        for words in &new {
-            let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            match next {
-                Some(at) => {
-                    scratch.insert_words(id, at, &words);
-                    next = Some(at + 1);
-                }
-                None => {
-                    scratch.push_words(id, &words);
-                }
-            }
-        }
+        let last = children(&scratch, id, kind).last().map(|(i, _)| *i);
+        insert_after(&mut scratch, id, last, &new);
     }
     *doc = scratch;
     Ok(())
+}
+
+/// Inserts `lines`, in order, after line `after` of a section (at its end
+/// when there is none).
+pub(crate) fn insert_after(
+    doc: &mut Document,
+    id: SectionId,
+    after: Option<usize>,
+    lines: &[Vec<String>],
+) {
+    let mut next = after.map(|at| at + 1);
+    for words in lines {
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        match next {
+            Some(at) => {
+                doc.insert_words(id, at, &words);
+                next = Some(at + 1);
+            }
+            None => {
+                doc.push_words(id, &words);
+            }
+        }
+    }
 }
 
 /// Replaces the child named `name`, keeping what did not change.

@@ -768,20 +768,14 @@ pub fn replace_rules(
         scratch.remove_line(id, *at);
     }
     // Extra new rules follow the last one (or end the section).
-    let mut next = existing.last().map(|(at, _)| at + 1);
-    for (i, value) in values.iter().enumerate().skip(existing.len()) {
-        let words = render_rule(kind, value, None).map_err(|e| at_index(e.into(), i))?;
-        let words: Vec<&str> = words.iter().map(String::as_str).collect();
-        match next {
-            Some(at) => {
-                scratch.insert_words(id, at, &words);
-                next = Some(at + 1);
-            }
-            None => {
-                scratch.push_words(id, &words);
-            }
-        }
-    }
+    let new = values
+        .iter()
+        .enumerate()
+        .skip(existing.len())
+        .map(|(i, value)| render_rule(kind, value, None).map_err(|e| at_index(e.into(), i)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let last = existing.last().map(|(at, _)| *at);
+    crate::resource::insert_after(&mut scratch, id, last, &new);
     *doc = scratch;
     Ok(())
 }

@@ -455,3 +455,57 @@ fn place(collection: &str) -> registry::Place<'static> {
         parent: None,
     }
 }
+
+/// A full-section replace and a whole-list replace edit only what changed:
+/// kept items keep their bytes (comments too), a changed one is rewritten
+/// where it is, a missing one goes, new ones follow the last.
+#[test]
+fn whole_sections_and_lists_are_replaced_in_place() {
+    let text = "frontend f\n    bind :80\n    http-request deny if { path /a }\n    http-request  allow   # keep\n    http-request deny if { path /c }\n    default_backend b\n\nbackend b\n    server s1 10.0.0.1:80   weight 5   # first\n    server s2 10.0.0.2:80\n    server s3 10.0.0.3:80\n    balance roundrobin\n";
+    let mut doc = Document::parse(text.as_bytes().to_vec());
+    let backends = place("backends");
+    let mut full = registry::get(&doc, backends, "b", true).unwrap();
+    let servers = full["servers"].as_object_mut().unwrap();
+    servers.remove("s2");
+    servers["s3"]["weight"] = json!(7);
+    servers.insert(
+        "s4".into(),
+        json!({"name": "s4", "address": "10.0.0.4", "port": 80}),
+    );
+    servers.insert(
+        "s5".into(),
+        json!({"name": "s5", "address": "10.0.0.5", "port": 80}),
+    );
+    registry::replace(&mut doc, backends, "b", &full, true).unwrap();
+    let rules = registry::Place {
+        resource: registry::resource("http_request_rules").unwrap(),
+        parent: Some((registry::resource("frontends").unwrap(), "f")),
+    };
+    let mut list = registry::list(&doc, rules, false).unwrap();
+    list[2] = obj(json!({"type": "deny", "cond": "if", "cond_test": "{ path /d }"}));
+    list.push(obj(json!({"type": "allow"})));
+    registry::replace_all(&mut doc, rules, &list).unwrap();
+    expect![[r#"
+        frontend f
+            bind :80
+            http-request deny if { path /a }
+            http-request  allow   # keep
+            http-request deny if { path /d }
+            http-request allow
+            default_backend b
+
+        backend b
+            server s1 10.0.0.1:80   weight 5   # first
+            server s3 10.0.0.3:80 weight 7
+            server s4 10.0.0.4:80
+            server s5 10.0.0.5:80
+            balance roundrobin
+    "#]]
+    .assert_eq(&doc.to_text());
+    // Shorter lists drop their last items.
+    registry::replace_all(&mut doc, rules, &list[..1]).unwrap();
+    assert_eq!(registry::list(&doc, rules, false).unwrap().len(), 1);
+    assert!(doc
+        .to_text()
+        .contains("    http-request deny if { path /a }\n    default_backend b\n"));
+}
