@@ -214,7 +214,7 @@ async fn handle(
 
 /// A written item as the answer shows it: a flag set to false is not in
 /// the file, and the reference leaves such fields out of its answers.
-fn without_false(mut item: Map<String, Value>) -> Map<String, Value> {
+fn without_false(item: Map<String, Value>) -> Map<String, Value> {
     fn strip(value: &mut Value) {
         match value {
             Value::Object(object) => {
@@ -225,9 +225,12 @@ fn without_false(mut item: Map<String, Value>) -> Map<String, Value> {
             _ => {}
         }
     }
-    item.retain(|_, v| *v != Value::Bool(false));
-    item.values_mut().for_each(strip);
-    item
+    let mut value = Value::Object(item);
+    strip(&mut value);
+    match value {
+        Value::Object(item) => item,
+        _ => unreachable!("an object stays an object"),
+    }
 }
 
 /// One item as JSON, its fields in the reference's order: sorted, with

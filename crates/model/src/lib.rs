@@ -31,7 +31,7 @@ mod value;
 pub use child::{children, find_child, read_child, render_child, ChildKind};
 pub use error::ModelError;
 pub use section::{read_section, write_section};
-pub use table::{field_names, fields_since, set_haproxy_version, write_aliases, Scope};
+pub use table::{field_names, set_haproxy_version, write_aliases, Scope};
 
 mod resource;
 mod rule;

@@ -1272,28 +1272,10 @@ pub fn create(
             Ok(())
         }
         Shape::Entry(field) => {
-            let (parent, _) = place.parent.expect("entries have a parent");
-            let Shape::Single(kind) = parent.shape else {
-                unreachable!("entries belong to a singleton that may be absent")
-            };
-            let mut section = match res::get_single(doc, kind) {
-                Ok(section) => section,
-                // The section is made for its first entry.
-                Err(ResourceError::NotFound(_)) => Map::new(),
-                Err(e) => return Err(e),
-            };
-            let list = section.entry(field).or_insert_with(|| json!([]));
-            match list {
-                Value::Array(items) => items.push(Value::Object(value.clone())),
-                _ => unreachable!("an entry field is a list"),
-            }
-            let mut scratch = doc.clone();
-            match doc.sections_of(kind).next() {
-                Some(_) => res::replace_single(&mut scratch, kind, &section)?,
-                None => res::create_single(&mut scratch, kind, &section)?,
-            }
-            *doc = scratch;
-            Ok(())
+            // The section is made for its first entry.
+            let mut items = entries(doc, place, field)?.unwrap_or_default();
+            items.push(value.clone());
+            set_entries(doc, place, field, items)
         }
         Shape::Section(kind) => {
             if !full {
@@ -1410,11 +1392,7 @@ fn entries(
     place: Place<'_>,
     field: &str,
 ) -> Result<Option<Vec<Map<String, Value>>>, ResourceError> {
-    let (parent, _) = place.parent.expect("entries have a parent");
-    let Shape::Single(kind) = parent.shape else {
-        unreachable!("entries belong to a singleton that may be absent")
-    };
-    let section = match res::get_single(doc, kind) {
+    let section = match res::get_single(doc, entries_section(place)) {
         Ok(section) => section,
         Err(ResourceError::NotFound(_)) => return Ok(None),
         Err(e) => return Err(e),
@@ -1424,6 +1402,40 @@ fn entries(
         _ => vec![],
     };
     Ok(Some(items))
+}
+
+/// The section kind of the singleton that holds an entry list.
+fn entries_section(place: Place<'_>) -> SectionKind {
+    match place.parent.map(|(parent, _)| parent.shape) {
+        Some(Shape::Single(kind)) => kind,
+        _ => unreachable!("entries belong to a singleton that may be absent"),
+    }
+}
+
+/// Makes the entry list `field` exactly `items`, creating the section when
+/// the file lacks it.
+fn set_entries(
+    doc: &mut Document,
+    place: Place<'_>,
+    field: &str,
+    items: Vec<Map<String, Value>>,
+) -> Result<(), ResourceError> {
+    let kind = entries_section(place);
+    let list = Value::Array(items.into_iter().map(Value::Object).collect());
+    let mut scratch = doc.clone();
+    match res::get_single(doc, kind) {
+        Ok(mut section) => {
+            section.insert(field.into(), list);
+            res::replace_single(&mut scratch, kind, &section)?;
+        }
+        Err(ResourceError::NotFound(_)) => {
+            let section = Map::from_iter([(field.to_owned(), list)]);
+            res::create_single(&mut scratch, kind, &section)?;
+        }
+        Err(e) => return Err(e),
+    }
+    *doc = scratch;
+    Ok(())
 }
 
 /// Whether `item` is the one `value` names: each field `value` gives
@@ -1450,10 +1462,6 @@ pub fn delete_value(
     let Shape::Entry(field) = place.resource.shape else {
         return delete(doc, place, "");
     };
-    let (parent, _) = place.parent.expect("entries have a parent");
-    let Shape::Single(kind) = parent.shape else {
-        unreachable!("entries belong to a singleton that may be absent")
-    };
     let not_found = || ResourceError::NotFound(format!("{} {value:?}", place.resource.title));
     let mut items = entries(doc, place, field)?.ok_or_else(not_found)?;
     let at = items
@@ -1461,12 +1469,7 @@ pub fn delete_value(
         .position(|item| names_item(value, item))
         .ok_or_else(not_found)?;
     items.remove(at);
-    let mut section = res::get_single(doc, kind)?;
-    section.insert(
-        field.into(),
-        Value::Array(items.into_iter().map(Value::Object).collect()),
-    );
-    res::replace_single(doc, kind, &section)
+    set_entries(doc, place, field, items)
 }
 
 /// Replaces a whole rule list.

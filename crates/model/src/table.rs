@@ -157,6 +157,9 @@ pub(crate) struct Entry {
     /// The first HAProxy version that has the keyword (`since 2.8`): read
     /// always, written only when the running HAProxy has it.
     pub(crate) since: Option<(u32, u32)>,
+    /// What identifies its value in an object (see `Table::identity`),
+    /// set when its table is indexed.
+    identity: Vec<String>,
 }
 
 impl Entry {
@@ -191,8 +194,6 @@ pub(crate) struct Table {
     pub(crate) since: Option<(u32, u32)>,
     /// First keyword word -> entries starting with it, longest keyword first.
     by_first: HashMap<String, Vec<usize>>,
-    /// Each entry's identity (see `identity`), computed once.
-    identities: Vec<Vec<String>>,
     /// Identity -> the entries that have it, in table order.
     by_identity: HashMap<Vec<String>, Vec<usize>>,
 }
@@ -212,20 +213,19 @@ impl Table {
                 _ => std::cmp::Reverse(0),
             });
         }
-        self.identities = Vec::new();
         let identities: Vec<Vec<String>> = self
             .entries
             .iter()
             .map(|e| self.compute_identity(e))
             .collect();
         self.by_identity.clear();
-        for (i, identity) in identities.iter().enumerate() {
+        for (i, identity) in identities.into_iter().enumerate() {
             self.by_identity
                 .entry(identity.clone())
                 .or_default()
                 .push(i);
+            self.entries[i].identity = identity;
         }
-        self.identities = identities;
     }
 
     /// The entries whose identity is `identity`, in table order.
@@ -260,14 +260,8 @@ impl Table {
     /// What identifies an entry's value in an object: its path, or for an
     /// entry of the field `.` the keys it merges (after a `.`); the
     /// `tagged(..)` entries of one tag share the keys of them all.
-    pub(crate) fn identity(&self, entry: &Entry) -> &[String] {
-        // An entry of this table: its place in `entries`, from its address.
-        let offset = (entry as *const Entry as usize).wrapping_sub(self.entries.as_ptr() as usize);
-        let at = offset / size_of::<Entry>();
-        match self.identities.get(at) {
-            Some(identity) if std::ptr::eq(&self.entries[at], entry) => identity,
-            _ => unreachable!("identity of an entry of another table"),
-        }
+    pub(crate) fn identity<'e>(&self, entry: &'e Entry) -> &'e [String] {
+        &entry.identity
     }
 
     fn compute_identity(&self, entry: &Entry) -> Vec<String> {
@@ -564,6 +558,7 @@ fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
         scope,
         required,
         since,
+        identity: Vec::new(),
     })
 }
 
@@ -658,19 +653,6 @@ fn table_of(kind: &str, name: &str) -> Option<&'static Table> {
         "section" => tables.sections.get(name),
         _ => tables.params.get(name),
     }
-}
-
-/// The fields of a table whose keyword needs a newer HAProxy than 2.6,
-/// with the version that has it.
-pub fn fields_since(kind: &str, name: &str) -> Vec<(String, (u32, u32))> {
-    let Some(table) = table_of(kind, name) else {
-        return Vec::new();
-    };
-    table
-        .entries
-        .iter()
-        .filter_map(|entry| Some((entry.field_name(), entry.since?)))
-        .collect()
 }
 
 /// The HAProxy the configuration is for, when known: set once by the
