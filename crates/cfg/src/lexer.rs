@@ -246,9 +246,36 @@ fn is_one_word(text: &str) -> bool {
                 && !one.value.is_empty()
                 && !text.bytes().any(|b| b != b'\t' && b.is_ascii_control())
                 && !expands(text.as_bytes())
+                && !bad_hex_escape(text.as_bytes())
         }
         _ => false,
     }
+}
+
+/// Whether a word as written has a `\x` not followed by two hex digits
+/// outside single quotes, which HAProxy refuses ("truncated or invalid
+/// hexadecimal sequence") where this lexer keeps it as written.
+fn bad_hex_escape(word: &[u8]) -> bool {
+    let mut single = false;
+    let mut at = 0;
+    while at < word.len() {
+        match word[at] {
+            b'\\' if !single => {
+                if word.get(at + 1) == Some(&b'x') {
+                    let hex = word.get(at + 2..at + 4);
+                    if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                        return true;
+                    }
+                }
+                at += 2;
+                continue;
+            }
+            b'\'' => single = !single,
+            _ => {}
+        }
+        at += 1;
+    }
+    false
 }
 
 /// Whether a word as written has a `$` HAProxy expands: unescaped, inside
@@ -387,6 +414,12 @@ mod tests {
         assert_eq!(written("'$HOME'"), "'$HOME'");
         assert_eq!(written("$HOME"), "$HOME");
         assert_eq!(written("a\\"), r#"'a\'"#);
+        // A `\x` without two hex digits is refused by HAProxy: quoted, it
+        // reads back as the text itself.
+        assert_eq!(written(r"a\x41"), r"a\x41");
+        let bad = written(r"(\x中");
+        assert_ne!(bad, r"(\x中");
+        assert_eq!(lex(bad.as_bytes()).words[0].value, r"(\x中");
         // HAProxy takes an empty word for a missing one.
         assert_eq!(written("''"), r#""''""#);
         // Line breaks only ever reach the file escaped.

@@ -121,6 +121,9 @@ fn words_that_look_like_syntax_are_served_as_written() {
         "\ttab".into(),
         "\u{7f}\u{1}\u{1f}".into(),
         "é 中 \u{85}".into(),
+        // One word, but HAProxy refuses a `\x` without two hex digits.
+        "T\u{85}O$(\\x中".into(),
+        "\\x4".into(),
     ]);
 }
 
