@@ -13,7 +13,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use haplane_dataplane::{Dataplane, Snapshot};
+use haplane_dataplane::{acting_as, Caller, Dataplane, Snapshot};
 use haplane_model::Document;
 use subtle::ConstantTimeEq;
 
@@ -147,6 +147,11 @@ impl Users {
     }
 }
 
+/// The subject of the certificate a TLS client gave (`CN=deploy,O=ops`),
+/// put in the request's extensions by the TLS listener.
+#[derive(Debug, Clone)]
+pub struct ClientSubject(pub String);
+
 fn credentials(request: &Request) -> Option<(String, String)> {
     let value = request
         .headers()
@@ -170,10 +175,21 @@ pub async fn require_user(
     request: Request,
     next: Next,
 ) -> Response {
-    let allowed = credentials(&request)
-        .is_some_and(|(user, password)| state.users.check_now(&state.dp, &user, &password));
-    if allowed {
-        return next.run(request).await;
+    let user = credentials(&request)
+        .filter(|(user, password)| state.users.check_now(&state.dp, user, password))
+        .map(|(user, _)| user);
+    if let Some(user) = user {
+        let caller = Caller {
+            user: Some(user),
+            client: request
+                .extensions()
+                .get::<ClientSubject>()
+                .map(|c| c.0.clone()),
+        };
+        let mut response = acting_as(caller.clone(), next.run(request)).await;
+        // For the access log.
+        response.extensions_mut().insert(caller);
+        return response;
     }
     let mut response = ApiError::new(
         StatusCode::UNAUTHORIZED,

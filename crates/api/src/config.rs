@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{on, MethodFilter};
 use haplane_model::registry::{self, Action, Place, Resource};
@@ -45,7 +45,7 @@ pub fn routes() -> crate::Routes {
             "put" => MethodFilter::PUT,
             _ => MethodFilter::DELETE,
         };
-        let handler = move |s: St, p: P, q: Q, b: Bytes| handle(op, s, p, q, b);
+        let handler = move |s: St, p: P, q: Q, h: HeaderMap, b: Bytes| handle(op, s, p, q, h, b);
         match by_path.iter_mut().find(|(path, _)| *path == endpoint.path) {
             Some((_, router)) => *router = std::mem::take(router).on(filter, handler),
             None => by_path.push((endpoint.path, on(filter, handler))),
@@ -63,8 +63,10 @@ async fn handle(
     State(state): St,
     path: P,
     Query(q): Q,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let precondition = Precondition::of(&headers, op.action)?;
     let path = path.map(|Path(p)| p).unwrap_or_default();
     let parent_name = match op.resource.parent_query {
         Some(query) => match q.get(query).filter(|v| !v.is_empty()) {
@@ -124,32 +126,51 @@ async fn handle(
                 "{} {parent_name} {full}",
                 op.resource.collection_path(op.parent)
             );
-            let bytes = dp.read_memo(params::transaction(&q), &memo, |doc| {
+            let transaction = params::transaction(&q);
+            let bytes = dp.read_memo(transaction, &memo, |doc| {
                 registry::list(doc, place, full).map(|items| render_list(op.resource, &items))
             })?;
-            Ok(params::json_bytes(bytes))
+            let tag = dp.read_memo(transaction, &format!("{memo} etag"), |_| {
+                Ok(etag(&bytes).into_bytes())
+            })?;
+            Ok(with_etag(params::json_bytes(bytes), &tag))
         }
         Action::Get => {
-            let value = dp.read(params::transaction(&q), |doc| {
-                registry::get(doc, place, key, full)
+            let bytes = dp.read(params::transaction(&q), |doc| {
+                registry::get(doc, place, key, full).map(|v| render(op.resource, &v))
             })??;
-            Ok(params::json_bytes(render(op.resource, &value).into()))
+            let tag = etag(&bytes);
+            Ok(with_etag(params::json_bytes(bytes.into()), tag.as_bytes()))
         }
         Action::Create | Action::CreateOnList | Action::Append => {
-            let value = json_object(&body)?;
+            // Named one-line children take a list too: all or none.
+            let many = op.resource.takes_many() && body.trim_ascii_start().starts_with(b"[");
+            let items = match many {
+                true => json_list(&body)?,
+                false => vec![json_object(&body)?],
+            };
             let at = (op.resource.is_indexed() && op.action != Action::Append).then_some(key);
             let (_, applied) = dp
-                .edit(params::target(&q)?, |doc| {
-                    registry::create(doc, place, at, &value, full)?;
+                .edit(precondition.target(&q)?, |doc| {
+                    for (i, value) in items.iter().enumerate() {
+                        let one = precondition
+                            .check_absent(doc, place, value)
+                            .and_then(|()| registry::create(doc, place, at, value, full));
+                        one.map_err(|e| if many { e.at_item(i) } else { e })?;
+                    }
                     keeps_login(doc)
                 })
                 .await?;
             let status = StatusCode::CREATED;
-            Ok(written_bytes(
-                &applied,
-                status,
-                Some(render(op.resource, &without_false(value))),
-            ))
+            let mut shown: Vec<Vec<u8>> = items
+                .into_iter()
+                .map(|v| render(op.resource, &without_false(v)))
+                .collect();
+            let body = match many {
+                true => join_json(&shown),
+                false => shown.pop().unwrap_or_default(),
+            };
+            Ok(written_bytes(&applied, status, Some(body)))
         }
         Action::Replace => {
             let mut value = json_object(&body)?;
@@ -159,9 +180,10 @@ async fn handle(
                     .entry(field)
                     .or_insert_with(|| Value::String(key.to_owned()));
             }
-            let target = params::target(&q)?;
+            let target = precondition.target(&q)?;
             let (_, applied) = dp
                 .edit(target, |doc| {
+                    precondition.check(doc, op.resource, place, key, full)?;
                     registry::replace(doc, place, key, &value, full)
                 })
                 .await?;
@@ -185,7 +207,8 @@ async fn handle(
                 false => None,
             };
             let (_, applied) = dp
-                .edit(params::target(&q)?, |doc| {
+                .edit(precondition.target(&q)?, |doc| {
+                    precondition.check(doc, op.resource, place, key, false)?;
                     match &named {
                         Some(value) => registry::delete_value(doc, place, value)?,
                         None => registry::delete(doc, place, key)?,
@@ -198,7 +221,8 @@ async fn handle(
         Action::ReplaceAll => {
             let items = json_list(&body)?;
             let (_, applied) = dp
-                .edit(params::target(&q)?, |doc| {
+                .edit(precondition.target(&q)?, |doc| {
+                    precondition.check_list(doc, op.resource, place)?;
                     registry::replace_all(doc, place, &items)?;
                     keeps_login(doc)
                 })
@@ -210,6 +234,165 @@ async fn handle(
             ))
         }
     }
+}
+
+/// The conditions of a write on the resource as the caller last read it.
+enum Precondition {
+    None,
+    /// `If-Match`: the resource's ETag is one of these (`*`: it exists).
+    Matches(Vec<String>),
+    /// `If-None-Match: *` on a POST: no item of that name exists.
+    Absent,
+}
+
+/// A strong ETag of an answer: its checksum, quoted.
+fn etag(bytes: &[u8]) -> String {
+    let sum = haplane_dataplane::checksum(bytes);
+    format!("\"{}\"", sum.trim_start_matches("fnv1a64:"))
+}
+
+fn with_etag(mut response: Response, tag: &[u8]) -> Response {
+    if let Ok(value) = HeaderValue::from_bytes(tag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
+impl Precondition {
+    fn of(headers: &HeaderMap, action: Action) -> Result<Precondition, ApiError> {
+        let text = |name| -> Result<Option<&str>, ApiError> {
+            headers
+                .get(name)
+                .map(|v| {
+                    v.to_str()
+                        .map_err(|_| ApiError::bad_request(format!("{name}: not ASCII text")))
+                })
+                .transpose()
+        };
+        let creates = matches!(
+            action,
+            Action::Create | Action::CreateOnList | Action::Append
+        );
+        if creates {
+            return Ok(match text(header::IF_NONE_MATCH.as_str())? {
+                Some(v) if v.trim() == "*" => Precondition::Absent,
+                Some(_) => {
+                    return Err(ApiError::bad_request(
+                        "If-None-Match: a write that adds takes only *",
+                    ))
+                }
+                None => Precondition::None,
+            });
+        }
+        if !action.writes() {
+            return Ok(Precondition::None);
+        }
+        Ok(match text(header::IF_MATCH.as_str())? {
+            Some(v) => Precondition::Matches(v.split(',').map(|t| t.trim().to_owned()).collect()),
+            None => Precondition::None,
+        })
+    }
+
+    /// Where the write goes: with a precondition and neither a version nor
+    /// a transaction, the precondition is its only check.
+    fn target(&self, q: &params::Query) -> Result<haplane_dataplane::Target, ApiError> {
+        let bare = params::transaction(q).is_none() && !q.contains_key("version");
+        match self {
+            Precondition::None => params::target(q),
+            _ if bare => Ok(haplane_dataplane::Target::Guarded {
+                reload: params::reload_mode(q)?,
+            }),
+            _ => params::target(q),
+        }
+    }
+
+    fn holds(&self, current: Result<Vec<u8>, ResourceError>) -> Result<(), ResourceError> {
+        let Precondition::Matches(tags) = self else {
+            return Ok(());
+        };
+        let bytes = match current {
+            Ok(bytes) => bytes,
+            Err(ResourceError::NotFound(what)) => {
+                return Err(ResourceError::Changed(format!(
+                    "If-Match: {what} does not exist"
+                )))
+            }
+            Err(e) => return Err(e),
+        };
+        let now = etag(&bytes);
+        match tags.iter().any(|t| t == "*" || *t == now) {
+            true => Ok(()),
+            false => Err(ResourceError::Changed(format!(
+                "If-Match: the resource changed since it was read; its ETag is now {now}"
+            ))),
+        }
+    }
+
+    /// An item is as the caller read it (`full`: in its full form).
+    fn check(
+        &self,
+        doc: &haplane_model::Document,
+        resource: &Resource,
+        place: Place<'_>,
+        key: &str,
+        full: bool,
+    ) -> Result<(), ResourceError> {
+        if matches!(self, Precondition::None) {
+            return Ok(());
+        }
+        self.holds(registry::get(doc, place, key, full).map(|v| render(resource, &v)))
+    }
+
+    /// A whole list is as the caller read it.
+    fn check_list(
+        &self,
+        doc: &haplane_model::Document,
+        resource: &Resource,
+        place: Place<'_>,
+    ) -> Result<(), ResourceError> {
+        if matches!(self, Precondition::None) {
+            return Ok(());
+        }
+        self.holds(registry::list(doc, place, false).map(|items| render_list(resource, &items)))
+    }
+
+    /// No item of the name `value` gives exists (`If-None-Match: *`).
+    fn check_absent(
+        &self,
+        doc: &haplane_model::Document,
+        place: Place<'_>,
+        value: &Map<String, Value>,
+    ) -> Result<(), ResourceError> {
+        let (Precondition::Absent, Some(field)) = (self, place.resource.key()) else {
+            return Ok(());
+        };
+        if place.resource.is_indexed() {
+            return Ok(());
+        }
+        let Some(name) = value.get(field).and_then(Value::as_str) else {
+            return Ok(());
+        };
+        match registry::get(doc, place, name, false) {
+            Ok(_) => Err(ResourceError::Changed(format!(
+                "If-None-Match: {} '{name}' already exists",
+                place.resource.title
+            ))),
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+/// JSON items already rendered, as one array.
+fn join_json(items: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"[".to_vec();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(item);
+    }
+    out.push(b']');
+    out
 }
 
 /// A written item as the answer shows it: a flag set to false is not in

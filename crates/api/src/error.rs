@@ -78,6 +78,7 @@ impl From<ResourceError> for ApiError {
             ResourceError::ParentNotFound(_) => StatusCode::BAD_REQUEST,
             ResourceError::AlreadyExists(_) | ResourceError::Conflict(_) => StatusCode::CONFLICT,
             ResourceError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ResourceError::Changed(_) => StatusCode::PRECONDITION_FAILED,
         };
         ApiError::new(status, e.to_string())
     }
@@ -89,9 +90,9 @@ impl From<DataplaneError> for ApiError {
             DataplaneError::VersionMismatch { .. } => StatusCode::CONFLICT,
             DataplaneError::NoVersion => StatusCode::BAD_REQUEST,
             DataplaneError::Outdated { .. } => StatusCode::NOT_ACCEPTABLE,
-            DataplaneError::TransactionNotFound(_) | DataplaneError::ReloadNotFound(_) => {
-                StatusCode::NOT_FOUND
-            }
+            DataplaneError::TransactionNotFound(_)
+            | DataplaneError::ReloadNotFound(_)
+            | DataplaneError::VersionNotFound(_) => StatusCode::NOT_FOUND,
             DataplaneError::TransactionClosed { .. } => StatusCode::NOT_ACCEPTABLE,
             DataplaneError::TooManyTransactions(_) => StatusCode::TOO_MANY_REQUESTS,
             DataplaneError::Resource(r) => return ApiError::from(r.clone()),

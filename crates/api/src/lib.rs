@@ -27,7 +27,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use haplane_dataplane::Dataplane;
 
-pub use auth::Users;
+pub use auth::{ClientSubject, Users};
 pub use error::ApiError;
 pub use spec::specification;
 
@@ -174,7 +174,8 @@ async fn json_errors(
     json
 }
 
-/// Logs each request: method, path, status, duration.
+/// Logs each request: method, path, status, duration, and who asked (the
+/// API user, the client certificate's subject).
 async fn access_log(
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -184,6 +185,9 @@ async fn access_log(
     let start = Instant::now();
     let response = next.run(request).await;
     let micros = start.elapsed().as_micros() as u64;
-    tracing::info!(target: "access", %method, %path, status = response.status().as_u16(), micros, "request");
+    let caller = response.extensions().get::<haplane_dataplane::Caller>();
+    let user = caller.and_then(|c| c.user.as_deref()).unwrap_or("-");
+    let client = caller.and_then(|c| c.client.as_deref()).unwrap_or("-");
+    tracing::info!(target: "access", %method, %path, status = response.status().as_u16(), micros, user, client, "request");
     response
 }

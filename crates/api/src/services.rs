@@ -8,7 +8,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
-use haplane_dataplane::{Reload, ReloadMode, TransactionInfo, TransactionStatus};
+use haplane_dataplane::{
+    checksum, HistoryEntry, Reload, ReloadMode, TransactionInfo, TransactionStatus,
+};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
@@ -35,6 +37,23 @@ pub fn routes() -> crate::Routes {
                 .put(commit_transaction)
                 .delete(delete_transaction),
         )
+        .route(
+            "/services/haproxy/transactions/{id}/diff",
+            get(transaction_diff),
+        )
+        .route("/services/haproxy/configuration/history", get(list_history))
+        .route(
+            "/services/haproxy/configuration/history/{version}",
+            get(history_version),
+        )
+        .route(
+            "/services/haproxy/configuration/history/{version}/diff",
+            get(history_diff),
+        )
+        .route(
+            "/services/haproxy/configuration/history/{version}/restore",
+            axum::routing::post(restore_version),
+        )
         .route("/services/haproxy/reloads", get(list_reloads))
         .route("/services/haproxy/reloads/{id}", get(get_reload))
 }
@@ -45,16 +64,6 @@ async fn version(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
         None => state.dp.snapshot().version,
     };
     Ok(Json(json!(version)).into_response())
-}
-
-/// FNV-1a 64: a fast checksum of the configuration bytes.
-fn checksum(bytes: &[u8]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        hash ^= u64::from(*b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("fnv1a64:{hash:016x}")
 }
 
 async fn get_raw(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
@@ -169,6 +178,11 @@ async fn commit_transaction(
     Path(id): Path<String>,
     Query(q): Q,
 ) -> Result<Response, ApiError> {
+    // Checked as its commit would be; nothing changes.
+    if params::flag(&q, "only_validate")? {
+        state.dp.validate_transaction(&id).await?;
+        return Ok(Json(transaction_json(&state.dp.transaction(&id)?)).into_response());
+    }
     let reload = if params::flag(&q, "force_reload")? {
         ReloadMode::Force
     } else {
@@ -205,4 +219,92 @@ async fn get_reload(State(state): St, Path(id): Path<String>) -> Result<Response
         .reload(&id)
         .ok_or_else(|| ApiError::not_found(format!("reload {id} not found")))?;
     Ok(Json(reload_json(&reload)).into_response())
+}
+
+fn text(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+async fn transaction_diff(State(state): St, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(text(state.dp.transaction_diff(&id)?))
+}
+
+fn history_json(e: &HistoryEntry) -> Value {
+    json!({
+        "version": e.version,
+        "time": e.time_rfc3339(),
+        "user": e.user,
+        "client": e.client,
+        "origin": e.origin.as_str(),
+        "changes": e.changes,
+        "applied": e.applied.as_str(),
+        "reload_id": e.reload_id,
+        "reload_status": e.reload_status,
+        "checksum": e.checksum,
+    })
+}
+
+/// A version in a path.
+fn version_param(text: &str) -> Result<u64, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request(format!("version: '{text}' is not a positive integer")))
+}
+
+async fn list_history(State(state): St) -> Result<Response, ApiError> {
+    let list: Vec<Value> = state.dp.history().iter().map(history_json).collect();
+    Ok(Json(Value::Array(list)).into_response())
+}
+
+async fn history_version(
+    State(state): St,
+    Path(version): Path<String>,
+) -> Result<Response, ApiError> {
+    let version = version_param(&version)?;
+    let entry = state.dp.history_entry(version)?;
+    let bytes = state.dp.history_bytes(version)?;
+    let mut headers = HeaderMap::new();
+    headers.insert("Configuration-Version", HeaderValue::from(version));
+    if let Ok(sum) = HeaderValue::from_str(&entry.checksum) {
+        headers.insert("Configuration-Checksum", sum);
+    }
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    Ok((StatusCode::OK, headers, bytes).into_response())
+}
+
+async fn history_diff(
+    State(state): St,
+    Path(version): Path<String>,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    let version = version_param(&version)?;
+    let against = params::number(&q, "against")?;
+    Ok(text(state.dp.history_diff(version, against)?))
+}
+
+async fn restore_version(
+    State(state): St,
+    Path(version): Path<String>,
+    Query(q): Q,
+) -> Result<Response, ApiError> {
+    let version = version_param(&version)?;
+    let current = match params::flag(&q, "skip_version")? {
+        true => None,
+        false => Some(params::number(&q, "version")?.ok_or_else(|| {
+            ApiError::bad_request("give the version parameter (or skip_version=true)")
+        })?),
+    };
+    let reload = params::reload_mode(&q)?;
+    let applied = state.dp.restore_version(version, current, reload).await?;
+    let body = match &applied {
+        haplane_dataplane::Applied::Committed { version, .. } => state
+            .dp
+            .history_entry(*version)
+            .ok()
+            .map(|e| history_json(&e)),
+        _ => None,
+    };
+    Ok(written(&applied, StatusCode::CREATED, body))
 }

@@ -18,6 +18,8 @@ pub(crate) struct Op {
     /// Success status and response schema (a name, "raw", or "list:NAME").
     pub(crate) ok: &'static [(u16, Option<&'static str>)],
     pub(crate) errors: &'static [u16],
+    /// Its success answers carry an `ETag` (configuration resources).
+    pub(crate) etag: bool,
 }
 
 const WRITE: &[&str] = &["transaction_id", "version", "force_reload"];
@@ -37,6 +39,7 @@ macro_rules! op {
             body: $body,
             ok: $ok,
             errors: $errors,
+            etag: false,
         }
     };
 }
@@ -176,10 +179,71 @@ fn operations() -> Vec<Op> {
             "commitTransaction",
             "Commits a transaction",
             "Transactions",
-            &["id", "force_reload"],
+            &["id", "force_reload", "only_validate_transaction"],
             None,
             &[(200, Some("transaction")), (202, Some("transaction"))],
             &[400, 404, 406]
+        ),
+        op!(
+            "get",
+            "/services/haproxy/transactions/{id}/diff",
+            "getTransactionDiff",
+            "The unified diff its commit would write",
+            "Transactions",
+            &["id"],
+            None,
+            &[(200, Some("raw"))],
+            &[404, 406]
+        ),
+        op!(
+            "get",
+            "/services/haproxy/configuration/history",
+            "getConfigurationHistory",
+            "Versions of the configuration, newest first",
+            "History",
+            &[],
+            None,
+            &[(200, Some("list:history_entry"))],
+            &[]
+        ),
+        op!(
+            "get",
+            "/services/haproxy/configuration/history/{version}",
+            "getConfigurationHistoryVersion",
+            "The configuration file of a version",
+            "History",
+            &["history_version"],
+            None,
+            &[(200, Some("raw"))],
+            &[400, 404]
+        ),
+        op!(
+            "get",
+            "/services/haproxy/configuration/history/{version}/diff",
+            "getConfigurationHistoryDiff",
+            "The unified diff of a version from another",
+            "History",
+            &["history_version", "against"],
+            None,
+            &[(200, Some("raw"))],
+            &[400, 404]
+        ),
+        op!(
+            "post",
+            "/services/haproxy/configuration/history/{version}/restore",
+            "restoreConfigurationVersion",
+            "Commits a version's file again, as a new version",
+            "History",
+            &[
+                "history_version",
+                "restore_version",
+                "skip_version",
+                "force_reload",
+                "skip_reload"
+            ],
+            None,
+            &[(201, Some("history_entry")), (202, Some("history_entry"))],
+            &[400, 404, 409]
         ),
         op!(
             "delete",
@@ -226,6 +290,10 @@ fn schema_ref(name: &str) -> Value {
         list if list.starts_with("list:") => {
             json!({"type": "array", "items": schema_ref(&list[5..])})
         }
+        many if many.starts_with("one_or_list:") => {
+            let one = schema_ref(&many["one_or_list:".len()..]);
+            json!({"anyOf": [one, {"type": "array", "items": one}]})
+        }
         other => json!({"$ref": format!("#/components/schemas/{other}")}),
     }
 }
@@ -260,6 +328,14 @@ fn parameters() -> Value {
         "only_validate": query("only_validate", boolean, "Only validate the configuration with haproxy -c"),
         "full_section": query("full_section", json!({"type": "boolean", "default": false}), "Read or write the section with its children nested (rules, servers, binds)"),
         "status": query("status", json!({"type": "string", "enum": ["failed", "outdated", "in_progress", "success"]}), "Only transactions with this status"),
+        "if_match": {"name": "If-Match", "in": "header", "schema": {"type": "string"},
+            "description": "Write only if the resource's ETag (from its GET) is one of these (or * : it exists); else 412. With it, version is not needed: writers of different resources never conflict"},
+        "if_none_match": {"name": "If-None-Match", "in": "header", "schema": {"type": "string", "enum": ["*"]},
+            "description": "*: add only if no item of that name exists; else 412. With it, version is not needed"},
+        "history_version": {"name": "version", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}, "description": "A version of the history"},
+        "against": query("against", json!({"type": "integer"}), "The version to compare with (default: the one kept before it)"),
+        "restore_version": {"name": "version", "in": "query", "schema": {"type": "integer"}, "description": "The current version (a stale one is refused with 409); needed unless skip_version=true"},
+        "only_validate_transaction": query("only_validate", json!({"type": "boolean", "default": false}), "Only check what the commit would write, with haproxy -c; nothing changes"),
         "id": path("id", "The ID"),
         "index": {"name": "index", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}, "description": "Position of the rule in its list, from 0"},
         "name": path("name", "The name"),
@@ -299,6 +375,17 @@ fn fixed_schemas() -> Map<String, Value> {
     }));
     schemas.insert("transaction".into(), json!({"type": "object", "properties": {
         "_version": integer, "id": string, "status": {"type": "string", "enum": ["failed", "outdated", "in_progress", "success"]}}}));
+    schemas.insert("history_entry".into(), json!({"type": "object", "properties": {
+        "version": integer,
+        "time": {"type": "string", "format": "date-time"},
+        "user": {"type": "string", "nullable": true, "description": "The API user; null for a hand edit or a roll-back"},
+        "client": {"type": "string", "nullable": true, "description": "The subject of the client certificate"},
+        "origin": {"type": "string", "enum": ["api", "restore", "rollback", "hand_edit", "initial"]},
+        "changes": {"type": "array", "items": string, "description": "Resource paths changed from the version before (/backends/web/servers/s1)"},
+        "applied": {"type": "string", "enum": ["runtime", "reload", "none"]},
+        "reload_id": {"type": "string", "nullable": true},
+        "reload_status": {"type": "string", "nullable": true, "enum": ["failed", "in_progress", "succeeded", null]},
+        "checksum": string}}));
     schemas.insert("reload".into(), json!({"type": "object", "properties": {
         "id": string, "status": {"type": "string", "enum": ["failed", "in_progress", "succeeded"]}, "response": string, "reload_timestamp": integer}}));
     schemas.insert("health".into(), json!({"type": "object", "properties": {"haproxy": {"type": "string", "enum": ["up", "down", "unknown"]}}}));
@@ -363,6 +450,20 @@ fn config_op(endpoint: &haplane_model::registry::Endpoint) -> Op {
         }
         None => params,
     };
+    // Writes may be conditional on the resource as last read.
+    let condition = match endpoint.action {
+        Action::List | Action::Get => None,
+        Action::Create | Action::CreateOnList | Action::Append => Some("if_none_match"),
+        _ => Some("if_match"),
+    };
+    let params = match condition {
+        Some(header) => {
+            let all: Vec<&'static str> = params.iter().copied().chain([header]).collect();
+            leak(all.into_boxed_slice())
+        }
+        None => params,
+    };
+    let many: &'static str = leak(format!("one_or_list:{schema}").into_boxed_str());
     let (summary, body, ok, errors): (String, _, Vec<_>, &'static [u16]) = match endpoint.action {
         Action::List => (
             format!("Lists every {title}"),
@@ -386,61 +487,67 @@ fn config_op(endpoint: &haplane_model::registry::Endpoint) -> Op {
             format!("Inserts a {title} at the index"),
             Some(schema),
             vec![(201, Some(schema)), (202, Some(schema))],
-            &[400, 404, 409, 422],
+            &[400, 404, 409, 412, 422],
         ),
         Action::Append => (
             format!("Adds a {title} at the end of the list"),
             Some(schema),
             vec![(201, Some(schema)), (202, Some(schema))],
-            &[400, 404, 409, 422],
+            &[400, 404, 409, 412, 422],
         ),
         Action::Create if resource.is_singleton() => (
             format!("Creates {title}"),
             Some(schema),
             vec![(201, Some(schema)), (202, Some(schema))],
-            &[400, 409, 422],
+            &[400, 409, 412, 422],
+        ),
+        Action::Create if resource.takes_many() => (
+            format!("Adds a {title}, or a list of them at once (all or none)"),
+            Some(many),
+            vec![(201, Some(many)), (202, Some(many))],
+            &[400, 404, 409, 412, 422],
         ),
         Action::Create | Action::CreateOnList => (
             format!("Adds a {title}"),
             Some(schema),
             vec![(201, Some(schema)), (202, Some(schema))],
-            &[400, 404, 409, 422],
+            &[400, 404, 409, 412, 422],
         ),
         Action::Replace if resource.is_singleton() => (
             format!("Replaces {title}"),
             Some(schema),
             vec![(200, Some(schema)), (202, Some(schema))],
-            &[400, 409, 422],
+            &[400, 409, 412, 422],
         ),
         Action::Replace => (
             format!("Replaces one {title}"),
             Some(schema),
             vec![(200, Some(schema)), (202, Some(schema))],
-            &[400, 404, 409, 422],
+            &[400, 404, 409, 412, 422],
         ),
         Action::Delete if resource.deletes_by_value() => (
             format!("Deletes the {title} the body names"),
             Some(schema),
             vec![(202, None), (204, None)],
-            &[400, 404, 409],
+            &[400, 404, 409, 412],
         ),
         Action::Delete if resource.is_singleton() => (
             format!("Deletes {title}"),
             None,
             vec![(202, None), (204, None)],
-            &[404, 409],
+            &[404, 409, 412],
         ),
         Action::Delete => (
             format!("Deletes one {title}"),
             None,
             vec![(202, None), (204, None)],
-            &[404, 409],
+            &[404, 409, 412],
         ),
         Action::ReplaceAll => (
             format!("Replaces the whole list of {title}s"),
             Some(list),
             vec![(200, Some(list)), (202, Some(list))],
-            &[400, 404, 409, 422],
+            &[400, 404, 409, 412, 422],
         ),
     };
     Op {
@@ -453,6 +560,7 @@ fn config_op(endpoint: &haplane_model::registry::Endpoint) -> Op {
         body,
         ok: leak(ok.into_boxed_slice()),
         errors,
+        etag: !endpoint.action.writes(),
     }
 }
 
@@ -483,6 +591,7 @@ fn discovery_ops(ops: &mut Vec<Op>) {
             body: None,
             ok: &[(200, Some("list:endpoint"))],
             errors: &[],
+            etag: false,
         });
     }
 }
@@ -513,7 +622,11 @@ pub fn specification() -> Value {
             .rev()
             .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')));
         for name in in_path {
-            if !op.params.contains(&name) {
+            let declared = op
+                .params
+                .iter()
+                .any(|p| components[*p]["in"] == "path" && components[*p]["name"] == name);
+            if !declared && !op.params.contains(&name) {
                 let parameter = match components.get(name) {
                     Some(_) => json!({"$ref": format!("#/components/parameters/{name}")}),
                     None => json!({"name": name, "in": "path", "required": true,
@@ -529,6 +642,9 @@ pub fn specification() -> Value {
         let mut responses = Map::new();
         for (status, schema) in op.ok {
             let mut response = json!({"description": "Success"});
+            if op.etag {
+                response["headers"] = json!({"ETag": {"description": "Strong ETag of this answer, for If-Match", "schema": {"type": "string"}}});
+            }
             if *status == 202 {
                 response["description"] =
                     json!("Accepted: in a transaction, or committed with the reload queued");

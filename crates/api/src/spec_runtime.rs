@@ -97,6 +97,7 @@ pub fn ops() -> Vec<Op> {
                 body,
                 ok,
                 errors,
+                etag: false,
             },
         )
         .collect();
@@ -110,6 +111,7 @@ pub fn ops() -> Vec<Op> {
         body: None,
         ok: &[(200, Some("native_stats"))],
         errors: &[400, 503],
+        etag: false,
     });
     ops
 }

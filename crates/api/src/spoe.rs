@@ -443,6 +443,7 @@ fn build_ops() -> Vec<Op> {
         body,
         ok,
         errors,
+        etag: false,
     };
     let files_one = leak(format!("{FILES}/{{name}}"));
     let scopes = leak(format!("{FILES}/{{parent_name}}/scopes"));

@@ -513,6 +513,7 @@ fn build_ops() -> Vec<Op> {
         body,
         ok,
         errors,
+        etag: false,
     };
     for kind in KINDS {
         let noun = kind.file.noun();

@@ -9,6 +9,7 @@ use haplane_cfg::{Document, SectionKind};
 use haplane_haproxy::{CheckError, Level};
 
 use crate::error::DataplaneError;
+use crate::history::{AppliedBy, Caller, Origin};
 use crate::reload::Reload;
 use crate::store::{Dataplane, ReloadMode, Snapshot};
 
@@ -115,7 +116,7 @@ fn problems(doc: &Document, error: &CheckError) -> (String, Vec<Problem>) {
 }
 
 /// The bytes after a `# _version=N` first line (all of them if there is none).
-fn without_version(bytes: &[u8]) -> &[u8] {
+pub(crate) fn without_version(bytes: &[u8]) -> &[u8] {
     if !bytes.starts_with(b"# _version=") {
         return bytes;
     }
@@ -281,9 +282,10 @@ impl Dataplane {
         mut doc: Document,
         reload: ReloadMode,
         deploy: bool,
+        origin: Origin,
     ) -> Result<Applied, DataplaneError> {
         let forced = reload == ReloadMode::Force;
-        let current = self.snapshot();
+        let current = self.locked_snapshot(_writer);
         if current.version != base {
             return Err(DataplaneError::VersionMismatch {
                 current: current.version,
@@ -328,12 +330,22 @@ impl Dataplane {
             self.reloads.runtime_in_flight(true);
         }
         write_atomic(path, &bytes).map_err(|e| DataplaneError::io(path.display(), e))?;
+        self.history.keep_bytes(
+            Some(&current.doc),
+            &doc,
+            &bytes,
+            version,
+            origin,
+            crate::history::caller(),
+        );
         self.install(Snapshot::new(doc, self.stamp_now()));
         tracing::info!(version, "configuration committed");
         if let Some((rt, steps)) = live {
             let applied = crate::live::apply(&rt, &steps).await;
             if applied.is_ok() {
                 self.reloads.runtime_in_flight(false);
+                self.history
+                    .update(version, |e| e.applied = AppliedBy::Runtime);
             }
             match applied {
                 Ok(()) => {
@@ -358,12 +370,17 @@ impl Dataplane {
             ReloadMode::Skip => None,
             _ => self.reloads.request(self, current, forced).await,
         };
+        if let Some(r) = &reload {
+            self.history.reloaded(version, r);
+        }
         // A runtime change that failed is now the reload's to make good.
         self.reloads.runtime_in_flight(false);
         // A forced reload that failed put the previous configuration back
         // as a newer version: the answer tells that one.
         let version = match &reload {
-            Some(r) if r.status == crate::reload::ReloadStatus::Failed => self.snapshot().version,
+            Some(r) if r.status == crate::reload::ReloadStatus::Failed => {
+                self.current_snapshot().version
+            }
             _ => version,
         };
         Ok(Applied::Committed {
@@ -404,9 +421,20 @@ impl Dataplane {
     /// reload), as a new version so that versions only grow.
     pub(crate) fn restore(&self, previous: &Snapshot) -> Result<(), DataplaneError> {
         let mut doc = previous.doc.clone();
-        doc.set_version(self.snapshot().version + 1);
+        let current = self.current_snapshot();
+        let version = current.version + 1;
+        doc.set_version(version);
         let path = &self.settings.config_file;
-        write_atomic(path, &doc.to_bytes()).map_err(|e| DataplaneError::io(path.display(), e))?;
+        let bytes = doc.to_bytes();
+        write_atomic(path, &bytes).map_err(|e| DataplaneError::io(path.display(), e))?;
+        self.history.keep_bytes(
+            Some(&current.doc),
+            &doc,
+            &bytes,
+            version,
+            Origin::Rollback,
+            Caller::default(),
+        );
         self.install(Snapshot::new(doc, self.stamp_now()));
         Ok(())
     }

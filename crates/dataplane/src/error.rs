@@ -33,6 +33,9 @@ pub enum DataplaneError {
         message: String,
         problems: Vec<Problem>,
     },
+    /// The history does not keep that version (404).
+    #[error("version {0} is not in the history")]
+    VersionNotFound(u64),
     #[error("reload {0} not found")]
     ReloadNotFound(String),
     /// A managed file's name is not a plain name inside its directory (400).

@@ -9,6 +9,7 @@ pub mod certs;
 mod commit;
 mod error;
 mod files;
+mod history;
 pub mod live;
 mod reload;
 mod settings;
@@ -22,6 +23,7 @@ pub use error::DataplaneError;
 pub use files::{
     crt_list_entries, map_entries, CrtListLine, FileApplied, FileKind, FileStore, StoredFile,
 };
+pub use history::{acting_as, checksum, unified_diff, AppliedBy, Caller, HistoryEntry, Origin};
 pub use reload::{Reload, ReloadStatus};
 pub use settings::{ReloadMethod, Settings};
 pub use spoe::SpoeTarget;

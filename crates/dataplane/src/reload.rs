@@ -384,6 +384,10 @@ impl ReloadAgent {
                 Ok(()) => {
                     let (again, _) = self.reload_once().await;
                     if again {
+                        let version = dp.current_snapshot().version;
+                        dp.history.update(version, |e| {
+                            e.applied = crate::history::AppliedBy::Reload;
+                        });
                         "the previous configuration was restored and reloaded".to_owned()
                     } else {
                         "the previous configuration was restored but could not be reloaded"

@@ -25,6 +25,11 @@ pub struct Settings {
     pub validate_files_before: Vec<PathBuf>,
     pub validate_files_after: Vec<PathBuf>,
     pub transaction_dir: PathBuf,
+    /// Where the history of versions is kept (default: `history` in the
+    /// transaction directory).
+    pub history_dir: Option<PathBuf>,
+    /// How many versions the history keeps.
+    pub history_size: usize,
     pub max_open_transactions: usize,
     /// How many previous versions to keep as numbered backups (0: none).
     pub backups_number: usize,
@@ -41,6 +46,13 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Where the history is kept.
+    pub fn history_dir(&self) -> PathBuf {
+        self.history_dir
+            .clone()
+            .unwrap_or_else(|| self.transaction_dir.join("history"))
+    }
+
     /// Settings for `config_file` with the defaults of the command line.
     pub fn new(config_file: impl Into<PathBuf>) -> Settings {
         let config_file = config_file.into();
@@ -51,6 +63,8 @@ impl Settings {
             validate_cmd: None,
             validate_files_before: Vec::new(),
             validate_files_after: Vec::new(),
+            history_dir: None,
+            history_size: 100,
             max_open_transactions: 20,
             backups_number: 0,
             backups_dir: None,

@@ -11,6 +11,7 @@ use haplane_runtime::{Endpoint, Runtime};
 
 use crate::commit::Applied;
 use crate::error::DataplaneError;
+use crate::history::{Caller, History, Origin};
 use crate::reload::ReloadAgent;
 use crate::settings::{ReloadMethod, Settings};
 use crate::transaction::{TransactionInfo, TransactionStatus, Transactions};
@@ -41,6 +42,20 @@ const MEMO_BYTES: usize = 64 * 1024 * 1024;
 impl Snapshot {
     pub(crate) fn new(doc: Document, stamp: Option<(u64, SystemTime)>) -> Snapshot {
         let version = doc.version().unwrap_or(1);
+        Snapshot::at(doc, version, stamp)
+    }
+
+    /// A snapshot served as `version`, whatever the file's version line
+    /// says (a hand edit is a version of its own); the document's version
+    /// line is set to match.
+    pub(crate) fn at(
+        mut doc: Document,
+        version: u64,
+        stamp: Option<(u64, SystemTime)>,
+    ) -> Snapshot {
+        if doc.version().unwrap_or(1) != version {
+            doc.set_version(version);
+        }
         Snapshot {
             doc,
             version,
@@ -60,6 +75,11 @@ pub enum Target {
         version: Option<u64>,
         reload: ReloadMode,
     },
+    /// Straight to the live file, whatever its version: the change checks
+    /// that the resources it touches are as the caller read them (HTTP
+    /// `If-Match`, `If-None-Match: *`), so writers of different resources
+    /// never conflict.
+    Guarded { reload: ReloadMode },
 }
 
 /// When HAProxy loads a committed change.
@@ -99,6 +119,8 @@ pub struct Dataplane {
     /// Length and modification time of the file as last deployed: written
     /// by a commit, or a hand edit the watcher has dealt with.
     deployed: Mutex<Option<(u64, SystemTime)>>,
+    /// Every version, kept on disk.
+    pub(crate) history: History,
 }
 
 impl Dataplane {
@@ -110,9 +132,14 @@ impl Dataplane {
     pub fn open(settings: Settings) -> Result<Arc<Dataplane>, DataplaneError> {
         let path = &settings.config_file;
         let bytes = std::fs::read(path).map_err(|e| DataplaneError::io(path.display(), e))?;
-        let snapshot = Arc::new(Snapshot::new(Document::parse(bytes), stamp(path)));
         std::fs::create_dir_all(&settings.transaction_dir)
             .map_err(|e| DataplaneError::io(settings.transaction_dir.display(), e))?;
+        let history = History::open(&settings.history_dir(), settings.history_size, path)?;
+        let snapshot = Arc::new(first_snapshot(
+            &history,
+            Document::parse(bytes),
+            stamp(path),
+        ));
         // What a crash in the middle of a write or a check left behind.
         if let Some(dir) = std::fs::canonicalize(path)
             .ok()
@@ -141,6 +168,7 @@ impl Dataplane {
             reloads,
             runtime: Mutex::new(None),
             me: me.clone(),
+            history,
         });
         Ok(dataplane)
     }
@@ -191,22 +219,57 @@ impl Dataplane {
     }
 
     /// The current configuration. If the file changed on disk since it was
-    /// read (an edit by hand), it is read again first.
+    /// read (an edit by hand), it is read again first, unless a write is
+    /// under way: that one installs its own.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        let current = Arc::clone(&self.current.read().expect("snapshot lock"));
+        let current = self.current_snapshot();
         let on_disk = stamp(&self.settings.config_file);
         if on_disk.is_none() || on_disk == current.stamp {
             return current;
         }
-        match std::fs::read(&self.settings.config_file) {
-            Ok(bytes) => {
-                tracing::info!(file = %self.settings.config_file.display(), "configuration changed on disk; reading it again");
-                let fresh = Arc::new(Snapshot::new(Document::parse(bytes), on_disk));
-                *self.current.write().expect("snapshot lock") = Arc::clone(&fresh);
-                fresh
-            }
+        match self.writer.try_lock() {
+            Ok(guard) => self.locked_snapshot(&guard),
             Err(_) => current,
         }
+    }
+
+    /// The current configuration, read again if the file changed on disk,
+    /// for a caller that holds the writer lock. A file whose bytes differ
+    /// from the snapshot's (apart from the version line) is a hand edit: a
+    /// new version (the file's, if it is newer, else the next one) in the
+    /// history. The file itself is left as it is.
+    pub(crate) fn locked_snapshot(
+        &self,
+        _writer: &tokio::sync::MutexGuard<'_, ()>,
+    ) -> Arc<Snapshot> {
+        let current = self.current_snapshot();
+        let on_disk = stamp(&self.settings.config_file);
+        if on_disk.is_none() || on_disk == current.stamp {
+            return current;
+        }
+        let Ok(bytes) = std::fs::read(&self.settings.config_file) else {
+            return current;
+        };
+        let doc = Document::parse(bytes);
+        let edited = crate::commit::without_version(&doc.to_bytes())
+            != crate::commit::without_version(&current.doc.to_bytes());
+        let version = match edited {
+            false => current.version,
+            true => doc.version().unwrap_or(1).max(current.version + 1),
+        };
+        let fresh = Arc::new(Snapshot::at(doc, version, on_disk));
+        if edited {
+            tracing::info!(file = %self.settings.config_file.display(), version, "configuration changed on disk; reading it again");
+            self.history.keep(
+                Some(&current.doc),
+                &fresh.doc,
+                version,
+                Origin::HandEdit,
+                Caller::default(),
+            );
+        }
+        *self.current.write().expect("snapshot lock") = Arc::clone(&fresh);
+        fresh
     }
 
     /// The snapshot in memory, without looking at the file.
@@ -302,10 +365,17 @@ impl Dataplane {
                 )?;
                 Ok((value, Applied::Transaction))
             }
-            Target::Live { version, reload } => {
-                let version = version.ok_or(DataplaneError::NoVersion)?;
+            Target::Live { .. } | Target::Guarded { .. } => {
+                let (version, reload) = match target {
+                    Target::Live { version, reload } => {
+                        (Some(version.ok_or(DataplaneError::NoVersion)?), reload)
+                    }
+                    Target::Guarded { reload } => (None, reload),
+                    Target::Transaction(_) => unreachable!("matched above"),
+                };
                 let guard = self.writer.lock().await;
-                let current = self.snapshot();
+                let current = self.locked_snapshot(&guard);
+                let version = version.unwrap_or(current.version);
                 if current.version != version {
                     return Err(DataplaneError::VersionMismatch {
                         current: current.version,
@@ -314,7 +384,9 @@ impl Dataplane {
                 }
                 let mut doc = current.doc.clone();
                 let value = change(&mut doc)?;
-                let applied = self.commit(&guard, version, doc, reload, false).await?;
+                let applied = self
+                    .commit(&guard, version, doc, reload, false, Origin::Api)
+                    .await?;
                 Ok((value, applied))
             }
         }
@@ -328,8 +400,30 @@ impl Dataplane {
         version: Option<u64>,
         reload: ReloadMode,
     ) -> Result<Applied, DataplaneError> {
+        self.replace_with(bytes, version, reload, Origin::Api).await
+    }
+
+    /// Commits the bytes of a version of the history as a new version.
+    pub async fn restore_version(
+        &self,
+        version: u64,
+        current: Option<u64>,
+        reload: ReloadMode,
+    ) -> Result<Applied, DataplaneError> {
+        let bytes = self.history.bytes(version)?;
+        self.replace_with(bytes, current, reload, Origin::Restore)
+            .await
+    }
+
+    async fn replace_with(
+        &self,
+        bytes: Vec<u8>,
+        version: Option<u64>,
+        reload: ReloadMode,
+        origin: Origin,
+    ) -> Result<Applied, DataplaneError> {
         let guard = self.writer.lock().await;
-        let current = self.snapshot();
+        let current = self.locked_snapshot(&guard);
         let base = version.unwrap_or(current.version);
         if base != current.version {
             return Err(DataplaneError::VersionMismatch {
@@ -337,7 +431,7 @@ impl Dataplane {
                 given: base,
             });
         }
-        self.commit(&guard, base, Document::parse(bytes), reload, true)
+        self.commit(&guard, base, Document::parse(bytes), reload, true, origin)
             .await
     }
 
@@ -400,13 +494,15 @@ impl Dataplane {
         reload: ReloadMode,
     ) -> Result<(TransactionInfo, Applied), DataplaneError> {
         let guard = self.writer.lock().await;
-        let current = self.snapshot().version;
+        let current = self.locked_snapshot(&guard).version;
         let (doc, base) = {
             let transactions = self.transactions.lock().expect("transactions lock");
             let t = transactions.get_open(id, current)?;
             (t.doc.clone(), t.base_version)
         };
-        let result = self.commit(&guard, base, doc, reload, true).await;
+        let result = self
+            .commit(&guard, base, doc, reload, true, Origin::Api)
+            .await;
         let mut transactions = self.transactions.lock().expect("transactions lock");
         match result {
             Ok(applied) => {
@@ -428,6 +524,47 @@ impl Dataplane {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The configuration as haplane starts with it: the file, as the version
+/// the history last kept when the bytes are the same (a hand edit's
+/// version is not written to the file), else as a hand edit made while
+/// haplane was away (the next version), kept in the history. A first
+/// start keeps the file as it is.
+fn first_snapshot(history: &History, doc: Document, stamp: Option<(u64, SystemTime)>) -> Snapshot {
+    let file_version = doc.version().unwrap_or(1);
+    let Some(latest) = history.latest() else {
+        let snapshot = Snapshot::at(doc, file_version, stamp);
+        history.keep(
+            None,
+            &snapshot.doc,
+            file_version,
+            Origin::Initial,
+            Caller::default(),
+        );
+        return snapshot;
+    };
+    let kept = history.bytes(latest.version).unwrap_or_default();
+    let same =
+        crate::commit::without_version(&kept) == crate::commit::without_version(&doc.to_bytes());
+    if same {
+        return Snapshot::at(doc, file_version.max(latest.version), stamp);
+    }
+    let version = file_version.max(latest.version + 1);
+    let snapshot = Snapshot::at(doc, version, stamp);
+    tracing::info!(
+        version,
+        "the configuration changed while haplane was stopped"
+    );
+    let before = Document::parse(kept);
+    history.keep(
+        Some(&before),
+        &snapshot.doc,
+        version,
+        Origin::HandEdit,
+        Caller::default(),
+    );
+    snapshot
 }
 
 /// The first `stats socket ADDRESS ... level admin` of the global section

@@ -25,12 +25,12 @@ impl Dataplane {
     /// Looks at the file once; reloads HAProxy if it changed by hand.
     pub async fn follow_once(self: &Arc<Self>) {
         // Not in the middle of a commit of ours.
-        let _writer = self.writer.lock().await;
+        let writer = self.writer.lock().await;
         let previous = self.current_snapshot();
         if self.take_hand_edit().is_none() {
             return;
         }
-        let fresh = self.snapshot();
+        let fresh = self.locked_snapshot(&writer);
         if let Err(e) = self.validate(&fresh.doc).await {
             tracing::warn!(error = %e, "the configuration file was changed by hand and haproxy -c refuses it: not reloaded");
             return;
@@ -40,6 +40,9 @@ impl Dataplane {
             "the configuration file was changed by hand; reloading HAProxy"
         );
         let reload = self.reloads.request(self, previous, true).await;
+        if let Some(r) = &reload {
+            self.history.reloaded(fresh.version, r);
+        }
         // The runtime client is made for the socket the file now names.
         self.reset_runtime();
         let _ = self.runtime();

@@ -93,6 +93,8 @@ options! {
     transaction_dir: PathBuf, [short = 't', long = "transaction-dir"], "dataplaneapi.transaction.transaction_dir", "/tmp/haproxy", "Path to the transaction directory (default /tmp/haproxy).";
     backups_number: usize, [short = 'n', long = "backups-number"], "dataplaneapi.transaction.backups_number", "0", "Number of backup configuration files to keep, with the version number as suffix (default 0).";
     backups_dir: PathBuf, [long = "backups-dir"], "dataplaneapi.transaction.backups_dir", "", "Path to the directory of the backup files (default beside the configuration).";
+    history_dir: PathBuf, [long = "history-dir"], "dataplaneapi.transaction.history_dir", "", "Path to the directory of the configuration's history (default: history in the transaction directory).";
+    history_size: usize, [long = "history-size"], "dataplaneapi.transaction.history_size", "100", "Number of configuration versions the history keeps (default 100).";
     max_open_transactions: usize, [long = "max-open-transactions"], "dataplaneapi.transaction.max_open_transactions", "20", "Limit of transactions in progress (default 20).";
     // Managed files
     maps_dir: PathBuf, [short = 'p', long = "maps-dir"], "dataplaneapi.resources.maps_dir", "/etc/haproxy/maps", "Path to the directory of map files managed by the API (default /etc/haproxy/maps).";
@@ -199,6 +201,8 @@ pub struct Options {
     pub transaction_dir: PathBuf,
     pub backups_number: usize,
     pub backups_dir: Option<PathBuf>,
+    pub history_dir: Option<PathBuf>,
+    pub history_size: usize,
     pub master_runtime: Option<PathBuf>,
     pub max_open_transactions: usize,
     pub validate_cmd: Option<String>,
@@ -373,6 +377,8 @@ impl Cli {
             transaction_dir: required(g.transaction_dir),
             backups_number: g.backups_number.unwrap_or_default(),
             backups_dir: g.backups_dir,
+            history_dir: g.history_dir,
+            history_size: g.history_size.unwrap_or_default(),
             max_open_transactions: g.max_open_transactions.unwrap_or_default(),
             validate_cmd: g.validate_cmd,
             validate_files_before: g.validate_files_before.unwrap_or_default(),

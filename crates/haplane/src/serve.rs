@@ -22,6 +22,8 @@ pub fn settings(options: &Options) -> Settings {
     settings.validate_files_before = options.validate_files_before.clone();
     settings.validate_files_after = options.validate_files_after.clone();
     settings.transaction_dir = options.transaction_dir.clone();
+    settings.history_dir = options.history_dir.clone();
+    settings.history_size = options.history_size;
     settings.max_open_transactions = options.max_open_transactions;
     settings.backups_number = options.backups_number;
     settings.backups_dir = options.backups_dir.clone();

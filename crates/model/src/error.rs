@@ -18,6 +18,23 @@ pub enum ModelError {
 }
 
 impl ModelError {
+    /// The same error about item `index` of a list (`[3].port`).
+    pub fn at_item(self, index: usize) -> ModelError {
+        let at = |field: String| format!("[{index}].{field}");
+        match self {
+            ModelError::UnknownField { field } => ModelError::UnknownField { field: at(field) },
+            ModelError::InvalidValue { field, message } => ModelError::InvalidValue {
+                field: at(field),
+                message,
+            },
+            ModelError::MissingField { field } => ModelError::MissingField { field: at(field) },
+            ModelError::OutOfScope { field, section } => ModelError::OutOfScope {
+                field: at(field),
+                section,
+            },
+        }
+    }
+
     pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> ModelError {
         ModelError::InvalidValue {
             field: field.into(),

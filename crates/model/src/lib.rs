@@ -9,6 +9,7 @@
 //! No I/O, no HTTP: this crate maps values, the `dataplane` crate decides
 //! when to write.
 
+mod changes;
 mod child;
 mod codec;
 mod custom;
@@ -28,6 +29,7 @@ pub use template::{
 };
 mod value;
 
+pub use changes::changes;
 pub use child::{children, find_child, read_child, render_child, ChildKind};
 pub use error::ModelError;
 pub use section::{read_section, write_section};

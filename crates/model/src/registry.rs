@@ -798,6 +798,12 @@ impl Resource {
         }
     }
 
+    /// Whether a POST may add a list of items at once: named one-line
+    /// children (servers, binds, templates, nameservers...).
+    pub fn takes_many(&self) -> bool {
+        matches!(self.shape, Shape::Line(_))
+    }
+
     /// Whether it is a section (named, or the one of its kind).
     pub fn is_section(&self) -> bool {
         self.section_kind().is_some()

@@ -25,6 +25,26 @@ pub enum ResourceError {
     Conflict(String),
     #[error(transparent)]
     Invalid(#[from] ModelError),
+    /// The resource is no longer what the caller last read (412: its
+    /// `If-Match` or `If-None-Match` does not hold).
+    #[error("{0}")]
+    Changed(String),
+}
+
+impl ResourceError {
+    /// The error of item `index` of a list the request gave: the message
+    /// (or the field) names it.
+    pub fn at_item(self, index: usize) -> ResourceError {
+        let at = |text: String| format!("item [{index}]: {text}");
+        match self {
+            ResourceError::NotFound(m) => ResourceError::NotFound(at(m)),
+            ResourceError::ParentNotFound(m) => ResourceError::ParentNotFound(at(m)),
+            ResourceError::AlreadyExists(m) => ResourceError::AlreadyExists(at(m)),
+            ResourceError::Conflict(m) => ResourceError::Conflict(at(m)),
+            ResourceError::Changed(m) => ResourceError::Changed(at(m)),
+            ResourceError::Invalid(e) => ResourceError::Invalid(e.at_item(index)),
+        }
+    }
 }
 
 /// The names the reference allows for sections and servers.

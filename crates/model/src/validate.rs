@@ -212,8 +212,16 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<
             trial.is_empty()
         });
         if !fits {
+            // Told in the terms of the option of the value's type (an
+            // item, or a list of them), else of the first.
+            let typed = options.iter().find(|option| {
+                resolve(root, option)
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| matches_type(t, value))
+            });
             let mut first = Vec::new();
-            if let Some(option) = options.first() {
+            if let Some(option) = typed.or(options.first()) {
                 check(root, option, value, path, &mut first);
             }
             out.extend(first);
