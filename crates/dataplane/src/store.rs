@@ -27,6 +27,10 @@ pub struct Snapshot {
     pub(crate) stamp: Option<(u64, SystemTime)>,
     /// Answers computed from this snapshot, by key (see `read_memo`).
     memo: Mutex<Memo>,
+    /// A hand edit read while a write held the writer lock is served at
+    /// once but versioned later, under the lock: until then, this is the
+    /// last versioned snapshot it replaced.
+    unversioned: Option<Arc<Snapshot>>,
 }
 
 /// Rendered answers kept with a snapshot, up to a total size.
@@ -61,6 +65,7 @@ impl Snapshot {
             version,
             stamp,
             memo: Mutex::new(Memo::default()),
+            unversioned: None,
         }
     }
 }
@@ -219,12 +224,11 @@ impl Dataplane {
     }
 
     /// The current configuration. If the file changed on disk since it was
-    /// read (an edit by hand), it is read again first, unless a write is
-    /// under way: that one installs its own.
+    /// read (an edit by hand), it is read again first. It is versioned at
+    /// once when no write is under way, else by the next writer.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        let current = self.current_snapshot();
-        let on_disk = stamp(&self.settings.config_file);
-        if on_disk.is_none() || on_disk == current.stamp {
+        let current = self.reread();
+        if current.unversioned.is_none() {
             return current;
         }
         match self.writer.try_lock() {
@@ -233,15 +237,12 @@ impl Dataplane {
         }
     }
 
-    /// The current configuration, read again if the file changed on disk,
-    /// for a caller that holds the writer lock. A file whose bytes differ
-    /// from the snapshot's (apart from the version line) is a hand edit: a
-    /// new version (the file's, if it is newer, else the next one) in the
-    /// history. The file itself is left as it is.
-    pub(crate) fn locked_snapshot(
-        &self,
-        _writer: &tokio::sync::MutexGuard<'_, ()>,
-    ) -> Arc<Snapshot> {
+    /// The snapshot, read again if the file's length or modification time
+    /// changed. Bytes that differ from the snapshot's (apart from the
+    /// version line) are a hand edit, served as the file's version if it
+    /// is newer, else as the current one until it is versioned. The
+    /// snapshot is swapped only if no commit installed another meanwhile.
+    fn reread(&self) -> Arc<Snapshot> {
         let current = self.current_snapshot();
         let on_disk = stamp(&self.settings.config_file);
         if on_disk.is_none() || on_disk == current.stamp {
@@ -251,17 +252,54 @@ impl Dataplane {
             return current;
         };
         let doc = Document::parse(bytes);
-        let edited = crate::commit::without_version(&doc.to_bytes())
-            != crate::commit::without_version(&current.doc.to_bytes());
-        let version = match edited {
-            false => current.version,
-            true => doc.version().unwrap_or(1).max(current.version + 1),
+        let same = crate::commit::without_version(&doc.to_bytes())
+            == crate::commit::without_version(&current.doc.to_bytes());
+        let version = doc.version().unwrap_or(1).max(current.version);
+        let mut fresh = Snapshot::at(doc, version, on_disk);
+        fresh.unversioned = match same {
+            true => current.unversioned.clone(),
+            false => Some(
+                current
+                    .unversioned
+                    .clone()
+                    .unwrap_or_else(|| Arc::clone(&current)),
+            ),
         };
-        let fresh = Arc::new(Snapshot::at(doc, version, on_disk));
+        if !same {
+            tracing::info!(file = %self.settings.config_file.display(), "configuration changed on disk; reading it again");
+        }
+        let fresh = Arc::new(fresh);
+        let mut slot = self.current.write().expect("snapshot lock");
+        if Arc::ptr_eq(&slot, &current) {
+            *slot = Arc::clone(&fresh);
+        }
+        fresh
+    }
+
+    /// The current configuration, read again if the file changed on disk,
+    /// for a caller that holds the writer lock: a hand edit becomes a
+    /// version (the file's, if newer than the last one, else the next) in
+    /// the history. The file itself is left as it is.
+    pub(crate) fn locked_snapshot(
+        &self,
+        _writer: &tokio::sync::MutexGuard<'_, ()>,
+    ) -> Arc<Snapshot> {
+        let current = self.reread();
+        let Some(base) = &current.unversioned else {
+            return current;
+        };
+        let edited = crate::commit::without_version(&current.doc.to_bytes())
+            != crate::commit::without_version(&base.doc.to_bytes());
+        let version = match (edited, current.version > base.version) {
+            (false, _) => base.version,
+            (true, true) => current.version,
+            (true, false) => base.version + 1,
+        };
+        let fresh = Arc::new(Snapshot::at(current.doc.clone(), version, current.stamp));
         if edited {
-            tracing::info!(file = %self.settings.config_file.display(), version, "configuration changed on disk; reading it again");
+            tracing::info!(version, "a hand edit of the configuration is a new version");
             self.history.keep(
-                Some(&current.doc),
+                Some(&base.doc),
                 &fresh.doc,
                 version,
                 Origin::HandEdit,

@@ -125,13 +125,87 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
                 })?;
         tracing::info!(address = %tls_addr, client_certificates = tls.ca.is_some(), "serving the API over TLS");
         tokio::spawn(async move {
-            let server = axum_server::bind_rustls(tls_addr, config);
+            let acceptor = SubjectAcceptor(axum_server::tls_rustls::RustlsAcceptor::new(config));
+            let server = axum_server::bind(tls_addr).acceptor(acceptor);
             if let Err(e) = server.serve(app.into_make_service()).await {
                 tracing::error!(error = %e, "the TLS listener stopped");
             }
         });
     }
     run(listener, state, shutdown_signal()).await
+}
+
+/// Accepts TLS connections and gives each request the subject of the
+/// client's certificate (`haplane_api::ClientSubject`), for the history
+/// and the access log.
+#[derive(Clone)]
+struct SubjectAcceptor(axum_server::tls_rustls::RustlsAcceptor);
+
+impl<I, S> axum_server::accept::Accept<I, S> for SubjectAcceptor
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: Send + 'static,
+{
+    type Stream = tokio_rustls::server::TlsStream<I>;
+    type Service = WithSubject<S>;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = std::io::Result<(Self::Stream, Self::Service)>> + Send>,
+    >;
+
+    fn accept(&self, stream: I, service: S) -> Self::Future {
+        let handshake = self.0.accept(stream, service);
+        Box::pin(async move {
+            let (stream, service) = handshake.await?;
+            let subject = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(|der| {
+                    x509_parser::parse_x509_certificate(der)
+                        .ok()
+                        .map(|(_, cert)| cert.subject().to_string())
+                })
+                .map(haplane_api::ClientSubject);
+            Ok((
+                stream,
+                WithSubject {
+                    inner: service,
+                    subject,
+                },
+            ))
+        })
+    }
+}
+
+/// A connection's service that puts the client's subject in each request.
+#[derive(Clone)]
+struct WithSubject<S> {
+    inner: S,
+    subject: Option<haplane_api::ClientSubject>,
+}
+
+impl<S, B> tower::Service<axum::http::Request<B>> for WithSubject<S>
+where
+    S: tower::Service<axum::http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: axum::http::Request<B>) -> Self::Future {
+        if let Some(subject) = &self.subject {
+            request.extensions_mut().insert(subject.clone());
+        }
+        self.inner.call(request)
+    }
 }
 
 /// `--gid` then `--uid`: the API runs as that group and user from here on

@@ -224,6 +224,24 @@ fn tls_with_client_certificates() {
         .unwrap();
     let with_cert = wait_http(tls_port, true);
     let without_cert = fetch(tls_port, true, false);
+    // A change over TLS names the client's certificate in the history.
+    let raw = format!(
+        "global\\n    maxconn 10\\n\\nuserlist api\\n    user admin insecure-password pw\\n\\nfrontend by_cert\\n    bind 127.0.0.1:{}\\n",
+        free_port()
+    );
+    let added = post_over_tls(
+        tls_port,
+        "/v3/services/haproxy/configuration/raw?version=1&skip_reload=true",
+        &raw,
+    );
+    let history = reqwest::blocking::Client::new()
+        .get(format!(
+            "http://127.0.0.1:{port}/v3/services/haproxy/configuration/history"
+        ))
+        .basic_auth("admin", Some("pw"))
+        .send()
+        .and_then(|r| r.json::<serde_json::Value>())
+        .ok();
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
@@ -237,6 +255,39 @@ fn tls_with_client_certificates() {
         without_cert, None,
         "without a client certificate the handshake fails"
     );
+    assert_eq!(added, Some(201));
+    let newest = &history.expect("the history answers")[0];
+    assert_eq!(newest["user"], "admin", "{newest}");
+    assert_eq!(newest["client"], "CN=haplane client", "{newest}");
+    assert_eq!(newest["changes"], serde_json::json!(["/frontends/by_cert"]));
+}
+
+/// A POST of a configuration over TLS with the client certificate; the
+/// status.
+fn post_over_tls(port: u16, path: &str, body: &str) -> Option<u16> {
+    let dir = tls_dir();
+    let script = format!(
+        r#"
+import base64, ssl, sys, urllib.request
+ctx = ssl.create_default_context(cafile="{ca}")
+ctx.load_cert_chain("{cert}", "{key}")
+req = urllib.request.Request("https://127.0.0.1:{port}{path}", data=b'{body}', method="POST",
+    headers={{"Authorization": "Basic " + base64.b64encode(b"admin:pw").decode(), "Content-Type": "text/plain"}})
+try:
+    print(urllib.request.urlopen(req, context=ctx, timeout=5).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+"#,
+        ca = dir.join("ca.pem").display(),
+        cert = dir.join("client.pem").display(),
+        key = dir.join("client.key").display(),
+    );
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
 #[test]

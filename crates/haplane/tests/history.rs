@@ -1,0 +1,677 @@
+//! Change management over real HTTP, against HAProxy in master-worker
+//! mode: the history of versions with their users and changes, diffs,
+//! restore (traffic shows it), a transaction's diff and check, ETags with
+//! If-Match and If-None-Match, a list of servers added in one POST.
+
+mod common;
+
+use common::{traffic, wait_for, World};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const CONFIG: &str = "# _version=1
+global
+    maxconn 200
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+userlist api
+    user admin insecure-password s3cret
+    user ops insecure-password 0ps
+
+frontend app
+    bind 127.0.0.1:@APP@
+    http-request return status 200 content-type text/plain string hello-from-app
+";
+
+/// A request as `user`, with extra headers; the status, JSON (or text)
+/// body and headers.
+fn call(
+    w: &World,
+    user: (&str, &str),
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+    let mut request = w
+        .client
+        .request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            w.url(path),
+        )
+        .basic_auth(user.0, Some(user.1));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().unwrap();
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value, headers)
+}
+
+const ADMIN: (&str, &str) = ("admin", "s3cret");
+const OPS: (&str, &str) = ("ops", "0ps");
+
+fn version(w: &World) -> u64 {
+    w.get("/services/haproxy/configuration/version")
+        .unwrap()
+        .json::<u64>()
+        .unwrap()
+}
+
+fn text(w: &World, path: &str) -> String {
+    let response = w.get(path).unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().unwrap()
+}
+
+fn answer_rule(text: &str) -> Value {
+    json!({"type": "return", "return_status_code": 200, "return_content_type": "text/plain",
+           "return_content_format": "string", "return_content": text})
+}
+
+fn history(w: &World) -> Vec<Value> {
+    let (status, list, _) = call(
+        w,
+        ADMIN,
+        "GET",
+        "/services/haproxy/configuration/history",
+        &[],
+        None,
+    );
+    assert_eq!(status, 200);
+    list.as_array().unwrap().clone()
+}
+
+/// The lines of a unified diff after its two header lines.
+fn hunks(diff: &str) -> Vec<&str> {
+    diff.lines().skip(2).collect()
+}
+
+#[test]
+fn history_diff_and_restore_with_users() {
+    let mut w = World::start_with(CONFIG, &[]);
+    let rule = "/services/haproxy/configuration/frontends/app/http_request_rules/0";
+    let v0 = version(&w);
+    let (status, _, _) = call(
+        &w,
+        ADMIN,
+        "PUT",
+        &format!("{rule}?version={v0}&force_reload=true"),
+        &[],
+        Some(answer_rule("one")),
+    );
+    assert_eq!(status, 200);
+    wait_for("traffic says one", || {
+        traffic(w.app_port).is_some_and(|t| t.contains("one"))
+    });
+    let v1 = version(&w);
+    let (status, _, _) = call(
+        &w,
+        OPS,
+        "PUT",
+        &format!("{rule}?version={v1}&force_reload=true"),
+        &[],
+        Some(answer_rule("two")),
+    );
+    assert_eq!(status, 200);
+    let v2 = version(&w);
+    let (status, _, _) = call(
+        &w,
+        ADMIN,
+        "POST",
+        &format!("/services/haproxy/configuration/backends?version={v2}&force_reload=true"),
+        &[],
+        Some(json!({"name": "web"})),
+    );
+    assert_eq!(status, 201);
+    let v3 = version(&w);
+    assert_eq!((v1, v2, v3), (v0 + 1, v0 + 2, v0 + 3));
+    wait_for("traffic says two", || {
+        traffic(w.app_port).is_some_and(|t| t.contains("two"))
+    });
+
+    // Newest first, with who did what and how it was applied.
+    let list = history(&w);
+    let top: Vec<(u64, &str, Vec<&str>)> = list[..3]
+        .iter()
+        .map(|e| {
+            let changes = e["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
+            (
+                e["version"].as_u64().unwrap(),
+                e["user"].as_str().unwrap(),
+                changes,
+            )
+        })
+        .collect();
+    assert_eq!(
+        top,
+        [
+            (v3, "admin", vec!["/backends/web"]),
+            (v2, "ops", vec!["/frontends/app/http_request_rules"]),
+            (v1, "admin", vec!["/frontends/app/http_request_rules"]),
+        ]
+    );
+    for entry in &list[..3] {
+        assert_eq!(entry["applied"], "reload", "{entry}");
+        assert_eq!(entry["reload_status"], "succeeded", "{entry}");
+        assert_eq!(entry["origin"], "api", "{entry}");
+        assert!(entry["time"].as_str().unwrap().ends_with('Z'), "{entry}");
+        assert!(
+            entry["checksum"].as_str().unwrap().starts_with("fnv1a64:"),
+            "{entry}"
+        );
+    }
+    let first = list.last().unwrap();
+    assert_eq!(
+        (first["version"].as_u64(), first["origin"].as_str()),
+        (Some(v0), Some("initial"))
+    );
+    assert_eq!(first["user"], Value::Null);
+
+    // A version's bytes, and diffs between versions.
+    let one = text(&w, &format!("/services/haproxy/configuration/history/{v1}"));
+    assert!(one.starts_with(&format!("# _version={v1}\n")), "{one}");
+    assert!(
+        one.contains("string one") && !one.contains("backend web"),
+        "{one}"
+    );
+    let diff = text(
+        &w,
+        &format!("/services/haproxy/configuration/history/{v2}/diff?against={v1}"),
+    );
+    assert!(
+        diff.starts_with(&format!("--- version {v1}\n+++ version {v2}\n")),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("\n-    http-request return status 200 content-type text/plain string one"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("\n+    http-request return status 200 content-type text/plain string two"),
+        "{diff}"
+    );
+    let default = text(
+        &w,
+        &format!("/services/haproxy/configuration/history/{v2}/diff"),
+    );
+    assert_eq!(default, diff);
+    let (status, body, _) = call(
+        &w,
+        ADMIN,
+        "GET",
+        "/services/haproxy/configuration/history/999",
+        &[],
+        None,
+    );
+    assert_eq!(
+        (status, body["code"].as_u64()),
+        (StatusCode::NOT_FOUND, Some(404))
+    );
+    let (status, _, _) = call(
+        &w,
+        ADMIN,
+        "GET",
+        "/services/haproxy/configuration/history/x",
+        &[],
+        None,
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Restore: refused on a stale version, nothing changes.
+    let before = w.config();
+    let restore = format!("/services/haproxy/configuration/history/{v1}/restore");
+    let (status, body, _) = call(
+        &w,
+        ADMIN,
+        "POST",
+        &format!("{restore}?version={v1}&force_reload=true"),
+        &[],
+        None,
+    );
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(w.config(), before);
+    let (status, _, _) = call(&w, ADMIN, "POST", &restore, &[], None);
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a restore needs the version"
+    );
+    let (status, body, headers) = call(
+        &w,
+        OPS,
+        "POST",
+        &format!("{restore}?version={v3}&force_reload=true"),
+        &[],
+        None,
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        headers["Configuration-Version"],
+        (v3 + 1).to_string().as_str()
+    );
+    assert_eq!(
+        (
+            body["version"].as_u64(),
+            body["origin"].as_str(),
+            body["user"].as_str()
+        ),
+        (Some(v3 + 1), Some("restore"), Some("ops"))
+    );
+    assert_eq!(
+        body["changes"],
+        json!(["/backends/web", "/frontends/app/http_request_rules"])
+    );
+    wait_for("traffic says one again", || {
+        traffic(w.app_port).is_some_and(|t| t.contains("one"))
+    });
+    let file = w.config();
+    assert!(
+        file.starts_with(&format!("# _version={}\n", v3 + 1)),
+        "{file}"
+    );
+    assert!(
+        !file.contains("backend web") && file.contains("string one"),
+        "{file}"
+    );
+
+    // The history survives a restart.
+    let kept = history(&w);
+    w.kill_and_restart();
+    assert_eq!(history(&w), kept);
+    assert_eq!(version(&w), v3 + 1);
+
+    // A hand edit is a version of its own, by nobody.
+    let edited = w.config().replace("maxconn 200", "maxconn 300");
+    std::fs::write(w.dir.path().join("haproxy.cfg"), edited).unwrap();
+    wait_for("the hand edit shows", || {
+        history(&w)[0]["origin"] == "hand_edit"
+    });
+    let entry = &history(&w)[0];
+    assert_eq!(entry["version"].as_u64(), Some(v3 + 2), "{entry}");
+    assert_eq!(entry["user"], Value::Null);
+    assert_eq!(entry["changes"], json!(["/global"]));
+    assert_eq!(version(&w), v3 + 2);
+    // A client that read the version before the edit is stale now.
+    let (status, _, _) = call(
+        &w,
+        ADMIN,
+        "POST",
+        &format!(
+            "/services/haproxy/configuration/backends?version={}",
+            v3 + 1
+        ),
+        &[],
+        Some(json!({"name": "late"})),
+    );
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+#[test]
+fn transaction_diff_validation_etags_and_bulk() {
+    let w = World::start_with(CONFIG, &[]);
+    let config = "/services/haproxy/configuration";
+    let v = version(&w);
+    let (status, t, _) = call(
+        &w,
+        ADMIN,
+        "POST",
+        &format!("/services/haproxy/transactions?version={v}"),
+        &[],
+        None,
+    );
+    assert_eq!(status, 201);
+    let id = t["id"].as_str().unwrap().to_owned();
+    let (status, _, _) = call(
+        &w,
+        ADMIN,
+        "POST",
+        &format!("{config}/backends?transaction_id={id}"),
+        &[],
+        Some(json!({"name": "api"})),
+    );
+    assert_eq!(status, 202);
+    let (status, _, _) = call(
+        &w,
+        ADMIN,
+        "POST",
+        &format!("{config}/backends/api/servers?transaction_id={id}"),
+        &[],
+        Some(json!({"name": "s1", "address": "127.0.0.1", "port": 9001})),
+    );
+    assert_eq!(status, 202);
+    let diff = text(&w, &format!("/services/haproxy/transactions/{id}/diff"));
+    assert!(
+        diff.starts_with(&format!("--- version {v}\n+++ transaction {id}\n")),
+        "{diff}"
+    );
+    assert!(
+        diff.contains(&format!("\n-# _version={v}\n+# _version={}\n", v + 1)),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("\n+backend api\n+    server s1 127.0.0.1:9001\n"),
+        "{diff}"
+    );
+
+    // Checked as the commit would be; nothing changes.
+    let before = w.config();
+    let (status, body, _) = call(
+        &w,
+        ADMIN,
+        "PUT",
+        &format!("/services/haproxy/transactions/{id}?only_validate=true"),
+        &[],
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "in_progress");
+    assert_eq!(w.config(), before);
+    assert_eq!(version(&w), v);
+
+    // A transaction HAProxy refuses: the problem is named, nothing changes.
+    let (_, bad, _) = call(
+        &w,
+        ADMIN,
+        "POST",
+        &format!("/services/haproxy/transactions?version={v}"),
+        &[],
+        None,
+    );
+    let bad = bad["id"].as_str().unwrap().to_owned();
+    let (status, body, _) = call(
+        &w,
+        ADMIN,
+        "PUT",
+        &format!("{config}/global?transaction_id={bad}"),
+        &[],
+        Some(json!({"nbthread": 100000})),
+    );
+    assert_eq!(status, 202, "{body}");
+    let (status, body, _) = call(
+        &w,
+        ADMIN,
+        "PUT",
+        &format!("/services/haproxy/transactions/{bad}?only_validate=true"),
+        &[],
+        None,
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("nbthread"),
+        "{body}"
+    );
+    assert_eq!(w.config(), before);
+    let (_, still, _) = call(
+        &w,
+        ADMIN,
+        "GET",
+        &format!("/services/haproxy/transactions/{bad}"),
+        &[],
+        None,
+    );
+    assert_eq!(still["status"], "in_progress");
+    call(
+        &w,
+        ADMIN,
+        "DELETE",
+        &format!("/services/haproxy/transactions/{bad}"),
+        &[],
+        None,
+    );
+
+    // Its diff is what its commit writes.
+    let (status, _, _) = call(
+        &w,
+        ADMIN,
+        "PUT",
+        &format!("/services/haproxy/transactions/{id}?force_reload=true"),
+        &[],
+        None,
+    );
+    assert_eq!(status, 200);
+    let committed = text(&w, &format!("{config}/history/{}/diff", v + 1));
+    assert_eq!(hunks(&committed), hunks(&diff));
+
+    // ETags: a strong one on every read; If-Match guards writes without a version.
+    let backend = format!("{config}/backends/api");
+    let (status, _, headers) = call(&w, ADMIN, "GET", &backend, &[], None);
+    assert_eq!(status, 200);
+    let tag = headers["etag"].to_str().unwrap().to_owned();
+    assert!(
+        tag.starts_with('"') && tag.ends_with('"') && tag.len() > 2,
+        "{tag}"
+    );
+    let (_, _, again) = call(&w, ADMIN, "GET", &backend, &[], None);
+    assert_eq!(
+        again["etag"],
+        tag.as_str(),
+        "the same resource, the same tag"
+    );
+    let (_, _, list) = call(&w, ADMIN, "GET", &format!("{config}/backends"), &[], None);
+    assert!(list.contains_key("etag"));
+    let before = w.config();
+    let v = version(&w);
+    let (status, body, _) = call(
+        &w,
+        ADMIN,
+        "PUT",
+        &backend,
+        &[("If-Match", "\"0000\"")],
+        Some(json!({"name": "api", "balance": {"algorithm": "leastconn"}})),
+    );
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
+    assert_eq!(body["code"], 412);
+    assert_eq!(w.config(), before);
+    let (status, body, _) = call(
+        &w,
+        ADMIN,
+        "PUT",
+        &format!("{backend}?force_reload=true"),
+        &[("If-Match", &tag)],
+        Some(json!({"name": "api", "balance": {"algorithm": "leastconn"}})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(version(&w), v + 1);
+    assert!(w.config().contains("balance leastconn"));
+    let (status, _, _) = call(
+        &w,
+        ADMIN,
+        "PUT",
+        &backend,
+        &[("If-Match", &tag)],
+        Some(json!({"name": "api"})),
+    );
+    assert_eq!(
+        status,
+        StatusCode::PRECONDITION_FAILED,
+        "the tag is stale now"
+    );
+    let (status, _, _) = call(&w, ADMIN, "DELETE", &backend, &[("If-Match", &tag)], None);
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    let (status, _, _) = call(
+        &w,
+        ADMIN,
+        "PUT",
+        &backend,
+        &[],
+        Some(json!({"name": "api"})),
+    );
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "no version, no transaction, no If-Match"
+    );
+
+    // Writers of different resources do not conflict.
+    let server = |name: &str| format!("{backend}/servers/{name}");
+    let (status, _, _) = call(
+        &w,
+        ADMIN,
+        "POST",
+        &format!("{backend}/servers?force_reload=true"),
+        &[("If-None-Match", "*")],
+        Some(json!({"name": "s2", "address": "127.0.0.1", "port": 9002})),
+    );
+    assert_eq!(status, 201);
+    let (status, body, _) = call(
+        &w,
+        ADMIN,
+        "POST",
+        &format!("{backend}/servers"),
+        &[("If-None-Match", "*")],
+        Some(json!({"name": "s2", "address": "127.0.0.1", "port": 9003})),
+    );
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
+    let (_, _, h1) = call(&w, ADMIN, "GET", &server("s1"), &[], None);
+    let (_, _, h2) = call(&w, ADMIN, "GET", &server("s2"), &[], None);
+    let (t1, t2) = (
+        h1["etag"].to_str().unwrap().to_owned(),
+        h2["etag"].to_str().unwrap().to_owned(),
+    );
+    let (status, _, _) = call(
+        &w,
+        ADMIN,
+        "PUT",
+        &server("s2"),
+        &[("If-Match", &t2)],
+        Some(json!({"name": "s2", "address": "127.0.0.1", "port": 9002, "weight": 20})),
+    );
+    assert!(status == 200 || status == 202, "{status}");
+    let (status, _, _) = call(
+        &w,
+        ADMIN,
+        "PUT",
+        &server("s1"),
+        &[("If-Match", &t1)],
+        Some(json!({"name": "s1", "address": "127.0.0.1", "port": 9001, "weight": 30})),
+    );
+    assert!(
+        status == 200 || status == 202,
+        "s1 did not change: its tag holds ({status})"
+    );
+
+    // A hundred servers in one POST: one version, applied at once.
+    let reloads = |w: &World| {
+        w.get("/services/haproxy/reloads")
+            .unwrap()
+            .json::<Vec<Value>>()
+            .unwrap()
+            .len()
+    };
+    let v = version(&w);
+    let before_reloads = reloads(&w);
+    let many: Vec<Value> = (0..100)
+        .map(|i| json!({"name": format!("b{i}"), "address": "127.0.0.1", "port": 10000 + i}))
+        .collect();
+    let (status, body, _) = call(
+        &w,
+        ADMIN,
+        "POST",
+        &format!("{backend}/servers?version={v}&force_reload=true"),
+        &[],
+        Some(Value::Array(many.clone())),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body.as_array().map(Vec::len), Some(100));
+    assert_eq!(version(&w), v + 1);
+    assert!(reloads(&w) <= before_reloads + 1, "one reload at most");
+    let entry = &history(&w)[0];
+    assert_eq!(
+        entry["changes"].as_array().map(Vec::len),
+        Some(100),
+        "{entry}"
+    );
+    wait_for("HAProxy has the hundred servers", || {
+        let (_, servers, _) = call(
+            &w,
+            ADMIN,
+            "GET",
+            "/services/haproxy/runtime/backends/api/servers",
+            &[],
+            None,
+        );
+        servers.as_array().is_some_and(|s| s.len() == 102)
+    });
+
+    // All or none: an item that cannot be added is named by its index.
+    let before = w.config();
+    let v = version(&w);
+    let clash = json!([{"name": "c1", "address": "127.0.0.1", "port": 11001},
+                       {"name": "c2", "address": "127.0.0.1", "port": 11002},
+                       {"name": "b7", "address": "127.0.0.1", "port": 11003}]);
+    let (status, body, _) = call(
+        &w,
+        ADMIN,
+        "POST",
+        &format!("{backend}/servers?version={v}"),
+        &[],
+        Some(clash),
+    );
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("item [2]"),
+        "{body}"
+    );
+    let wrong = json!([{"name": "c1", "address": "127.0.0.1", "port": 11001},
+                       {"name": "c2", "address": "127.0.0.1", "port": 70000}]);
+    let (status, body, _) = call(
+        &w,
+        ADMIN,
+        "POST",
+        &format!("{backend}/servers?version={v}"),
+        &[],
+        Some(wrong),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("[1].port"),
+        "{body}"
+    );
+    let mistyped = json!([{"name": "c1", "address": "127.0.0.1", "port": "many"}]);
+    let (status, body, _) = call(
+        &w,
+        ADMIN,
+        "POST",
+        &format!("{backend}/servers?version={v}"),
+        &[],
+        Some(mistyped),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("[0].port"),
+        "{body}"
+    );
+    let unknown = json!([{"name": "c1", "address": "127.0.0.1", "port": 11001, "colour": "red"}]);
+    let (status, body, _) = call(
+        &w,
+        ADMIN,
+        "POST",
+        &format!("{backend}/servers?version={v}"),
+        &[],
+        Some(unknown),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("[0].colour"),
+        "{body}"
+    );
+    assert_eq!(w.config(), before);
+    assert_eq!(version(&w), v);
+}
