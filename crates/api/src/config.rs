@@ -108,17 +108,13 @@ async fn handle(
         .unwrap_or("");
     let full = op.resource.has_full_section() && params::flag(&q, "full_section")?;
     let dp = &state.dp;
-    // The API's own users must stay: their userlist keeps a user.
-    let keeps_login = |doc: &haplane_model::Document| -> Result<(), ResourceError> {
-        let Some(name) = state.users.follows() else {
-            return Ok(());
-        };
-        match haplane_model::userlist_users(doc, name) {
-            Some(users) if !users.is_empty() => Ok(()),
-            _ => Err(ResourceError::Conflict(format!(
-                "userlist {name} authenticates this API: it must keep a user with a password"
-            ))),
-        }
+    // Writes run on the engine's time (a group commit): they own what
+    // they use.
+    let owned = Owned {
+        op,
+        parent: parent_name.to_owned(),
+        key: key.to_owned(),
+        follows: state.users.follows().map(str::to_owned),
     };
     match op.action {
         Action::List => {
@@ -149,16 +145,20 @@ async fn handle(
                 true => json_list(&body)?,
                 false => vec![json_object(&body)?],
             };
-            let at = (op.resource.is_indexed() && op.action != Action::Append).then_some(key);
+            let indexed = op.resource.is_indexed() && op.action != Action::Append;
+            let target = precondition.target(&q)?;
+            let given = items.clone();
             let (_, applied) = dp
-                .edit(precondition.target(&q)?, |doc| {
-                    for (i, value) in items.iter().enumerate() {
+                .edit(target, move |doc| {
+                    let place = owned.place();
+                    let at = indexed.then_some(owned.key.as_str());
+                    for (i, value) in given.iter().enumerate() {
                         let one = precondition
                             .check_absent(doc, place, value)
                             .and_then(|()| registry::create(doc, place, at, value, full));
                         one.map_err(|e| if many { e.at_item(i) } else { e })?;
                     }
-                    keeps_login(doc)
+                    owned.keeps_login(doc)
                 })
                 .await?;
             let status = StatusCode::CREATED;
@@ -181,10 +181,12 @@ async fn handle(
                     .or_insert_with(|| Value::String(key.to_owned()));
             }
             let target = precondition.target(&q)?;
+            let given = value.clone();
             let (_, applied) = dp
-                .edit(target, |doc| {
+                .edit(target, move |doc| {
+                    let (place, key) = (owned.place(), owned.key.as_str());
                     precondition.check(doc, op.resource, place, key, full)?;
-                    registry::replace(doc, place, key, &value, full)
+                    registry::replace(doc, place, key, &given, full)
                 })
                 .await?;
             // The singleton answers what it now is.
@@ -207,24 +209,27 @@ async fn handle(
                 false => None,
             };
             let (_, applied) = dp
-                .edit(precondition.target(&q)?, |doc| {
+                .edit(precondition.target(&q)?, move |doc| {
+                    let (place, key) = (owned.place(), owned.key.as_str());
                     precondition.check(doc, op.resource, place, key, false)?;
                     match &named {
                         Some(value) => registry::delete_value(doc, place, value)?,
                         None => registry::delete(doc, place, key)?,
                     }
-                    keeps_login(doc)
+                    owned.keeps_login(doc)
                 })
                 .await?;
             Ok(written(&applied, StatusCode::NO_CONTENT, None))
         }
         Action::ReplaceAll => {
             let items = json_list(&body)?;
+            let given = items.clone();
             let (_, applied) = dp
-                .edit(precondition.target(&q)?, |doc| {
+                .edit(precondition.target(&q)?, move |doc| {
+                    let place = owned.place();
                     precondition.check_list(doc, op.resource, place)?;
-                    registry::replace_all(doc, place, &items)?;
-                    keeps_login(doc)
+                    registry::replace_all(doc, place, &given)?;
+                    owned.keeps_login(doc)
                 })
                 .await?;
             Ok(written(
@@ -232,6 +237,37 @@ async fn handle(
                 StatusCode::OK,
                 Some(params::objects(items)),
             ))
+        }
+    }
+}
+
+/// What a write needs, owned: it may run on another task.
+struct Owned {
+    op: Op,
+    parent: String,
+    key: String,
+    /// The userlist that authenticates the API, when it is the served one.
+    follows: Option<String>,
+}
+
+impl Owned {
+    fn place(&self) -> Place<'_> {
+        Place {
+            resource: self.op.resource,
+            parent: self.op.parent.map(|p| (p, self.parent.as_str())),
+        }
+    }
+
+    /// The API's own users must stay: their userlist keeps a user.
+    fn keeps_login(&self, doc: &haplane_model::Document) -> Result<(), ResourceError> {
+        let Some(name) = &self.follows else {
+            return Ok(());
+        };
+        match haplane_model::userlist_users(doc, name) {
+            Some(users) if !users.is_empty() => Ok(()),
+            _ => Err(ResourceError::Conflict(format!(
+                "userlist {name} authenticates this API: it must keep a user with a password"
+            ))),
         }
     }
 }

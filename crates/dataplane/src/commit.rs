@@ -241,6 +241,14 @@ pub fn remove_leftovers(dir: &Path) {
 }
 
 impl Dataplane {
+    /// What a commit checks before it writes: references, then
+    /// `haproxy -c`.
+    pub(crate) async fn check(&self, doc: &Document) -> Result<(), DataplaneError> {
+        haplane_model::check_references(doc)
+            .map_err(|e| DataplaneError::Resource(haplane_model::ResourceError::Invalid(e)))?;
+        self.validate(doc).await
+    }
+
     /// Validates a document with `haproxy -c` (or the validate command).
     pub(crate) async fn validate(&self, doc: &Document) -> Result<(), DataplaneError> {
         self.validate_bytes(doc.to_bytes(), doc).await

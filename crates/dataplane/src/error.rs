@@ -4,7 +4,7 @@ use haplane_model::ResourceError;
 
 use crate::commit::Problem;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DataplaneError {
     /// The request named a version that is not the current one (409).
     #[error(

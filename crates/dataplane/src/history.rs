@@ -460,9 +460,7 @@ impl crate::store::Dataplane {
     /// would (references, then `haproxy -c`), and changes nothing.
     pub async fn validate_transaction(&self, id: &str) -> Result<(), DataplaneError> {
         let (doc, _) = self.transaction_bytes(id)?;
-        haplane_model::check_references(&doc)
-            .map_err(|e| DataplaneError::Resource(haplane_model::ResourceError::Invalid(e)))?;
-        self.validate(&doc).await
+        self.check(&doc).await
     }
 }
 

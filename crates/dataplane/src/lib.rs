@@ -9,6 +9,7 @@ pub mod certs;
 mod commit;
 mod error;
 mod files;
+mod group;
 mod history;
 pub mod live;
 mod reload;

@@ -126,6 +126,8 @@ pub struct Dataplane {
     deployed: Mutex<Option<(u64, SystemTime)>>,
     /// Every version, kept on disk.
     pub(crate) history: History,
+    /// Guarded changes waiting for the next group commit.
+    pub(crate) queue: Mutex<Vec<crate::group::Queued>>,
 }
 
 impl Dataplane {
@@ -140,11 +142,7 @@ impl Dataplane {
         std::fs::create_dir_all(&settings.transaction_dir)
             .map_err(|e| DataplaneError::io(settings.transaction_dir.display(), e))?;
         let history = History::open(&settings.history_dir(), settings.history_size, path)?;
-        let snapshot = Arc::new(first_snapshot(
-            &history,
-            Document::parse(bytes),
-            stamp(path),
-        ));
+        let snapshot = Arc::new(first_snapshot(&history, bytes.into(), stamp(path)));
         // What a crash in the middle of a write or a check left behind.
         if let Some(dir) = std::fs::canonicalize(path)
             .ok()
@@ -174,6 +172,7 @@ impl Dataplane {
             runtime: Mutex::new(None),
             me: me.clone(),
             history,
+            queue: Mutex::new(Vec::new()),
         });
         Ok(dataplane)
     }
@@ -382,12 +381,17 @@ impl Dataplane {
     }
 
     /// Applies `change` to the target: to a transaction's document, or to
-    /// the live configuration through the commit pipeline.
-    pub async fn edit<T>(
+    /// the live configuration through the commit pipeline. A guarded change
+    /// joins the next group commit (see `group.rs`).
+    pub async fn edit<T, F>(
         &self,
         target: Target,
-        change: impl FnOnce(&mut Document) -> Result<T, ResourceError>,
-    ) -> Result<(T, Applied), DataplaneError> {
+        change: F,
+    ) -> Result<(T, Applied), DataplaneError>
+    where
+        F: Fn(&mut Document) -> Result<T, ResourceError> + Send + Sync + 'static,
+        T: Send + 'static,
+    {
         match target {
             Target::Transaction(id) => {
                 let current = self.snapshot().version;
@@ -403,17 +407,11 @@ impl Dataplane {
                 )?;
                 Ok((value, Applied::Transaction))
             }
-            Target::Live { .. } | Target::Guarded { .. } => {
-                let (version, reload) = match target {
-                    Target::Live { version, reload } => {
-                        (Some(version.ok_or(DataplaneError::NoVersion)?), reload)
-                    }
-                    Target::Guarded { reload } => (None, reload),
-                    Target::Transaction(_) => unreachable!("matched above"),
-                };
+            Target::Guarded { reload } => self.edit_in_group(reload, change).await,
+            Target::Live { version, reload } => {
+                let version = version.ok_or(DataplaneError::NoVersion)?;
                 let guard = self.writer.lock().await;
                 let current = self.locked_snapshot(&guard);
-                let version = version.unwrap_or(current.version);
                 if current.version != version {
                     return Err(DataplaneError::VersionMismatch {
                         current: current.version,
@@ -569,13 +567,20 @@ impl Dataplane {
 /// version is not written to the file), else as a hand edit made while
 /// haplane was away (the next version), kept in the history. A first
 /// start keeps the file as it is.
-fn first_snapshot(history: &History, doc: Document, stamp: Option<(u64, SystemTime)>) -> Snapshot {
+fn first_snapshot(
+    history: &History,
+    source: Arc<[u8]>,
+    stamp: Option<(u64, SystemTime)>,
+) -> Snapshot {
+    let doc = Document::parse(Arc::clone(&source));
     let file_version = doc.version().unwrap_or(1);
     let Some(latest) = history.latest() else {
+        // The file's own bytes: the document renders them unchanged.
         let snapshot = Snapshot::at(doc, file_version, stamp);
-        history.keep(
+        history.keep_bytes(
             None,
             &snapshot.doc,
+            &source,
             file_version,
             Origin::Initial,
             Caller::default(),
@@ -583,8 +588,7 @@ fn first_snapshot(history: &History, doc: Document, stamp: Option<(u64, SystemTi
         return snapshot;
     };
     let kept = history.bytes(latest.version).unwrap_or_default();
-    let same =
-        crate::commit::without_version(&kept) == crate::commit::without_version(&doc.to_bytes());
+    let same = crate::commit::without_version(&kept) == crate::commit::without_version(&source);
     if same {
         return Snapshot::at(doc, file_version.max(latest.version), stamp);
     }

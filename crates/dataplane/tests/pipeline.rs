@@ -103,7 +103,10 @@ fn master(path: &Path) -> ReloadMethod {
 
 fn new_frontend(
     port: u16,
-) -> impl FnOnce(&mut haplane_cfg::Document) -> Result<(), haplane_model::ResourceError> {
+) -> impl Fn(&mut haplane_cfg::Document) -> Result<(), haplane_model::ResourceError>
+       + Send
+       + Sync
+       + 'static {
     move |doc| {
         create_section(
             doc,
@@ -247,7 +250,7 @@ async fn versions_and_transactions() {
     let other = s.dp.start_transaction(1).unwrap();
     for name in ["a", "b"] {
         let (_, applied) =
-            s.dp.edit(Target::Transaction(t.id.clone()), |doc| {
+            s.dp.edit(Target::Transaction(t.id.clone()), move |doc| {
                 create_section(doc, SectionKind::Backend, &obj(json!({"name": name})))
             })
             .await
@@ -350,7 +353,7 @@ async fn queued_reloads_are_coalesced_and_verified() {
                     version: Some(version),
                     reload: ReloadMode::Queue,
                 },
-                |doc| create_section(doc, SectionKind::Backend, &obj(json!({"name": name}))),
+                move |doc| create_section(doc, SectionKind::Backend, &obj(json!({"name": name}))),
             )
             .await
             .unwrap();
@@ -436,7 +439,7 @@ async fn concurrent_writers_lose_nothing() {
                             version: Some(version),
                             reload: ReloadMode::Queue,
                         },
-                        |doc| {
+                        move |doc| {
                             create_section(doc, SectionKind::Backend, &obj(json!({"name": name})))
                         },
                     )
@@ -473,7 +476,7 @@ async fn concurrent_writers_lose_nothing() {
                     version: Some(version),
                     reload: ReloadMode::Queue,
                 },
-                |doc| create_section(doc, SectionKind::Backend, &obj(json!({"name": name}))),
+                move |doc| create_section(doc, SectionKind::Backend, &obj(json!({"name": name}))),
             )
             .await
             .is_ok()
@@ -588,7 +591,7 @@ async fn numbered_backups_are_kept_up_to_the_limit() {
                 version: Some(version),
                 reload: ReloadMode::Queue,
             },
-            |doc| create_section(doc, SectionKind::Backend, &obj(json!({"name": name}))),
+            move |doc| create_section(doc, SectionKind::Backend, &obj(json!({"name": name}))),
         )
         .await
         .unwrap();

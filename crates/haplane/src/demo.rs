@@ -121,6 +121,12 @@ Try it in another terminal:
   curl -s "$API/services/haproxy/stats/native?type=server&parent=app"; echo       # statistics
   curl -s $API/services/haproxy/reloads; echo                                     # one reload: the transaction's
 
+  # Every version is kept, with who changed what; see one diff, and the way back:
+  curl -s $API/services/haproxy/configuration/history; echo
+  V=$(curl -s $API/services/haproxy/configuration/version)
+  curl -s $API/services/haproxy/configuration/history/$V/diff
+  curl -s -X POST "$API/services/haproxy/configuration/history/$((V-1))/restore?version=$V&force_reload=true"; echo
+
   # A broken change is refused with HAProxy's own words, and nothing changes:
   V=$(curl -s $API/services/haproxy/configuration/version)
   curl -s -X POST -H 'Content-Type: application/json' "$API/services/haproxy/configuration/backends/api/servers?version=$V" \

@@ -675,3 +675,67 @@ fn transaction_diff_validation_etags_and_bulk() {
     assert_eq!(w.config(), before);
     assert_eq!(version(&w), v);
 }
+
+/// Fifty clients add fifty servers at once with `If-None-Match: *` and no
+/// version: they share validations (each is slowed to 300 ms here), each
+/// is answered with the version that holds its server, and the one HAProxy
+/// refuses fails alone, with its own message.
+#[test]
+fn concurrent_guarded_writes_share_validations() {
+    let config = format!("{CONFIG}\nbackend pool\n    balance roundrobin\n");
+    let w = World::start_with(&config, &["--validate-cmd", "sleep 0.3; haproxy -c -f"]);
+    let v0 = version(&w);
+    let servers = "/services/haproxy/configuration/backends/pool/servers";
+    let answers: Vec<(usize, StatusCode, Value, Option<u64>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..50)
+            .map(|i| {
+                let w = &w;
+                scope.spawn(move || {
+                    // Number 17 asks for a weight HAProxy refuses.
+                    let weight = if i == 17 { 1000 } else { 1 };
+                    let body = json!({"name": format!("s{i}"), "address": "127.0.0.1", "port": 20000 + i, "weight": weight});
+                    let (status, body, headers) = call(w, ADMIN, "POST", servers, &[("If-None-Match", "*")], Some(body));
+                    let version = headers
+                        .get("Configuration-Version")
+                        .and_then(|v| v.to_str().ok()?.parse().ok());
+                    (i, status, body, version)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut versions = std::collections::BTreeSet::new();
+    for (i, status, body, version) in &answers {
+        if *i == 17 {
+            assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+            let message = body["message"].as_str().unwrap();
+            assert!(message.contains("weight of server s17"), "{message}");
+            continue;
+        }
+        assert!(*status == 201 || *status == 202, "s{i}: {status} {body}");
+        let version = version.expect("the answer names its version");
+        let file = text(
+            &w,
+            &format!("/services/haproxy/configuration/history/{version}"),
+        );
+        assert!(
+            file.contains(&format!("server s{i} 127.0.0.1:{}", 20000 + i)),
+            "s{i} is in version {version}"
+        );
+        versions.insert(version);
+    }
+    // One by one would be 49 versions (and 15 s of checks); the refused
+    // change costs a version per halving (about log2 50).
+    assert!(
+        versions.len() <= 15,
+        "{} versions: {versions:?}",
+        versions.len()
+    );
+    assert_eq!(version(&w), v0 + versions.len() as u64);
+    let file = w.config();
+    assert_eq!(file.matches("    server s").count(), 49, "{file}");
+    assert!(!file.contains("server s17 "));
+    // The history names the users of each group once.
+    let entry = &history(&w)[0];
+    assert_eq!(entry["user"], "admin", "{entry}");
+}

@@ -6,7 +6,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
-use haplane_cfg::{Document, LineKind as CfgLine, SectionKind};
+use haplane_cfg::{Document, LineKind as CfgLine, LineRef, SectionId, SectionKind};
 use serde_json::{Map, Value};
 
 use crate::registry::{self, LineKind, Place, Resource, Shape, RESOURCES};
@@ -25,8 +25,9 @@ pub fn changes(old: &Document, new: &Document) -> Vec<String> {
     for (key, (hash, _)) in &after {
         match before.get(key) {
             None => out.extend(section_paths(key)),
-            Some((was, _)) if was != hash => {
-                changed_section(old, new, key, &before[key].1, &after[key].1, &mut out)
+            Some((was, id)) if was != hash => {
+                let lines = (keyword_lines(old, *id), keyword_lines(new, after[key].1));
+                changed_section(old, new, key, &lines.0, &lines.1, &mut out)
             }
             Some(_) => {}
         }
@@ -41,8 +42,8 @@ pub fn changes(old: &Document, new: &Document) -> Vec<String> {
 /// resource, `program api`).
 type Key = (SectionKind, String);
 
-/// Each section's hash, and the hashes of its keyword lines.
-fn sections(doc: &Document) -> HashMap<Key, (u64, Vec<(u64, String)>)> {
+/// Each section's hash, and where it is.
+fn sections(doc: &Document) -> HashMap<Key, (u64, SectionId)> {
     let mut out = HashMap::new();
     for section in doc.sections() {
         let described = RESOURCES
@@ -55,25 +56,37 @@ fn sections(doc: &Document) -> HashMap<Key, (u64, Vec<(u64, String)>)> {
         };
         let mut whole = DefaultHasher::new();
         section.header().bytes().hash(&mut whole);
-        let mut lines = Vec::new();
         // Blank lines are layout, not changes.
         for line in section.lines().filter(|l| l.kind() != CfgLine::Blank) {
             line.bytes().hash(&mut whole);
-            if line.kind() == CfgLine::Keyword {
-                let mut one = DefaultHasher::new();
-                line.bytes().trim_ascii().hash(&mut one);
-                let words: Vec<String> = line
-                    .words()
-                    .iter()
-                    .take(3)
-                    .map(|w| w.value.to_string())
-                    .collect();
-                lines.push((one.finish(), words.join(" ")));
-            }
         }
-        out.insert((section.kind(), name), (whole.finish(), lines));
+        out.insert((section.kind(), name), (whole.finish(), section.id()));
     }
     out
+}
+
+/// The hash of each keyword line of a section, with the line.
+fn keyword_lines(doc: &Document, id: SectionId) -> Vec<(u64, LineRef<'_>)> {
+    doc.section(id)
+        .lines()
+        .filter(|l| l.kind() == CfgLine::Keyword)
+        .map(|line| {
+            let mut one = DefaultHasher::new();
+            line.bytes().trim_ascii().hash(&mut one);
+            (one.finish(), line)
+        })
+        .collect()
+}
+
+/// A line's first words, as [`owns`] reads them.
+fn first_words(line: &LineRef<'_>) -> String {
+    let words: Vec<String> = line
+        .words()
+        .iter()
+        .take(3)
+        .map(|w| w.value.to_string())
+        .collect();
+    words.join(" ")
 }
 
 /// The section resources a section of `kind` is seen as (a `listen`
@@ -129,8 +142,8 @@ fn changed_section(
     old: &Document,
     new: &Document,
     key: &Key,
-    before: &[(u64, String)],
-    after: &[(u64, String)],
+    before: &[(u64, LineRef<'_>)],
+    after: &[(u64, LineRef<'_>)],
     out: &mut BTreeSet<String>,
 ) {
     let resources = section_resources(key.0);
@@ -141,13 +154,15 @@ fn changed_section(
     // The keyword lines one side has and the other has not.
     let was: HashSet<u64> = before.iter().map(|(h, _)| *h).collect();
     let now: HashSet<u64> = after.iter().map(|(h, _)| *h).collect();
-    let differing: Vec<&str> = before
+    let differing: Vec<String> = before
         .iter()
         .filter(|(h, _)| !now.contains(h))
         .chain(after.iter().filter(|(h, _)| !was.contains(h)))
-        .map(|(_, words)| words.as_str())
+        .map(|(_, line)| first_words(line))
         .collect();
-    let reordered = differing.is_empty() && before != after;
+    let hashes =
+        |lines: &[(u64, LineRef<'_>)]| -> Vec<u64> { lines.iter().map(|(h, _)| *h).collect() };
+    let reordered = differing.is_empty() && hashes(before) != hashes(after);
     let name = key.1.as_str();
     let mut found = false;
     for resource in &resources {
