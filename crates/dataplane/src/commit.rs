@@ -331,22 +331,13 @@ impl Dataplane {
                 .runtime()
                 .and_then(|rt| crate::live::plan(&current.doc, &doc).map(|steps| (rt, steps))),
         };
-        let path = &self.settings.config_file;
         // Until the runtime API has applied it, the file is ahead of
         // HAProxy: a crash then is made good by a reload at start-up.
         if live.is_some() {
             self.reloads.runtime_in_flight(true);
         }
-        write_atomic(path, &bytes).map_err(|e| DataplaneError::io(path.display(), e))?;
-        self.history.keep_bytes(
-            Some(&current.doc),
-            &doc,
-            &bytes,
-            version,
-            origin,
-            crate::history::caller(),
-        );
-        self.install(Snapshot::new(doc, self.stamp_now()));
+        let caller = crate::history::caller();
+        self.deploy_file(&current.doc, doc, &bytes, origin, caller)?;
         tracing::info!(version, "configuration committed");
         if let Some((rt, steps)) = live {
             let applied = crate::live::apply(&rt, &steps).await;
@@ -432,17 +423,32 @@ impl Dataplane {
         let current = self.current_snapshot();
         let version = current.version + 1;
         doc.set_version(version);
-        let path = &self.settings.config_file;
         let bytes = doc.to_bytes();
-        write_atomic(path, &bytes).map_err(|e| DataplaneError::io(path.display(), e))?;
-        self.history.keep_bytes(
-            Some(&current.doc),
-            &doc,
+        self.deploy_file(
+            &current.doc,
+            doc,
             &bytes,
-            version,
             Origin::Rollback,
             Caller::default(),
-        );
+        )
+    }
+
+    /// Writes `bytes`, the rendering of `doc`, to the configuration file,
+    /// keeps them in the history (what changed from `before`, why, who)
+    /// and makes `doc` the current snapshot.
+    fn deploy_file(
+        &self,
+        before: &Document,
+        doc: Document,
+        bytes: &[u8],
+        origin: Origin,
+        caller: Caller,
+    ) -> Result<(), DataplaneError> {
+        let path = &self.settings.config_file;
+        write_atomic(path, bytes).map_err(|e| DataplaneError::io(path.display(), e))?;
+        let version = doc.version().unwrap_or(1);
+        self.history
+            .keep_bytes(Some(before), &doc, bytes, version, origin, caller);
         self.install(Snapshot::new(doc, self.stamp_now()));
         Ok(())
     }

@@ -9,54 +9,12 @@ use common::{traffic, wait_for, World};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const CONFIG: &str = "# _version=1
-global
-    maxconn 200
-
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-
-userlist api
-    user admin insecure-password s3cret
-    user ops insecure-password 0ps
-
-frontend app
-    bind 127.0.0.1:@APP@
-    http-request return status 200 content-type text/plain string hello-from-app
-";
-
-/// A request as `user`, with extra headers; the status, JSON (or text)
-/// body and headers.
-fn call(
-    w: &World,
-    user: (&str, &str),
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<Value>,
-) -> (StatusCode, Value, reqwest::header::HeaderMap) {
-    let mut request = w
-        .client
-        .request(
-            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-            w.url(path),
-        )
-        .basic_auth(user.0, Some(user.1));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().unwrap();
-    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, value, headers)
+/// The shared configuration, with a second API user.
+fn config() -> String {
+    common::CONFIG.replace(
+        "    user admin insecure-password s3cret\n",
+        "    user admin insecure-password s3cret\n    user ops insecure-password 0ps\n",
+    )
 }
 
 const ADMIN: (&str, &str) = ("admin", "s3cret");
@@ -81,8 +39,7 @@ fn answer_rule(text: &str) -> Value {
 }
 
 fn history(w: &World) -> Vec<Value> {
-    let (status, list, _) = call(
-        w,
+    let (status, list, _) = w.send_as(
         ADMIN,
         "GET",
         "/services/haproxy/configuration/history",
@@ -100,43 +57,28 @@ fn hunks(diff: &str) -> Vec<&str> {
 
 #[test]
 fn history_diff_and_restore_with_users() {
-    let mut w = World::start_with(CONFIG, &[]);
+    let mut w = World::start_with(&config(), &[]);
     let rule = "/services/haproxy/configuration/frontends/app/http_request_rules/0";
     let v0 = version(&w);
-    let (status, _, _) = call(
-        &w,
-        ADMIN,
-        "PUT",
-        &format!("{rule}?version={v0}&force_reload=true"),
-        &[],
-        Some(answer_rule("one")),
-    );
-    assert_eq!(status, 200);
-    wait_for("traffic says one", || {
-        traffic(w.app_port).is_some_and(|t| t.contains("one"))
-    });
-    let v1 = version(&w);
-    let (status, _, _) = call(
-        &w,
-        OPS,
-        "PUT",
-        &format!("{rule}?version={v1}&force_reload=true"),
-        &[],
-        Some(answer_rule("two")),
-    );
-    assert_eq!(status, 200);
-    let v2 = version(&w);
-    let (status, _, _) = call(
-        &w,
-        ADMIN,
-        "POST",
-        &format!("/services/haproxy/configuration/backends?version={v2}&force_reload=true"),
-        &[],
-        Some(json!({"name": "web"})),
-    );
-    assert_eq!(status, 201);
-    let v3 = version(&w);
-    assert_eq!((v1, v2, v3), (v0 + 1, v0 + 2, v0 + 3));
+    let commits = [
+        (ADMIN, "PUT", rule, answer_rule("one"), StatusCode::OK),
+        (OPS, "PUT", rule, answer_rule("two"), StatusCode::OK),
+        (
+            ADMIN,
+            "POST",
+            "/services/haproxy/configuration/backends",
+            json!({"name": "web"}),
+            StatusCode::CREATED,
+        ),
+    ];
+    for (user, method, path, body, expected) in commits {
+        let v = version(&w);
+        let path = format!("{path}?version={v}&force_reload=true");
+        let (status, body, _) = w.send_as(user, method, &path, &[], Some(body));
+        assert_eq!(status, expected, "{body}");
+    }
+    let (v1, v2, v3) = (v0 + 1, v0 + 2, v0 + 3);
+    assert_eq!(version(&w), v3);
     wait_for("traffic says two", || {
         traffic(w.app_port).is_some_and(|t| t.contains("two"))
     });
@@ -212,8 +154,7 @@ fn history_diff_and_restore_with_users() {
         &format!("/services/haproxy/configuration/history/{v2}/diff"),
     );
     assert_eq!(default, diff);
-    let (status, body, _) = call(
-        &w,
+    let (status, body, _) = w.send_as(
         ADMIN,
         "GET",
         "/services/haproxy/configuration/history/999",
@@ -224,8 +165,7 @@ fn history_diff_and_restore_with_users() {
         (status, body["code"].as_u64()),
         (StatusCode::NOT_FOUND, Some(404))
     );
-    let (status, _, _) = call(
-        &w,
+    let (status, _, _) = w.send_as(
         ADMIN,
         "GET",
         "/services/haproxy/configuration/history/x",
@@ -237,8 +177,7 @@ fn history_diff_and_restore_with_users() {
     // Restore: refused on a stale version, nothing changes.
     let before = w.config();
     let restore = format!("/services/haproxy/configuration/history/{v1}/restore");
-    let (status, body, _) = call(
-        &w,
+    let (status, body, _) = w.send_as(
         ADMIN,
         "POST",
         &format!("{restore}?version={v1}&force_reload=true"),
@@ -247,14 +186,13 @@ fn history_diff_and_restore_with_users() {
     );
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(w.config(), before);
-    let (status, _, _) = call(&w, ADMIN, "POST", &restore, &[], None);
+    let (status, _, _) = w.send_as(ADMIN, "POST", &restore, &[], None);
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,
         "a restore needs the version"
     );
-    let (status, body, headers) = call(
-        &w,
+    let (status, body, headers) = w.send_as(
         OPS,
         "POST",
         &format!("{restore}?version={v3}&force_reload=true"),
@@ -309,8 +247,7 @@ fn history_diff_and_restore_with_users() {
     assert_eq!(entry["changes"], json!(["/global"]));
     assert_eq!(version(&w), v3 + 2);
     // A client that read the version before the edit is stale now.
-    let (status, _, _) = call(
-        &w,
+    let (status, _, _) = w.send_as(
         ADMIN,
         "POST",
         &format!(
@@ -325,11 +262,10 @@ fn history_diff_and_restore_with_users() {
 
 #[test]
 fn transaction_diff_validation_etags_and_bulk() {
-    let w = World::start_with(CONFIG, &[]);
+    let w = World::start_with(&config(), &[]);
     let config = "/services/haproxy/configuration";
     let v = version(&w);
-    let (status, t, _) = call(
-        &w,
+    let (status, t, _) = w.send_as(
         ADMIN,
         "POST",
         &format!("/services/haproxy/transactions?version={v}"),
@@ -338,8 +274,7 @@ fn transaction_diff_validation_etags_and_bulk() {
     );
     assert_eq!(status, 201);
     let id = t["id"].as_str().unwrap().to_owned();
-    let (status, _, _) = call(
-        &w,
+    let (status, _, _) = w.send_as(
         ADMIN,
         "POST",
         &format!("{config}/backends?transaction_id={id}"),
@@ -347,8 +282,7 @@ fn transaction_diff_validation_etags_and_bulk() {
         Some(json!({"name": "api"})),
     );
     assert_eq!(status, 202);
-    let (status, _, _) = call(
-        &w,
+    let (status, _, _) = w.send_as(
         ADMIN,
         "POST",
         &format!("{config}/backends/api/servers?transaction_id={id}"),
@@ -372,8 +306,7 @@ fn transaction_diff_validation_etags_and_bulk() {
 
     // Checked as the commit would be; nothing changes.
     let before = w.config();
-    let (status, body, _) = call(
-        &w,
+    let (status, body, _) = w.send_as(
         ADMIN,
         "PUT",
         &format!("/services/haproxy/transactions/{id}?only_validate=true"),
@@ -386,8 +319,7 @@ fn transaction_diff_validation_etags_and_bulk() {
     assert_eq!(version(&w), v);
 
     // A transaction HAProxy refuses: the problem is named, nothing changes.
-    let (_, bad, _) = call(
-        &w,
+    let (_, bad, _) = w.send_as(
         ADMIN,
         "POST",
         &format!("/services/haproxy/transactions?version={v}"),
@@ -395,8 +327,7 @@ fn transaction_diff_validation_etags_and_bulk() {
         None,
     );
     let bad = bad["id"].as_str().unwrap().to_owned();
-    let (status, body, _) = call(
-        &w,
+    let (status, body, _) = w.send_as(
         ADMIN,
         "PUT",
         &format!("{config}/global?transaction_id={bad}"),
@@ -404,8 +335,7 @@ fn transaction_diff_validation_etags_and_bulk() {
         Some(json!({"nbthread": 100000})),
     );
     assert_eq!(status, 202, "{body}");
-    let (status, body, _) = call(
-        &w,
+    let (status, body, _) = w.send_as(
         ADMIN,
         "PUT",
         &format!("/services/haproxy/transactions/{bad}?only_validate=true"),
@@ -418,8 +348,7 @@ fn transaction_diff_validation_etags_and_bulk() {
         "{body}"
     );
     assert_eq!(w.config(), before);
-    let (_, still, _) = call(
-        &w,
+    let (_, still, _) = w.send_as(
         ADMIN,
         "GET",
         &format!("/services/haproxy/transactions/{bad}"),
@@ -427,8 +356,7 @@ fn transaction_diff_validation_etags_and_bulk() {
         None,
     );
     assert_eq!(still["status"], "in_progress");
-    call(
-        &w,
+    w.send_as(
         ADMIN,
         "DELETE",
         &format!("/services/haproxy/transactions/{bad}"),
@@ -437,8 +365,7 @@ fn transaction_diff_validation_etags_and_bulk() {
     );
 
     // Its diff is what its commit writes.
-    let (status, _, _) = call(
-        &w,
+    let (status, _, _) = w.send_as(
         ADMIN,
         "PUT",
         &format!("/services/haproxy/transactions/{id}?force_reload=true"),
@@ -451,25 +378,24 @@ fn transaction_diff_validation_etags_and_bulk() {
 
     // ETags: a strong one on every read; If-Match guards writes without a version.
     let backend = format!("{config}/backends/api");
-    let (status, _, headers) = call(&w, ADMIN, "GET", &backend, &[], None);
+    let (status, _, headers) = w.send_as(ADMIN, "GET", &backend, &[], None);
     assert_eq!(status, 200);
     let tag = headers["etag"].to_str().unwrap().to_owned();
     assert!(
         tag.starts_with('"') && tag.ends_with('"') && tag.len() > 2,
         "{tag}"
     );
-    let (_, _, again) = call(&w, ADMIN, "GET", &backend, &[], None);
+    let (_, _, again) = w.send_as(ADMIN, "GET", &backend, &[], None);
     assert_eq!(
         again["etag"],
         tag.as_str(),
         "the same resource, the same tag"
     );
-    let (_, _, list) = call(&w, ADMIN, "GET", &format!("{config}/backends"), &[], None);
+    let (_, _, list) = w.send_as(ADMIN, "GET", &format!("{config}/backends"), &[], None);
     assert!(list.contains_key("etag"));
     let before = w.config();
     let v = version(&w);
-    let (status, body, _) = call(
-        &w,
+    let (status, body, _) = w.send_as(
         ADMIN,
         "PUT",
         &backend,
@@ -479,8 +405,7 @@ fn transaction_diff_validation_etags_and_bulk() {
     assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
     assert_eq!(body["code"], 412);
     assert_eq!(w.config(), before);
-    let (status, body, _) = call(
-        &w,
+    let (status, body, _) = w.send_as(
         ADMIN,
         "PUT",
         &format!("{backend}?force_reload=true"),
@@ -490,8 +415,7 @@ fn transaction_diff_validation_etags_and_bulk() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(version(&w), v + 1);
     assert!(w.config().contains("balance leastconn"));
-    let (status, _, _) = call(
-        &w,
+    let (status, _, _) = w.send_as(
         ADMIN,
         "PUT",
         &backend,
@@ -503,16 +427,9 @@ fn transaction_diff_validation_etags_and_bulk() {
         StatusCode::PRECONDITION_FAILED,
         "the tag is stale now"
     );
-    let (status, _, _) = call(&w, ADMIN, "DELETE", &backend, &[("If-Match", &tag)], None);
+    let (status, _, _) = w.send_as(ADMIN, "DELETE", &backend, &[("If-Match", &tag)], None);
     assert_eq!(status, StatusCode::PRECONDITION_FAILED);
-    let (status, _, _) = call(
-        &w,
-        ADMIN,
-        "PUT",
-        &backend,
-        &[],
-        Some(json!({"name": "api"})),
-    );
+    let (status, _, _) = w.send_as(ADMIN, "PUT", &backend, &[], Some(json!({"name": "api"})));
     assert_eq!(
         status,
         StatusCode::BAD_REQUEST,
@@ -521,8 +438,7 @@ fn transaction_diff_validation_etags_and_bulk() {
 
     // Writers of different resources do not conflict.
     let server = |name: &str| format!("{backend}/servers/{name}");
-    let (status, _, _) = call(
-        &w,
+    let (status, _, _) = w.send_as(
         ADMIN,
         "POST",
         &format!("{backend}/servers?force_reload=true"),
@@ -530,8 +446,7 @@ fn transaction_diff_validation_etags_and_bulk() {
         Some(json!({"name": "s2", "address": "127.0.0.1", "port": 9002})),
     );
     assert_eq!(status, 201);
-    let (status, body, _) = call(
-        &w,
+    let (status, body, _) = w.send_as(
         ADMIN,
         "POST",
         &format!("{backend}/servers"),
@@ -539,14 +454,13 @@ fn transaction_diff_validation_etags_and_bulk() {
         Some(json!({"name": "s2", "address": "127.0.0.1", "port": 9003})),
     );
     assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
-    let (_, _, h1) = call(&w, ADMIN, "GET", &server("s1"), &[], None);
-    let (_, _, h2) = call(&w, ADMIN, "GET", &server("s2"), &[], None);
+    let (_, _, h1) = w.send_as(ADMIN, "GET", &server("s1"), &[], None);
+    let (_, _, h2) = w.send_as(ADMIN, "GET", &server("s2"), &[], None);
     let (t1, t2) = (
         h1["etag"].to_str().unwrap().to_owned(),
         h2["etag"].to_str().unwrap().to_owned(),
     );
-    let (status, _, _) = call(
-        &w,
+    let (status, _, _) = w.send_as(
         ADMIN,
         "PUT",
         &server("s2"),
@@ -554,8 +468,7 @@ fn transaction_diff_validation_etags_and_bulk() {
         Some(json!({"name": "s2", "address": "127.0.0.1", "port": 9002, "weight": 20})),
     );
     assert!(status == 200 || status == 202, "{status}");
-    let (status, _, _) = call(
-        &w,
+    let (status, _, _) = w.send_as(
         ADMIN,
         "PUT",
         &server("s1"),
@@ -580,8 +493,7 @@ fn transaction_diff_validation_etags_and_bulk() {
     let many: Vec<Value> = (0..100)
         .map(|i| json!({"name": format!("b{i}"), "address": "127.0.0.1", "port": 10000 + i}))
         .collect();
-    let (status, body, _) = call(
-        &w,
+    let (status, body, _) = w.send_as(
         ADMIN,
         "POST",
         &format!("{backend}/servers?version={v}&force_reload=true"),
@@ -599,8 +511,7 @@ fn transaction_diff_validation_etags_and_bulk() {
         "{entry}"
     );
     wait_for("HAProxy has the hundred servers", || {
-        let (_, servers, _) = call(
-            &w,
+        let (_, servers, _) = w.send_as(
             ADMIN,
             "GET",
             "/services/haproxy/runtime/backends/api/servers",
@@ -613,65 +524,37 @@ fn transaction_diff_validation_etags_and_bulk() {
     // All or none: an item that cannot be added is named by its index.
     let before = w.config();
     let v = version(&w);
-    let clash = json!([{"name": "c1", "address": "127.0.0.1", "port": 11001},
-                       {"name": "c2", "address": "127.0.0.1", "port": 11002},
-                       {"name": "b7", "address": "127.0.0.1", "port": 11003}]);
-    let (status, body, _) = call(
-        &w,
-        ADMIN,
-        "POST",
-        &format!("{backend}/servers?version={v}"),
-        &[],
-        Some(clash),
-    );
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert!(
-        body["message"].as_str().unwrap().contains("item [2]"),
-        "{body}"
-    );
-    let wrong = json!([{"name": "c1", "address": "127.0.0.1", "port": 11001},
-                       {"name": "c2", "address": "127.0.0.1", "port": 70000}]);
-    let (status, body, _) = call(
-        &w,
-        ADMIN,
-        "POST",
-        &format!("{backend}/servers?version={v}"),
-        &[],
-        Some(wrong),
-    );
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(
-        body["message"].as_str().unwrap().contains("[1].port"),
-        "{body}"
-    );
-    let mistyped = json!([{"name": "c1", "address": "127.0.0.1", "port": "many"}]);
-    let (status, body, _) = call(
-        &w,
-        ADMIN,
-        "POST",
-        &format!("{backend}/servers?version={v}"),
-        &[],
-        Some(mistyped),
-    );
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(
-        body["message"].as_str().unwrap().contains("[0].port"),
-        "{body}"
-    );
-    let unknown = json!([{"name": "c1", "address": "127.0.0.1", "port": 11001, "colour": "red"}]);
-    let (status, body, _) = call(
-        &w,
-        ADMIN,
-        "POST",
-        &format!("{backend}/servers?version={v}"),
-        &[],
-        Some(unknown),
-    );
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(
-        body["message"].as_str().unwrap().contains("[0].colour"),
-        "{body}"
-    );
+    let cases = [
+        (
+            json!([{"name": "c1", "address": "127.0.0.1", "port": 11001},
+                   {"name": "c2", "address": "127.0.0.1", "port": 11002},
+                   {"name": "b7", "address": "127.0.0.1", "port": 11003}]),
+            StatusCode::CONFLICT,
+            "item [2]",
+        ),
+        (
+            json!([{"name": "c1", "address": "127.0.0.1", "port": 11001},
+                   {"name": "c2", "address": "127.0.0.1", "port": 70000}]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "[1].port",
+        ),
+        (
+            json!([{"name": "c1", "address": "127.0.0.1", "port": "many"}]),
+            StatusCode::BAD_REQUEST,
+            "[0].port",
+        ),
+        (
+            json!([{"name": "c1", "address": "127.0.0.1", "port": 11001, "colour": "red"}]),
+            StatusCode::BAD_REQUEST,
+            "[0].colour",
+        ),
+    ];
+    for (items, expected, named) in cases {
+        let path = format!("{backend}/servers?version={v}");
+        let (status, body, _) = w.send_as(ADMIN, "POST", &path, &[], Some(items));
+        assert_eq!(status, expected, "{body}");
+        assert!(body["message"].as_str().unwrap().contains(named), "{body}");
+    }
     assert_eq!(w.config(), before);
     assert_eq!(version(&w), v);
 }
@@ -682,7 +565,7 @@ fn transaction_diff_validation_etags_and_bulk() {
 /// refuses fails alone, with its own message.
 #[test]
 fn concurrent_guarded_writes_share_validations() {
-    let config = format!("{CONFIG}\nbackend pool\n    balance roundrobin\n");
+    let config = format!("{}\nbackend pool\n    balance roundrobin\n", config());
     let w = World::start_with(&config, &["--validate-cmd", "sleep 0.3; haproxy -c -f"]);
     let v0 = version(&w);
     let servers = "/services/haproxy/configuration/backends/pool/servers";
@@ -694,7 +577,7 @@ fn concurrent_guarded_writes_share_validations() {
                     // Number 17 asks for a weight HAProxy refuses.
                     let weight = if i == 17 { 1000 } else { 1 };
                     let body = json!({"name": format!("s{i}"), "address": "127.0.0.1", "port": 20000 + i, "weight": weight});
-                    let (status, body, headers) = call(w, ADMIN, "POST", servers, &[("If-None-Match", "*")], Some(body));
+                    let (status, body, headers) = w.send_as(ADMIN, "POST", servers, &[("If-None-Match", "*")], Some(body));
                     let version = headers
                         .get("Configuration-Version")
                         .and_then(|v| v.to_str().ok()?.parse().ok());

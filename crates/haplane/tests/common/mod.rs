@@ -227,11 +227,27 @@ impl World {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        self.send_as(("admin", "s3cret"), method, path, &[], body)
+    }
+
+    /// A request as `user` (name, password) with extra headers; the
+    /// status, the JSON body (or its text) and the headers.
+    pub fn send_as(
+        &self,
+        user: (&str, &str),
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self
             .client
             .request(method, self.url(path))
-            .basic_auth("admin", Some("s3cret"));
+            .basic_auth(user.0, Some(user.1));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }
