@@ -52,6 +52,10 @@ pub(crate) async fn body(
     request: Request,
     next: Next,
 ) -> Response {
+    // Reads have no body to check: they never build the document.
+    if matches!(request.method().as_str(), "GET" | "HEAD" | "OPTIONS") {
+        return next.run(request).await;
+    }
     let Some(path) = request.extensions().get::<MatchedPath>() else {
         return next.run(request).await;
     };

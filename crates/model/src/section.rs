@@ -113,8 +113,20 @@ fn nested_merges(table: &Table) -> impl Iterator<Item = &crate::table::Entry> {
         .filter(|e| e.field.len() > 1 && e.field.last().is_some_and(|l| l.starts_with('.')))
 }
 
-/// Spreads the objects read for `PARENT..` entries into their parent.
+/// Spreads the objects read for `PARENT..` entries into their parent. A
+/// required list with no line reads as empty: the schema says it is
+/// always there.
 fn unfold(mut out: Map<String, Value>, table: &Table) -> Map<String, Value> {
+    for entry in table
+        .entries
+        .iter()
+        .filter(|e| e.required && e.field.len() == 1)
+    {
+        if matches!(entry.codec, crate::table::Codec::List(_)) {
+            out.entry(entry.field[0].clone())
+                .or_insert_with(|| Value::Array(vec![]));
+        }
+    }
     for entry in nested_merges(table) {
         let parent = &entry.field[..entry.field.len() - 1];
         let Some(Value::Object(here)) = get_path_mut(&mut out, parent) else {

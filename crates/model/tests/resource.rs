@@ -509,3 +509,15 @@ fn whole_sections_and_lists_are_replaced_in_place() {
         .to_text()
         .contains("    http-request deny if { path /a }\n    default_backend b\n"));
 }
+
+#[test]
+fn a_required_list_with_no_line_reads_empty() {
+    let mut doc = Document::parse(b"global\n".to_vec());
+    let errors = place("http_errors_sections");
+    let created = json!({"name": "none", "error_files": []});
+    registry::create(&mut doc, errors, None, created.as_object().unwrap(), false).unwrap();
+    let read = registry::get(&doc, errors, "none", false).unwrap();
+    assert_eq!(Value::Object(read), created);
+    let listed = registry::list(&doc, errors, false).unwrap();
+    assert_eq!(listed[0]["error_files"], json!([]));
+}
