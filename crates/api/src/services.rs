@@ -84,16 +84,33 @@ async fn get_raw(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
             )));
         }
     }
+    let sum = checksum(&bytes);
+    Ok(configuration_text(version, &sum, bytes))
+}
+
+/// A configuration file as text, with its version and checksum.
+fn configuration_text(version: u64, checksum: &str, bytes: Vec<u8>) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert("Configuration-Version", HeaderValue::from(version));
-    if let Ok(sum) = HeaderValue::from_str(&checksum(&bytes)) {
+    if let Ok(sum) = HeaderValue::from_str(checksum) {
         headers.insert("Configuration-Checksum", sum);
     }
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    Ok((StatusCode::OK, headers, bytes).into_response())
+    (StatusCode::OK, headers, bytes).into_response()
+}
+
+/// The `version` a whole-file write starts from: required unless
+/// `skip_version=true` (then `None`).
+fn base_version(q: &params::Query) -> Result<Option<u64>, ApiError> {
+    if params::flag(q, "skip_version")? {
+        return Ok(None);
+    }
+    params::number(q, "version")?
+        .map(Some)
+        .ok_or_else(|| ApiError::bad_request("give the version parameter (or skip_version=true)"))
 }
 
 async fn post_raw(State(state): St, Query(q): Q, body: Bytes) -> Result<Response, ApiError> {
@@ -113,18 +130,7 @@ async fn post_raw(State(state): St, Query(q): Q, body: Bytes) -> Result<Response
         )
             .into_response());
     }
-    let version = if params::flag(&q, "skip_version")? {
-        None
-    } else {
-        match params::number(&q, "version")? {
-            Some(v) => Some(v),
-            None => {
-                return Err(ApiError::bad_request(
-                    "give the version parameter (or skip_version=true)",
-                ))
-            }
-        }
-    };
+    let version = base_version(&q)?;
     let reload = params::reload_mode(&q)?;
     let applied = state.dp.replace_raw(bytes, version, reload).await?;
     let mut response = written(&applied, StatusCode::CREATED, None);
@@ -262,16 +268,7 @@ async fn history_version(
     let version = version_param(&version)?;
     let entry = state.dp.history_entry(version)?;
     let bytes = state.dp.history_bytes(version)?;
-    let mut headers = HeaderMap::new();
-    headers.insert("Configuration-Version", HeaderValue::from(version));
-    if let Ok(sum) = HeaderValue::from_str(&entry.checksum) {
-        headers.insert("Configuration-Checksum", sum);
-    }
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    Ok((StatusCode::OK, headers, bytes).into_response())
+    Ok(configuration_text(version, &entry.checksum, bytes))
 }
 
 async fn history_diff(
@@ -290,12 +287,7 @@ async fn restore_version(
     Query(q): Q,
 ) -> Result<Response, ApiError> {
     let version = version_param(&version)?;
-    let current = match params::flag(&q, "skip_version")? {
-        true => None,
-        false => Some(params::number(&q, "version")?.ok_or_else(|| {
-            ApiError::bad_request("give the version parameter (or skip_version=true)")
-        })?),
-    };
+    let current = base_version(&q)?;
     let reload = params::reload_mode(&q)?;
     let applied = state.dp.restore_version(version, current, reload).await?;
     let body = match &applied {
