@@ -2,7 +2,8 @@
 //! server-side time of `GET` one server and of listing one backend's
 //! servers, the cost of a committed one-server change against a bare
 //! `haproxy -c` on the same file, the first listing after a change, 50
-//! writers at once (group commit), resident memory, and start-up time.
+//! writers at once (group commit), a transaction of 1,000 additions and
+//! its commit, resident memory, and start-up time.
 //!
 //! Run: `cargo bench -p haplane --bench api` (add `-- --backends N` for
 //! another size).
@@ -255,12 +256,47 @@ async fn main() {
         group_versions.insert(version.map(|v| v.to_str().unwrap_or_default().to_owned()));
     }
     let group = group_start.elapsed();
+
+    // A transaction of 1,000 server additions through the API: the time
+    // of the additions, then of its commit (one `haproxy -c`).
+    let transaction = dp.start_transaction(dp.snapshot().version).unwrap();
+    let additions_start = Instant::now();
+    for i in 0..1000 {
+        let uri = format!(
+            "/v3/services/haproxy/configuration/backends/be_{}/servers?transaction_id={}",
+            i * backends / 1000,
+            transaction.id
+        );
+        let body = format!(
+            r#"{{"name": "tx{i}", "address": "127.0.0.1", "port": {}}}"#,
+            20000 + i
+        );
+        let request = Request::post(uri)
+            .header("authorization", "Basic YWRtaW46cHc=")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 202);
+    }
+    let additions = additions_start.elapsed();
+    let commit_start = Instant::now();
+    let request = Request::put(format!(
+        "/v3/services/haproxy/transactions/{}?skip_reload=true",
+        transaction.id
+    ))
+    .header("authorization", "Basic YWRtaW46cHc=")
+    .body(Body::empty())
+    .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let transaction_commit = commit_start.elapsed();
     let startup = median((0..5).map(|_| startup_ms()).collect());
 
-    println!("| backends | file MB | GET one server ms | list 10 servers ms | first list after a change ms | commit ms | haproxy -c ms | commit / haproxy -c | 50 writers at once ms (versions) | 50 writers / haproxy -c | RSS MB | RSS / file | start-up ms | list all rules of the big frontend ms | the same, computed each time ms |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| backends | file MB | GET one server ms | list 10 servers ms | first list after a change ms | commit ms | haproxy -c ms | commit / haproxy -c | 50 writers at once ms (versions) | 50 writers / haproxy -c | RSS MB | RSS / file | start-up ms | list all rules of the big frontend ms | the same, computed each time ms | 1,000 additions in a transaction ms | its commit ms | its commit / haproxy -c |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {backends} | {:.1} | {} | {} | {} | {} | {} | {:.3} | {} ({}) | {:.2} | {:.1} | {:.2}x | {} | {} | {} |",
+        "| {backends} | {:.1} | {} | {} | {} | {} | {} | {:.3} | {} ({}) | {:.2} | {:.1} | {:.2}x | {} | {} | {} | {} | {} | {:.2} |",
         size as f64 / 1e6,
         ms(get_one),
         ms(list_all),
@@ -276,5 +312,8 @@ async fn main() {
         ms(startup),
         ms(list_rules),
         ms(list_rules_uncached),
+        ms(additions),
+        ms(transaction_commit),
+        transaction_commit.as_secs_f64() / check.as_secs_f64(),
     );
 }
