@@ -79,10 +79,30 @@ pub(crate) struct Section {
     pub(crate) lines: Vec<Line>,
 }
 
+/// How one document's sections differ from another's (see
+/// [`Document::section_change`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionChange {
+    /// Sections both start with.
+    pub keep: usize,
+    /// How many of the old document's sections after those were replaced.
+    pub drop: usize,
+    /// The new document's sections that replace them (indexes for
+    /// [`Document::section_bytes`]).
+    pub inserted: std::ops::Range<usize>,
+}
+
 /// Index of a section in its document; the preamble is never one of them.
 /// Valid until the next edit that inserts, moves or removes sections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SectionId(pub(crate) usize);
+
+impl SectionId {
+    /// The section's index for [`Document::section_bytes`].
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
 
 /// Where a line of the file is: in which section, and which of its lines
 /// (`None` for the header).
@@ -97,7 +117,12 @@ pub struct Location {
 pub struct Document {
     source: Arc<[u8]>,
     /// `sections[0]` is the preamble: the lines before the first header.
-    pub(crate) sections: Vec<Section>,
+    /// Shared between clones: an edit copies only the sections it changes
+    /// (`Arc::make_mut`), so a clone costs one pointer per section.
+    pub(crate) sections: Vec<Arc<Section>>,
+    /// The source has a last line without an end of line: an edit that
+    /// adds a line after it must end it (see `terminate_inner_lines`).
+    pub(crate) open_end: bool,
     /// The end of line new lines get: the one most lines of the source use.
     pub(crate) eol: Eol,
     diagnostics: Vec<Diagnostic>,
@@ -153,6 +178,61 @@ impl Document {
             for line in section.header.iter().chain(&section.lines) {
                 f(self.bytes(line), line.eol);
             }
+        }
+    }
+
+    /// How many sections the file holds, counting the preamble (index 0,
+    /// the lines before the first header) as one.
+    pub fn section_count(&self) -> usize {
+        self.sections.len()
+    }
+
+    /// The bytes of section `index` (0 is the preamble), header and lines
+    /// with their ends: the file is the concatenation of every section's.
+    pub fn section_bytes(&self, index: usize) -> Vec<u8> {
+        let section = &self.sections[index];
+        let mut out = Vec::new();
+        for line in section.header.iter().chain(&section.lines) {
+            out.extend_from_slice(self.bytes(line));
+            out.extend_from_slice(line.eol.as_bytes());
+        }
+        out
+    }
+
+    /// The length of [`Document::section_bytes`] of section `index`.
+    pub fn section_len(&self, index: usize) -> usize {
+        let section = &self.sections[index];
+        section
+            .header
+            .iter()
+            .chain(&section.lines)
+            .map(|line| self.bytes(line).len() + line.eol.as_bytes().len())
+            .sum()
+    }
+
+    /// What changed from `before` to this document, in sections: both
+    /// share the first `keep` sections and the last ones, and `before`'s
+    /// `drop` sections after the first `keep` became this document's
+    /// `inserted` ones. Sections count as shared when an edit of a clone
+    /// left them untouched, so comparing costs one pointer per section.
+    pub fn section_change(&self, before: &Document) -> SectionChange {
+        let (old, new) = (&before.sections, &self.sections);
+        let shared = |a: &Arc<Section>, b: &Arc<Section>| Arc::ptr_eq(a, b);
+        let keep = old
+            .iter()
+            .zip(new.iter())
+            .take_while(|(a, b)| shared(a, b))
+            .count();
+        let tail = old[keep..]
+            .iter()
+            .rev()
+            .zip(new[keep..].iter().rev())
+            .take_while(|(a, b)| shared(a, b))
+            .count();
+        SectionChange {
+            keep,
+            drop: old.len() - keep - tail,
+            inserted: keep..new.len() - tail,
         }
     }
 
@@ -350,9 +430,11 @@ impl Parser {
         } else {
             Eol::Lf
         };
+        let open_end = !source.is_empty() && !source.ends_with(b"\n");
         Document {
             source,
-            sections: self.sections,
+            sections: self.sections.into_iter().map(Arc::new).collect(),
+            open_end,
             eol,
             diagnostics: self.diagnostics,
             dialect: self.dialect,

@@ -24,6 +24,8 @@
 //! comments directly above its header at the header's indentation; they
 //! always go with the section.
 
+use std::sync::Arc;
+
 use crate::document::{Document, Eol, Line, LineKind, LineRef, SectionId};
 use crate::lexer::quote;
 use crate::section::SectionKind;
@@ -64,7 +66,7 @@ impl Document {
     pub fn set_version(&mut self, version: u64) {
         let text = format!("# _version={version}");
         let eol = self.eol;
-        let preamble = &mut self.sections[0].lines;
+        let preamble = &mut Arc::make_mut(&mut self.sections[0]).lines;
         let mut line = Line::owned(text.as_bytes(), eol);
         line.kind = LineKind::Version;
         match preamble.first_mut() {
@@ -80,7 +82,9 @@ impl Document {
     /// Inserts raw `text` (without end of line) before line `index` of a section.
     pub fn insert_line(&mut self, id: SectionId, index: usize, text: &str) {
         let line = Line::owned(text.as_bytes(), self.eol);
-        self.sections[id.0].lines.insert(index, line);
+        Arc::make_mut(&mut self.sections[id.0])
+            .lines
+            .insert(index, line);
         self.terminate_inner_lines();
     }
 
@@ -89,7 +93,9 @@ impl Document {
     pub fn insert_words(&mut self, id: SectionId, index: usize, words: &[&str]) {
         let text = render_line(self.section(id).indent(), words);
         let line = Line::owned(&text, self.eol);
-        self.sections[id.0].lines.insert(index, line);
+        Arc::make_mut(&mut self.sections[id.0])
+            .lines
+            .insert(index, line);
         self.terminate_inner_lines();
     }
 
@@ -108,7 +114,7 @@ impl Document {
 
     /// Replaces line `index` with raw `text`.
     pub fn replace_line(&mut self, id: SectionId, index: usize, text: &str) {
-        let line = &mut self.sections[id.0].lines[index];
+        let line = &mut Arc::make_mut(&mut self.sections[id.0]).lines[index];
         *line = Line::owned(text.as_bytes(), line.eol);
     }
 
@@ -117,7 +123,7 @@ impl Document {
     pub fn replace_words(&mut self, id: SectionId, index: usize, words: &[&str]) {
         let old = self.section(id).line(index).expect("line index in range");
         let text = rewrite(old, words);
-        let line = &mut self.sections[id.0].lines[index];
+        let line = &mut Arc::make_mut(&mut self.sections[id.0]).lines[index];
         *line = Line::owned(&text, line.eol);
     }
 
@@ -125,7 +131,9 @@ impl Document {
     /// documentation). Returns how many lines were removed.
     pub fn remove_line(&mut self, id: SectionId, index: usize) -> usize {
         let start = self.attached_start(id, index);
-        self.sections[id.0].lines.drain(start..=index);
+        Arc::make_mut(&mut self.sections[id.0])
+            .lines
+            .drain(start..=index);
         self.terminate_inner_lines();
         index + 1 - start
     }
@@ -135,10 +143,10 @@ impl Document {
     /// the line's new index.
     pub fn move_line(&mut self, id: SectionId, from: usize, to: usize) -> usize {
         let start = self.attached_start(id, from);
-        let lines = &mut self.sections[id.0].lines;
         if (start..=from + 1).contains(&to) {
             return from;
         }
+        let lines = &mut Arc::make_mut(&mut self.sections[id.0]).lines;
         let block: Vec<Line> = lines.drain(start..=from).collect();
         let count = block.len();
         let at = if to > from { to - count } else { to };
@@ -210,16 +218,17 @@ impl Document {
             section.lines.extend(moved);
         }
         let eol = self.eol;
-        let previous = &mut self.sections[at - 1];
+        let previous = &self.sections[at - 1];
         let ends_blank = previous.lines.last().map(|l| l.kind == LineKind::Blank);
         let needs_blank = match ends_blank {
             Some(blank) => !blank,
             None => previous.header.is_some(),
         };
         if needs_blank {
+            let previous = Arc::make_mut(&mut self.sections[at - 1]);
             previous.lines.push(Line::owned(b"", eol));
         }
-        self.sections.insert(at, section);
+        self.sections.insert(at, Arc::new(section));
         self.terminate_inner_lines();
         SectionId(at)
     }
@@ -238,7 +247,12 @@ impl Document {
             }
             start -= 1;
         }
-        self.sections[previous].lines.split_off(start)
+        if start == lines.len() {
+            return Vec::new();
+        }
+        Arc::make_mut(&mut self.sections[previous])
+            .lines
+            .split_off(start)
     }
 
     /// Removes a section with the comments attached to its header.
@@ -251,8 +265,11 @@ impl Document {
                 .sections
                 .last_mut()
                 .expect("the preamble always exists");
-            while last.lines.last().is_some_and(|l| l.kind == LineKind::Blank) {
-                last.lines.pop();
+            if last.lines.last().is_some_and(|l| l.kind == LineKind::Blank) {
+                let last = Arc::make_mut(last);
+                while last.lines.last().is_some_and(|l| l.kind == LineKind::Blank) {
+                    last.lines.pop();
+                }
             }
         }
         self.terminate_inner_lines();
@@ -265,7 +282,7 @@ impl Document {
             return id;
         }
         let comments = self.take_section_comments(id);
-        let mut section = self.sections.remove(id.0);
+        let mut section = Arc::unwrap_or_clone(self.sections.remove(id.0));
         let at = match before {
             Some(b) if b.0 > id.0 => b.0 - 1,
             Some(b) => b.0,
@@ -285,7 +302,7 @@ impl Document {
             }
             section.lines.extend(next_comments);
         }
-        let previous = &mut self.sections[at - 1];
+        let previous = Arc::make_mut(&mut self.sections[at - 1]);
         if previous
             .lines
             .last()
@@ -294,27 +311,39 @@ impl Document {
             previous.lines.push(Line::owned(b"", eol));
         }
         previous.lines.extend(comments);
-        self.sections.insert(at, section);
+        self.sections.insert(at, Arc::new(section));
         self.terminate_inner_lines();
         SectionId(at)
     }
 
     /// Gives an end of line to every line that has none but is no longer the
     /// last one (the file had no final newline and an edit added after it).
+    /// Only a source without a final end of line has such a line.
     fn terminate_inner_lines(&mut self) {
+        if !self.open_end {
+            return;
+        }
         let eol = self.eol;
-        let mut last: Option<&mut Line> = None;
-        for section in &mut self.sections {
-            for line in section.header.iter_mut().chain(section.lines.iter_mut()) {
-                if let Some(previous) = last.take() {
-                    if previous.eol == Eol::None {
-                        previous.eol = eol;
-                    }
-                }
+        // (section, line) of every line without an end but the last line.
+        let mut open: Vec<(usize, Option<usize>)> = Vec::new();
+        let mut last: Option<(usize, Option<usize>)> = None;
+        for (s, section) in self.sections.iter().enumerate() {
+            let lines = section.header.iter().map(|l| (None, l));
+            let lines = lines.chain(section.lines.iter().enumerate().map(|(i, l)| (Some(i), l)));
+            for (i, line) in lines {
+                open.extend(last.take());
                 if line.eol == Eol::None {
-                    last = Some(line);
+                    last = Some((s, i));
                 }
             }
+        }
+        for (s, i) in open {
+            let section = Arc::make_mut(&mut self.sections[s]);
+            let line = match i {
+                None => section.header.as_mut().expect("a header line"),
+                Some(i) => &mut section.lines[i],
+            };
+            line.eol = eol;
         }
     }
 }
@@ -324,7 +353,7 @@ impl Document {
     /// keeping its trailing comment.
     pub fn replace_header(&mut self, id: SectionId, words: &[&str]) {
         let text = rewrite(self.section(id).header(), words);
-        let header = self.sections[id.0]
+        let header = Arc::make_mut(&mut self.sections[id.0])
             .header
             .as_mut()
             .expect("sections have headers");

@@ -15,7 +15,9 @@ mod lexer;
 mod section;
 
 pub use diagnostic::{Diagnostic, Severity};
-pub use document::{Document, Eol, LineKind, LineRef, Location, SectionId, SectionRef};
+pub use document::{
+    Document, Eol, LineKind, LineRef, Location, SectionChange, SectionId, SectionRef,
+};
 pub use edit::render_line;
 pub use lexer::{lex, quote, verbatim, LexError, Lexed, Word};
 pub use section::{Dialect, SectionKind};

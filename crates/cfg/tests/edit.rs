@@ -309,3 +309,72 @@ fn unbalanced_conditionals_are_reported() {
     "#]]
     .assert_debug_eq(&messages);
 }
+
+/// The sections an edit of a clone changed, as `section_change` sees them,
+/// with the bytes that replace them.
+fn changed(before: &Document, edit: impl FnOnce(&mut Document)) -> (usize, usize, String) {
+    let mut after = before.clone();
+    edit(&mut after);
+    let change = after.section_change(before);
+    let inserted: Vec<u8> = change
+        .inserted
+        .clone()
+        .flat_map(|i| after.section_bytes(i))
+        .collect();
+    // The change spliced into the old bytes gives the new ones.
+    let offset: usize = (0..change.keep).map(|i| before.section_len(i)).sum();
+    let dropped: usize = (change.keep..change.keep + change.drop)
+        .map(|i| before.section_len(i))
+        .sum();
+    let mut bytes = before.to_bytes();
+    bytes.splice(offset..offset + dropped, inserted.iter().copied());
+    assert_eq!(bytes, after.to_bytes());
+    (
+        change.keep,
+        change.drop,
+        String::from_utf8(inserted).unwrap(),
+    )
+}
+
+#[test]
+fn an_edit_of_a_clone_changes_only_the_sections_it_touches() {
+    let doc = Document::parse(WEB.as_bytes().to_vec());
+    // Sections: preamble 0, global 1, web 2, api 3.
+    let (keep, drop, inserted) = changed(&doc, |d| {
+        let api = backend(d, "api");
+        d.push_words(api, &["server", "y", "10.0.1.2:80"]);
+    });
+    assert_eq!((keep, drop), (3, 1));
+    assert_eq!(
+        inserted,
+        "backend api\n  server x 10.0.1.1:80\n  server y 10.0.1.2:80\n"
+    );
+    // A new section before web takes web's comments, which ended global.
+    let (keep, drop, inserted) = changed(&doc, |d| {
+        let web = backend(d, "web");
+        d.insert_section(Some(web), &["backend", "new"]);
+    });
+    assert_eq!((keep, drop), (1, 1));
+    assert!(inserted.starts_with("global\n    maxconn 100\n\nbackend new\n\n# the web tier\n"));
+    let (keep, drop, inserted) = changed(&doc, |d| d.set_version(4));
+    assert_eq!((keep, drop, inserted.as_str()), (0, 1, "# _version=4\n"));
+    let (keep, drop, inserted) = changed(&doc, |_| {});
+    assert_eq!((keep, drop, inserted.as_str()), (4, 0, ""));
+    // The original is untouched by its clone's edits.
+    assert_eq!(doc.to_text(), WEB);
+}
+
+#[test]
+fn an_edit_after_a_last_line_without_end_ends_it() {
+    let doc = Document::parse(b"global\n    daemon\nbackend a\n    server x 1.2.3.4:80".to_vec());
+    let (keep, drop, _) = changed(&doc, |d| {
+        d.insert_section(None, &["backend", "b"]);
+    });
+    assert_eq!((keep, drop), (2, 1));
+    let mut edited = doc.clone();
+    edited.insert_section(None, &["backend", "b"]);
+    assert_eq!(
+        edited.to_text(),
+        "global\n    daemon\nbackend a\n    server x 1.2.3.4:80\n\nbackend b\n"
+    );
+}

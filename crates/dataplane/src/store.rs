@@ -152,7 +152,7 @@ impl Dataplane {
             crate::commit::remove_leftovers(dir);
         }
         crate::commit::remove_leftovers(&settings.transaction_dir);
-        let transactions = Transactions::load(&settings.transaction_dir)?;
+        let transactions = Transactions::load(&settings.transaction_dir, &settings.config_file)?;
         let reloads = ReloadAgent::new(&settings, &snapshot);
         let haproxy_version = haplane_haproxy::version(&settings.haproxy_bin)
             .ok()
@@ -544,6 +544,7 @@ impl Dataplane {
             Ok(applied) => {
                 let info = transactions.finish(
                     &self.settings.transaction_dir,
+                    &self.settings.config_file,
                     id,
                     TransactionStatus::Success,
                 )?;
@@ -552,6 +553,7 @@ impl Dataplane {
             Err(e @ DataplaneError::Invalid { .. }) => {
                 transactions.finish(
                     &self.settings.transaction_dir,
+                    &self.settings.config_file,
                     id,
                     TransactionStatus::Failed,
                 )?;
