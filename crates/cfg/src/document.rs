@@ -7,7 +7,8 @@
 //! stored: [`LineRef::words`] splits a line when it is asked for.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::lexer::{self, Lexed, Word};
@@ -79,6 +80,9 @@ pub(crate) struct Section {
     pub(crate) lines: Vec<Line>,
 }
 
+/// The first section of each kind and name.
+pub(crate) type NameIndex = HashMap<(SectionKind, String), usize>;
+
 /// How one document's sections differ from another's (see
 /// [`Document::section_change`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +127,10 @@ pub struct Document {
     /// The source has a last line without an end of line: an edit that
     /// adds a line after it must end it (see `terminate_inner_lines`).
     pub(crate) open_end: bool,
+    /// The sections by kind and name, built on the first lookup and shared
+    /// between clones until an edit adds, removes, moves or renames a
+    /// section (which drops it).
+    pub(crate) names: Arc<OnceLock<NameIndex>>,
     /// The end of line new lines get: the one most lines of the source use.
     pub(crate) eol: Eol,
     diagnostics: Vec<Diagnostic>,
@@ -264,6 +272,18 @@ impl Document {
         })
     }
 
+    /// The sections of a range of indexes (such as a [`SectionChange`]'s),
+    /// in file order; the preamble (index 0) is not one of them.
+    pub fn sections_at(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = SectionRef<'_>> {
+        (range.start.max(1)..range.end.min(self.sections.len())).map(|i| SectionRef {
+            doc: self,
+            id: SectionId(i),
+        })
+    }
+
     /// The section `id` names. Panics if `id` does not belong to this document.
     pub fn section(&self, id: SectionId) -> SectionRef<'_> {
         assert!(id.0 > 0 && id.0 < self.sections.len(), "no section {id:?}");
@@ -277,13 +297,20 @@ impl Document {
 
     /// The first section of `kind` named `name`.
     pub fn find_section(&self, kind: SectionKind, name: &str) -> Option<SectionId> {
-        let finder = memchr::memmem::Finder::new(name.as_bytes());
-        self.sections_of(kind)
-            // Cheap filter first: the name's bytes must be in the header.
-            .filter(|s| finder.find(s.header().bytes()).is_some())
-            .find(|s| s.name().as_deref() == Some(name))
-            .map(|s| s.id())
+        let names = self.names.get_or_init(|| {
+            let mut names = NameIndex::new();
+            for section in self.sections() {
+                if let Some(name) = section.name() {
+                    names
+                        .entry((section.kind(), name))
+                        .or_insert(section.id().0);
+                }
+            }
+            names
+        });
+        names.get(&(kind, name.to_owned())).map(|&i| SectionId(i))
     }
+
     /// The 1-based line number of a section's header or of one of its lines.
     pub fn line_number(&self, location: Location) -> usize {
         let before: usize = self.sections[..location.section.0]
@@ -435,6 +462,7 @@ impl Parser {
             source,
             sections: self.sections.into_iter().map(Arc::new).collect(),
             open_end,
+            names: Arc::default(),
             eol,
             diagnostics: self.diagnostics,
             dialect: self.dialect,

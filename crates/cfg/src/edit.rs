@@ -197,6 +197,7 @@ impl Document {
     /// "web"]`) before section `before`, or at the end of the file. A blank
     /// line separates it from what comes before. Returns its id.
     pub fn insert_section(&mut self, before: Option<SectionId>, header: &[&str]) -> SectionId {
+        self.names = Arc::default();
         let at = before.map_or(self.sections.len(), |id| id.0);
         let kind = header.first().and_then(|k| self.dialect.header(k));
         let kind = kind.unwrap_or(SectionKind::Other);
@@ -257,6 +258,7 @@ impl Document {
 
     /// Removes a section with the comments attached to its header.
     pub fn remove_section(&mut self, id: SectionId) {
+        self.names = Arc::default();
         self.take_section_comments(id);
         self.sections.remove(id.0);
         if id.0 == self.sections.len() {
@@ -278,6 +280,7 @@ impl Document {
     /// Moves a section, with its attached comments, before section `before`
     /// (or to the end). Returns its new id.
     pub fn move_section(&mut self, id: SectionId, before: Option<SectionId>) -> SectionId {
+        self.names = Arc::default();
         if before == Some(id) {
             return id;
         }
@@ -352,6 +355,7 @@ impl Document {
     /// Replaces a section's header words (`backend old` -> `backend new`),
     /// keeping its trailing comment.
     pub fn replace_header(&mut self, id: SectionId, words: &[&str]) {
+        self.names = Arc::default();
         let text = rewrite(self.section(id).header(), words);
         let header = Arc::make_mut(&mut self.sections[id.0])
             .header

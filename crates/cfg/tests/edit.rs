@@ -378,3 +378,32 @@ fn an_edit_after_a_last_line_without_end_ends_it() {
         "global\n    daemon\nbackend a\n    server x 1.2.3.4:80\n\nbackend b\n"
     );
 }
+
+#[test]
+fn sections_are_found_by_name_after_any_edit() {
+    let mut doc = Document::parse(WEB.as_bytes().to_vec());
+    let api = backend(&doc, "api");
+    assert_eq!(doc.find_section(SectionKind::Backend, "none"), None);
+    let before = doc.clone();
+    doc.replace_header(api, &["backend", "api2"]);
+    assert_eq!(doc.find_section(SectionKind::Backend, "api"), None);
+    assert_eq!(doc.find_section(SectionKind::Backend, "api2"), Some(api));
+    // The clone it came from still finds its own names.
+    assert_eq!(before.find_section(SectionKind::Backend, "api"), Some(api));
+    let new = doc.insert_section(Some(backend(&doc, "web")), &["backend", "first"]);
+    assert_eq!(doc.find_section(SectionKind::Backend, "first"), Some(new));
+    assert_ne!(backend(&doc, "web"), new);
+    doc.remove_section(new);
+    assert_eq!(doc.find_section(SectionKind::Backend, "first"), None);
+    let web = backend(&doc, "web");
+    let moved = doc.move_section(web, None);
+    assert_eq!(doc.find_section(SectionKind::Backend, "web"), Some(moved));
+    assert_eq!(doc.section(moved).name().as_deref(), Some("web"));
+    // The first of two sections of one name is the one found.
+    let mut twice = Document::parse(b"backend a\nbackend a\n".to_vec());
+    let first = twice.sections().next().unwrap().id();
+    assert_eq!(twice.find_section(SectionKind::Backend, "a"), Some(first));
+    twice.remove_section(first);
+    let left = twice.sections().next().unwrap().id();
+    assert_eq!(twice.find_section(SectionKind::Backend, "a"), Some(left));
+}

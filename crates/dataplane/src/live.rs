@@ -65,11 +65,16 @@ pub fn plan(old: &Document, new: &Document) -> Option<Vec<Step>> {
     ) {
         return None;
     }
-    let old_sections: Vec<SectionRef<'_>> = old.sections().collect();
-    let new_sections: Vec<SectionRef<'_>> = new.sections().collect();
-    if old_sections.len() != new_sections.len() {
+    // Only the sections between those both share can differ, and the
+    // runtime API cannot add or remove one.
+    let change = new.section_change(old);
+    if change.drop != change.inserted.len() {
         return None;
     }
+    let old_sections: Vec<SectionRef<'_>> = old
+        .sections_at(change.keep..change.keep + change.drop)
+        .collect();
+    let new_sections: Vec<SectionRef<'_>> = new.sections_at(change.inserted).collect();
     let defaults_have_default_server = new
         .sections_of(SectionKind::Defaults)
         .any(|s| has_keyword(&s, "default-server"));

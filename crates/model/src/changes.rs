@@ -19,8 +19,10 @@ use crate::registry::{self, LineKind, Place, Resource, Shape, RESOURCES};
 /// Sections registry rows do not describe show as their header
 /// (`program api`).
 pub fn changes(old: &Document, new: &Document) -> Vec<String> {
-    let before = sections(old);
-    let after = sections(new);
+    // Only the sections between those both share can differ.
+    let change = new.section_change(old);
+    let before = sections(old, change.keep..change.keep + change.drop);
+    let after = sections(new, change.inserted);
     let mut out = BTreeSet::new();
     for (key, (hash, _)) in &after {
         match before.get(key) {
@@ -42,10 +44,10 @@ pub fn changes(old: &Document, new: &Document) -> Vec<String> {
 /// resource, `program api`).
 type Key = (SectionKind, String);
 
-/// Each section's hash, and where it is.
-fn sections(doc: &Document) -> HashMap<Key, (u64, SectionId)> {
+/// The hash of each section of a range of indexes, and where it is.
+fn sections(doc: &Document, range: std::ops::Range<usize>) -> HashMap<Key, (u64, SectionId)> {
     let mut out = HashMap::new();
-    for section in doc.sections() {
+    for section in doc.sections_at(range) {
         let described = RESOURCES
             .iter()
             .any(|r| r.section_kind() == Some(section.kind()))
