@@ -126,6 +126,22 @@ pub(crate) fn without_version(bytes: &[u8]) -> &[u8] {
     }
 }
 
+/// Whether two documents have the same bytes but for the version line;
+/// only the sections between those they share are compared.
+pub(crate) fn same_but_version(old: &Document, new: &Document) -> bool {
+    let change = new.section_change(old);
+    let render = |doc: &Document, range: std::ops::Range<usize>| -> Vec<u8> {
+        range.flat_map(|i| doc.section_bytes(i)).collect()
+    };
+    let before = render(old, change.keep..change.keep + change.drop);
+    let after = render(new, change.inserted);
+    // The version line is the first of the preamble, section 0.
+    match change.keep {
+        0 => without_version(&before) == without_version(&after),
+        _ => before == after,
+    }
+}
+
 /// Writes `bytes` to `path` so that a crash leaves the old or the new file:
 /// temporary file in the same directory, fsync, rename, fsync directory.
 /// A symbolic link is followed (its target is written, the link stays).
@@ -240,6 +256,9 @@ pub fn remove_leftovers(dir: &Path) {
     }
 }
 
+/// A validation running beside the rest of a commit.
+type Validation = tokio::task::JoinHandle<Result<haplane_haproxy::Checked, CheckError>>;
+
 impl Dataplane {
     /// What a commit checks before it writes: references, then
     /// `haproxy -c`.
@@ -256,8 +275,16 @@ impl Dataplane {
 
     /// Validates `bytes`, the rendering of `doc` (which locates problems).
     async fn validate_bytes(&self, bytes: Vec<u8>, doc: &Document) -> Result<(), DataplaneError> {
+        let running = self.start_validation(bytes);
+        self.validation_result(running, doc).await
+    }
+
+    /// Starts `haproxy -c` (or the validate command) on `bytes`, to be
+    /// awaited with [`Dataplane::validation_result`]; dropped, it runs to
+    /// its end unheeded.
+    fn start_validation(&self, bytes: Vec<u8>) -> Validation {
         let settings = self.settings.clone();
-        let result = tokio::task::spawn_blocking(move || match &settings.validate_cmd {
+        tokio::task::spawn_blocking(move || match &settings.validate_cmd {
             Some(cmd) => haplane_haproxy::check_bytes_with(cmd, &settings.config_file, &bytes),
             None => haplane_haproxy::check_bytes_between(
                 &settings.haproxy_bin,
@@ -267,8 +294,16 @@ impl Dataplane {
                 &settings.validate_files_after,
             ),
         })
-        .await
-        .map_err(|e| DataplaneError::Internal(format!("validation task: {e}")))?;
+    }
+
+    async fn validation_result(
+        &self,
+        running: Validation,
+        doc: &Document,
+    ) -> Result<(), DataplaneError> {
+        let result = running
+            .await
+            .map_err(|e| DataplaneError::Internal(format!("validation task: {e}")))?;
         match result {
             Ok(_) => Ok(()),
             Err(e @ CheckError::Rejected { .. }) => {
@@ -300,8 +335,7 @@ impl Dataplane {
                 given: base,
             });
         }
-        let unchanged =
-            without_version(&doc.to_bytes()) == without_version(&current.doc.to_bytes());
+        let unchanged = same_but_version(&current.doc, &doc);
         if unchanged && !deploy {
             return Ok(Applied::Committed {
                 version: base,
@@ -310,13 +344,16 @@ impl Dataplane {
                 runtime: false,
             });
         }
-        // References first: the error names the field.
-        haplane_model::check_references(&doc)
-            .map_err(|e| DataplaneError::Resource(haplane_model::ResourceError::Invalid(e)))?;
         let version = base + 1;
         doc.set_version(version);
         let bytes = doc.to_bytes();
-        self.validate_bytes(bytes.clone(), &doc).await?;
+        // While HAProxy checks the file: the references (whose error, which
+        // names the field, comes first), and what the history tells of it.
+        let validation = self.start_validation(bytes.clone());
+        haplane_model::check_references(&doc)
+            .map_err(|e| DataplaneError::Resource(haplane_model::ResourceError::Invalid(e)))?;
+        let changes = haplane_model::changes(&current.doc, &doc);
+        self.validation_result(validation, &doc).await?;
         if self.settings.backups_number > 0 {
             self.backup(&current.doc.to_bytes(), current.version);
         }
@@ -337,7 +374,7 @@ impl Dataplane {
             self.reloads.runtime_in_flight(true);
         }
         let caller = crate::history::caller();
-        self.deploy_file(&current.doc, doc, &bytes, origin, caller)?;
+        self.deploy_file(doc, &bytes, changes, origin, caller)?;
         tracing::info!(version, "configuration committed");
         if let Some((rt, steps)) = live {
             let applied = crate::live::apply(&rt, &steps).await;
@@ -424,23 +461,18 @@ impl Dataplane {
         let version = current.version + 1;
         doc.set_version(version);
         let bytes = doc.to_bytes();
-        self.deploy_file(
-            &current.doc,
-            doc,
-            &bytes,
-            Origin::Rollback,
-            Caller::default(),
-        )
+        let changes = haplane_model::changes(&current.doc, &doc);
+        self.deploy_file(doc, &bytes, changes, Origin::Rollback, Caller::default())
     }
 
     /// Writes `bytes`, the rendering of `doc`, to the configuration file,
-    /// keeps them in the history (what changed from `before`, why, who)
-    /// and makes `doc` the current snapshot.
+    /// keeps them in the history (what changed, why, who) and makes `doc`
+    /// the current snapshot.
     fn deploy_file(
         &self,
-        before: &Document,
         doc: Document,
         bytes: &[u8],
+        changes: Vec<String>,
         origin: Origin,
         caller: Caller,
     ) -> Result<(), DataplaneError> {
@@ -448,7 +480,7 @@ impl Dataplane {
         write_atomic(path, bytes).map_err(|e| DataplaneError::io(path.display(), e))?;
         let version = doc.version().unwrap_or(1);
         self.history
-            .keep_bytes(Some(before), &doc, bytes, version, origin, caller);
+            .keep_bytes(changes, bytes, version, origin, caller);
         self.install(Snapshot::new(doc, self.stamp_now()));
         Ok(())
     }

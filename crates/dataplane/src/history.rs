@@ -294,14 +294,15 @@ impl History {
         origin: Origin,
         caller: Caller,
     ) {
-        self.keep_bytes(before, doc, &doc.to_bytes(), version, origin, caller);
+        let changes = before.map_or_else(Vec::new, |b| haplane_model::changes(b, doc));
+        self.keep_bytes(changes, &doc.to_bytes(), version, origin, caller);
     }
 
-    /// [`History::keep`], for a caller that has `doc`'s bytes.
+    /// Keeps `bytes` as `version`, with `changes`, what changed (the
+    /// resource paths `haplane_model::changes` names).
     pub(crate) fn keep_bytes(
         &self,
-        before: Option<&Document>,
-        doc: &Document,
+        changes: Vec<String>,
         bytes: &[u8],
         version: u64,
         origin: Origin,
@@ -312,7 +313,7 @@ impl History {
             time: now(),
             user: caller.user,
             client: caller.client,
-            changes: before.map_or_else(Vec::new, |b| haplane_model::changes(b, doc)),
+            changes,
             applied: AppliedBy::None,
             reload_id: None,
             reload_status: None,

@@ -251,8 +251,7 @@ impl Dataplane {
             return current;
         };
         let doc = Document::parse(bytes);
-        let same = crate::commit::without_version(&doc.to_bytes())
-            == crate::commit::without_version(&current.doc.to_bytes());
+        let same = crate::commit::same_but_version(&current.doc, &doc);
         let version = doc.version().unwrap_or(1).max(current.version);
         let mut fresh = Snapshot::at(doc, version, on_disk);
         fresh.unversioned = match same {
@@ -287,8 +286,7 @@ impl Dataplane {
         let Some(base) = &current.unversioned else {
             return current;
         };
-        let edited = crate::commit::without_version(&current.doc.to_bytes())
-            != crate::commit::without_version(&base.doc.to_bytes());
+        let edited = !crate::commit::same_but_version(&base.doc, &current.doc);
         let version = match (edited, current.version > base.version) {
             (false, _) => base.version,
             (true, true) => current.version,
@@ -580,8 +578,7 @@ fn first_snapshot(
         // The file's own bytes: the document renders them unchanged.
         let snapshot = Snapshot::at(doc, file_version, stamp);
         history.keep_bytes(
-            None,
-            &snapshot.doc,
+            Vec::new(),
             &source,
             file_version,
             Origin::Initial,

@@ -28,8 +28,9 @@ pub fn changes(old: &Document, new: &Document) -> Vec<String> {
         match before.get(key) {
             None => out.extend(section_paths(key)),
             Some((was, id)) if was != hash => {
-                let lines = (keyword_lines(old, *id), keyword_lines(new, after[key].1));
-                changed_section(old, new, key, &lines.0, &lines.1, &mut out)
+                let ids = (*id, after[key].1);
+                let lines = (keyword_lines(old, ids.0), keyword_lines(new, ids.1));
+                changed_section(old, new, ids, key, &lines.0, &lines.1, &mut out)
             }
             Some(_) => {}
         }
@@ -125,6 +126,12 @@ fn section_paths((kind, name): &Key) -> Vec<String> {
     resources.iter().map(|r| section_path(r, name)).collect()
 }
 
+/// Whether a keyword line (its first words) is one of `resource`'s lines,
+/// and no other resource's: `resource` is a list of lines.
+fn owns_only(resource: &Resource, words: &str) -> bool {
+    matches!(resource.shape, Shape::Rules(_) | Shape::Line(_)) && owns(resource, words)
+}
+
 /// Whether a keyword line (its first words) is one of `resource`'s.
 fn owns(resource: &Resource, words: &str) -> bool {
     let first: Vec<&str> = words.split(' ').collect();
@@ -143,6 +150,7 @@ fn owns(resource: &Resource, words: &str) -> bool {
 fn changed_section(
     old: &Document,
     new: &Document,
+    ids: (SectionId, SectionId),
     key: &Key,
     before: &[(u64, LineRef<'_>)],
     after: &[(u64, LineRef<'_>)],
@@ -165,6 +173,7 @@ fn changed_section(
     let hashes =
         |lines: &[(u64, LineRef<'_>)]| -> Vec<u64> { lines.iter().map(|(h, _)| *h).collect() };
     let reordered = differing.is_empty() && hashes(before) != hashes(after);
+    let same_header = old.section(ids.0).header().bytes() == new.section(ids.1).header().bytes();
     let name = key.1.as_str();
     let mut found = false;
     for resource in &resources {
@@ -174,7 +183,14 @@ fn changed_section(
             parent: None,
         };
         let own = |doc| registry::get(doc, place, name, false).ok();
-        if own(old) != own(new) {
+        // Lines that only children read cannot change the section's own
+        // fields: reading those costs more than the children's lists.
+        let only_children = same_header
+            && !reordered
+            && differing
+                .iter()
+                .all(|words| resource.children().any(|c| owns_only(c, words)));
+        if !only_children && own(old) != own(new) {
             out.insert(base.clone());
             found = true;
         }
@@ -278,6 +294,25 @@ mod tests {
         assert_eq!(changes(&old, &swapped), ["/backends/web/servers"]);
         let program = doc(&format!("{BASE}\nprogram api\n    command /bin/true\n"));
         assert_eq!(changes(&old, &program), ["program api"]);
+        // A server and the section's own field: both are named.
+        let both = doc(&BASE
+            .replace("weight 10", "weight 20")
+            .replace("roundrobin", "leastconn"));
+        assert_eq!(
+            changes(&old, &both),
+            ["/backends/web", "/backends/web/servers/s1"]
+        );
+        // A server and the header's parent: the section changed too.
+        let from = doc(&format!(
+            "{}\ndefaults base\n    mode http\n",
+            BASE.replace("\nbackend web\n", "\nbackend web from base\n")
+                .replace("weight 10", "weight 20")
+        ));
+        let with_parent = doc(&format!("{BASE}\ndefaults base\n    mode http\n"));
+        assert_eq!(
+            changes(&with_parent, &from),
+            ["/backends/web", "/backends/web/servers/s1"]
+        );
     }
 
     #[test]
