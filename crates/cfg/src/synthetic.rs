@@ -43,3 +43,39 @@ pub fn synthetic_config(backends: usize, servers: usize) -> String {
     }
     out
 }
+
+/// A configuration for bulk writes: one backend `big` of `servers`
+/// servers and a frontend `f` with `rules` `http-request set-header`
+/// rules. It passes `haproxy -c`.
+pub fn synthetic_bulk_config(servers: usize, rules: usize) -> String {
+    let mut out = String::from(concat!(
+        "global\n",
+        "    maxconn 100\n",
+        "\n",
+        "defaults\n",
+        "    mode http\n",
+        "    timeout client 1s\n",
+        "    timeout server 1s\n",
+        "    timeout connect 1s\n",
+        "\n",
+        "frontend f\n",
+        "    bind 127.0.0.1:18877\n",
+        "    default_backend big\n",
+    ));
+    for i in 0..rules {
+        let _ = writeln!(
+            out,
+            "    http-request set-header X-R{i} v{i} if {{ path_beg /p{i} }}"
+        );
+    }
+    out.push_str("\nbackend big\n");
+    for i in 0..servers {
+        let _ = writeln!(
+            out,
+            "    server s{i} 127.0.{}.{}:8080 check inter 2s weight 10 maxconn 500",
+            i / 250,
+            i % 250 + 1
+        );
+    }
+    out
+}

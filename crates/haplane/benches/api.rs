@@ -11,16 +11,14 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::Request;
-use haplane_api::{AppState, Users};
 use haplane_cfg::{synthetic_config, SectionKind};
-use haplane_dataplane::{Dataplane, ReloadMode, Settings, Target};
+use haplane_dataplane::{ReloadMode, Target};
 use haplane_model::ChildKind;
-use tower::ServiceExt;
+
+mod common;
+use common::{haproxy_check, median, ms, send};
 
 fn rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -31,29 +29,11 @@ fn rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3}", d.as_secs_f64() * 1000.0)
-}
-
 async fn time_get(app: &axum::Router, uri: &str, runs: usize) -> Duration {
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
-        let request = Request::get(uri)
-            .header("authorization", "Basic YWRtaW46cHc=")
-            .body(Body::empty())
-            .unwrap();
-        let start = Instant::now();
-        let response = app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let _ = http_body_util::BodyExt::collect(response.into_body())
-            .await
-            .unwrap();
-        samples.push(start.elapsed());
+        let (status, _, _, took) = send(app, "GET", uri, None, &[]).await;
+        samples.push(took);
         assert_eq!(status, 200, "{uri}");
     }
     median(samples)
@@ -127,21 +107,7 @@ async fn main() {
     drop(text);
 
     let rss_before = rss_bytes();
-    let mut settings = Settings::new(&config);
-    settings.transaction_dir = dir.path().join("transactions");
-    let dp = Dataplane::open(settings).unwrap();
-    let state = Arc::new(AppState {
-        dp: Arc::clone(&dp),
-        users: Users::single("admin", "pw"),
-        started: Instant::now(),
-        maps_dir: std::env::temp_dir(),
-        ssl_certs_dir: std::env::temp_dir(),
-        general_storage_dir: std::env::temp_dir(),
-        spoe_dir: std::env::temp_dir(),
-        show_system_info: true,
-        body_limit: haplane_api::BODY_LIMIT,
-    });
-    let app = haplane_api::app(state);
+    let (dp, app) = common::app(&config, dir.path());
     let middle = backends / 2;
     let one = format!("/v3/services/haproxy/configuration/backends/be_{middle}/servers/srv3");
     let list = format!("/v3/services/haproxy/configuration/backends/be_{middle}/servers");
@@ -198,14 +164,7 @@ async fn main() {
         .await
         .unwrap();
         commits.push(start.elapsed());
-        let start = Instant::now();
-        let status = Command::new("haproxy")
-            .args(["-c", "-q", "-f"])
-            .arg(&config)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        checks.push(start.elapsed());
+        checks.push(haproxy_check(&config));
     }
     // Pairs taken one after the other see the same machine: the median of
     // their ratios is steadier than the ratio of the medians.
@@ -237,15 +196,9 @@ async fn main() {
                     r#"{{"name": "added{i}", "address": "127.0.0.1", "port": {}}}"#,
                     30000 + i
                 );
-                let request = Request::post(uri)
-                    .header("authorization", "Basic YWRtaW46cHc=")
-                    .header("content-type", "application/json")
-                    .header("if-none-match", "*")
-                    .body(Body::from(body))
-                    .unwrap();
-                let response = app.oneshot(request).await.unwrap();
-                let version = response.headers().get("configuration-version").cloned();
-                (response.status(), version)
+                let headers = [("if-none-match", "*")];
+                let (status, headers, _, _) = send(&app, "POST", &uri, Some(body), &headers).await;
+                (status, headers.get("configuration-version").cloned())
             })
         })
         .collect();
@@ -276,34 +229,17 @@ async fn main() {
                 r#"{{"name": "tx{round}_{i}", "address": "127.0.0.1", "port": {}}}"#,
                 20000 + i
             );
-            let request = Request::post(uri)
-                .header("authorization", "Basic YWRtaW46cHc=")
-                .header("content-type", "application/json")
-                .body(Body::from(body))
-                .unwrap();
-            let response = app.clone().oneshot(request).await.unwrap();
-            assert_eq!(response.status(), 202);
+            let (status, ..) = send(&app, "POST", &uri, Some(body), &[]).await;
+            assert_eq!(status, 202);
         }
         additions.push(start.elapsed());
-        let start = Instant::now();
-        let request = Request::put(format!(
+        let uri = format!(
             "/v3/services/haproxy/transactions/{}?skip_reload=true",
             transaction.id
-        ))
-        .header("authorization", "Basic YWRtaW46cHc=")
-        .body(Body::empty())
-        .unwrap();
-        let response = app.clone().oneshot(request).await.unwrap();
-        assert!(response.status().is_success(), "{}", response.status());
-        let commit = start.elapsed();
-        let start = Instant::now();
-        let status = Command::new("haproxy")
-            .args(["-c", "-q", "-f"])
-            .arg(&config)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        commit_ratios.push(commit.as_secs_f64() / start.elapsed().as_secs_f64());
+        );
+        let (status, _, _, commit) = send(&app, "PUT", &uri, None, &[]).await;
+        assert!(status.is_success(), "{status}");
+        commit_ratios.push(commit.as_secs_f64() / haproxy_check(&config).as_secs_f64());
         transaction_commits.push(commit);
     }
     commit_ratios.sort_by(f64::total_cmp);

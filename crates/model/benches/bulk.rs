@@ -13,26 +13,6 @@ use haplane_cfg::Document;
 use haplane_model::registry::{self, Place};
 use serde_json::{Map, Value};
 
-fn config(servers: usize, rules: usize) -> String {
-    let mut out = String::from(
-        "global\n    maxconn 100\n\ndefaults\n    mode http\n    timeout client 1s\n    timeout server 1s\n    timeout connect 1s\n\nfrontend f\n    bind 127.0.0.1:18877\n    default_backend big\n",
-    );
-    for i in 0..rules {
-        out.push_str(&format!(
-            "    http-request set-header X-R{i} v{i} if {{ path_beg /p{i} }}\n"
-        ));
-    }
-    out.push_str("\nbackend big\n");
-    for i in 0..servers {
-        out.push_str(&format!(
-            "    server s{i} 127.0.{}.{}:8080 check inter 2s weight 10 maxconn 500\n",
-            i / 250,
-            i % 250 + 1
-        ));
-    }
-    out
-}
-
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -81,7 +61,7 @@ fn main() {
     let rules = registry::resource("http_request_rules").unwrap();
     for servers in sizes {
         let rule_count = servers * 2;
-        let text = config(servers, rule_count);
+        let text = haplane_cfg::synthetic_bulk_config(servers, rule_count);
         let check = haproxy_check(&text);
         let doc = Document::parse(text.into_bytes());
         let section = Place {

@@ -265,33 +265,35 @@ pub(crate) fn update(
     let items = parse(table, words);
     let old = object(table, &items);
     let mut out: Vec<String> = Vec::new();
-    let mut emitted: HashSet<&[String]> = HashSet::new();
+    // By identity (`Entry::identity_index`): written already, on the line.
+    let mut emitted = vec![false; table.identities];
+    let mut on_line = vec![false; table.identities];
     for item in &items {
         match item {
             Item::Unknown { words } => out.extend(words.iter().map(|w| w.to_string())),
             Item::Known { entry, words, .. } => {
-                let identity = table.identity(&table.entries[*entry]);
+                let entry = &table.entries[*entry];
+                let identity = table.identity(entry);
+                on_line[entry.identity_index] = true;
                 if value_of(new, identity) == value_of(&old, identity) {
                     out.extend(words.iter().map(|w| w.to_string()));
-                } else if emitted.insert(identity) {
+                } else if !std::mem::replace(&mut emitted[entry.identity_index], true) {
                     out.extend(encode_field(table, identity, new, field)?);
                 }
             }
         }
     }
-    let mut seen: HashSet<&[String]> = HashSet::new();
+    // Then each identity not written yet, at its first entry.
+    let mut seen = vec![false; table.identities];
     for entry in &table.entries {
-        let identity = table.identity(entry);
+        if std::mem::replace(&mut seen[entry.identity_index], true) {
+            continue;
+        }
         // Whether the line had words for it (a value that only `@present`
         // gives, such as an empty default, is not written there).
-        let present_before = match entry.key {
-            Key::Present => false,
-            _ => items.iter().any(
-                |i| matches!(i, Item::Known { entry: e, .. } if table.identity(&table.entries[*e]) == identity),
-            ),
-        };
-        if seen.insert(identity) && !present_before && !emitted.contains(identity) {
-            out.extend(encode_field(table, identity, new, field)?);
+        let present_before = !matches!(entry.key, Key::Present) && on_line[entry.identity_index];
+        if !present_before && !emitted[entry.identity_index] {
+            out.extend(encode_field(table, table.identity(entry), new, field)?);
         }
     }
     Ok(out)
@@ -340,28 +342,27 @@ pub(crate) fn encode_groups(
     prefix: &str,
     negation: Negation,
 ) -> Result<Vec<Vec<String>>, ModelError> {
-    let entries: Vec<&Entry> = table.with_identity(path).collect();
     // A fixed word is always written.
     if path == ["_"] {
-        let words = entries.iter().filter_map(|e| match &e.codec {
+        let words = table.with_identity(path).filter_map(|e| match &e.codec {
             Codec::Literal(w) => Some(vec![w.clone()]),
             _ => None,
         });
         return Ok(words.collect());
     }
-    // A `.` entry reads its own fields from the object itself.
-    let whole = Value::Object(
-        object
-            .iter()
-            .filter(|(k, _)| path[1..].contains(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    );
+    let whole;
     let value = if path.first().map(String::as_str) == Some(".") {
         // A `.` entry reads its fields from the object itself.
         if !path[1..].iter().any(|k| object.contains_key(k)) {
             return Ok(vec![]);
         }
+        whole = Value::Object(
+            object
+                .iter()
+                .filter(|(k, _)| path[1..].contains(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        );
         &whole
     } else {
         match get_path(object, path) {
@@ -372,6 +373,7 @@ pub(crate) fn encode_groups(
     if value.is_null() {
         return Ok(vec![]);
     }
+    let entries: Vec<&Entry> = table.with_identity(path).collect();
     let name = match path.split_first() {
         Some((dot, keys)) if dot == "." => join(prefix, &keys.join(", ")),
         _ => join(prefix, &path.join(".")),

@@ -160,6 +160,9 @@ pub(crate) struct Entry {
     /// What identifies its value in an object (see `Table::identity`),
     /// set when its table is indexed.
     identity: Vec<String>,
+    /// The same identity as a number, below `Table::identities`: entries
+    /// share it when they share their identity.
+    pub(crate) identity_index: usize,
 }
 
 impl Entry {
@@ -196,6 +199,8 @@ pub(crate) struct Table {
     by_first: HashMap<String, Vec<usize>>,
     /// Identity -> the entries that have it, in table order.
     by_identity: HashMap<Vec<String>, Vec<usize>>,
+    /// How many identities the entries have (see `Entry::identity_index`).
+    pub(crate) identities: usize,
 }
 
 impl Table {
@@ -219,13 +224,17 @@ impl Table {
             .map(|e| self.compute_identity(e))
             .collect();
         self.by_identity.clear();
+        let mut numbers: HashMap<Vec<String>, usize> = HashMap::new();
         for (i, identity) in identities.into_iter().enumerate() {
             self.by_identity
                 .entry(identity.clone())
                 .or_default()
                 .push(i);
+            let next = numbers.len();
+            self.entries[i].identity_index = *numbers.entry(identity.clone()).or_insert(next);
             self.entries[i].identity = identity;
         }
+        self.identities = numbers.len();
     }
 
     /// The entries whose identity is `identity`, in table order.
@@ -559,6 +568,7 @@ fn parse_entry(line: &str, is_section: bool) -> Result<Entry, String> {
         required,
         since,
         identity: Vec::new(),
+        identity_index: 0,
     })
 }
 
