@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -16,7 +15,7 @@ use haplane_model::ResourceError;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::params::{self, json_object, written, written_bytes};
+use crate::params::{self, written, written_bytes};
 use crate::AppState;
 
 type St = State<Arc<AppState>>;
@@ -45,7 +44,8 @@ pub fn routes() -> crate::Routes {
             "put" => MethodFilter::PUT,
             _ => MethodFilter::DELETE,
         };
-        let handler = move |s: St, p: P, q: Q, h: HeaderMap, b: Bytes| handle(op, s, p, q, h, b);
+        let handler =
+            move |s: St, p: P, q: Q, h: HeaderMap, b: params::JsonBody| handle(op, s, p, q, h, b);
         match by_path.iter_mut().find(|(path, _)| *path == endpoint.path) {
             Some((_, router)) => *router = std::mem::take(router).on(filter, handler),
             None => by_path.push((endpoint.path, on(filter, handler))),
@@ -64,7 +64,7 @@ async fn handle(
     path: P,
     Query(q): Q,
     headers: HeaderMap,
-    body: Bytes,
+    body: params::JsonBody,
 ) -> Result<Response, ApiError> {
     let precondition = Precondition::of(&headers, op.action)?;
     let path = path.map(|Path(p)| p).unwrap_or_default();
@@ -140,10 +140,10 @@ async fn handle(
         }
         Action::Create | Action::CreateOnList | Action::Append => {
             // Named one-line children take a list too: all or none.
-            let many = op.resource.takes_many() && body.trim_ascii_start().starts_with(b"[");
+            let many = op.resource.takes_many() && body.is_array();
             let items = match many {
-                true => json_list(&body)?,
-                false => vec![json_object(&body)?],
+                true => body.list()?,
+                false => vec![body.object()?],
             };
             let indexed = op.resource.is_indexed() && op.action != Action::Append;
             let target = precondition.target(&q)?;
@@ -173,7 +173,7 @@ async fn handle(
             Ok(written_bytes(&applied, status, Some(body)))
         }
         Action::Replace => {
-            let mut value = json_object(&body)?;
+            let mut value = body.object()?;
             // The path names the item when the body does not.
             if let Some(field) = op.resource.key().filter(|_| !op.resource.is_indexed()) {
                 value
@@ -205,7 +205,7 @@ async fn handle(
         Action::Delete => {
             // An entry of a list is named by the body (`traces/entries`).
             let named = match op.resource.deletes_by_value() {
-                true => Some(json_object(&body)?),
+                true => Some(body.object()?),
                 false => None,
             };
             let (_, applied) = dp
@@ -222,7 +222,7 @@ async fn handle(
             Ok(written(&applied, StatusCode::NO_CONTENT, None))
         }
         Action::ReplaceAll => {
-            let items = json_list(&body)?;
+            let items = body.list()?;
             let given = items.clone();
             let (_, applied) = dp
                 .edit(precondition.target(&q)?, move |doc| {
@@ -535,23 +535,4 @@ fn write_value(value: &Value, last: &[&str], out: &mut Vec<u8>) {
         }
         other => out.extend(serde_json::to_vec(other).expect("JSON values serialize")),
     }
-}
-
-/// Parses a JSON array of objects, naming the item that is not one.
-fn json_list(body: &[u8]) -> Result<Vec<Map<String, Value>>, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
-    let Value::Array(items) = value else {
-        return Err(ApiError::bad_request("the body must be a JSON array"));
-    };
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| match v {
-            Value::Object(o) => Ok(o),
-            other => Err(ApiError::bad_request(format!(
-                "item [{i}] must be an object, got {other}"
-            ))),
-        })
-        .collect()
 }

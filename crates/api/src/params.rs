@@ -146,12 +146,87 @@ pub fn objects(list: Vec<serde_json::Map<String, Value>>) -> Value {
 
 /// Parses a JSON request body into an object, naming what is wrong.
 pub fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    object_of(parse_json(body)?)
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
+}
+
+fn object_of(value: Value) -> Result<serde_json::Map<String, Value>, ApiError> {
     match value {
         Value::Object(map) => Ok(map),
         other => Err(ApiError::bad_request(format!(
             "the body must be a JSON object, got {other}"
         ))),
+    }
+}
+
+/// The value of a JSON body the body check parsed, handed on with the
+/// request so that it is parsed once.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckedBody(pub(crate) Value);
+
+/// A request's JSON body: the value the body check parsed (taken from the
+/// request, not copied), or the bytes when no check ran (parsed when
+/// asked for).
+pub enum JsonBody {
+    Parsed(Value),
+    Raw(axum::body::Bytes),
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        if let Some(CheckedBody(value)) = parts.extensions.remove::<CheckedBody>() {
+            return Ok(JsonBody::Parsed(value));
+        }
+        let request = axum::extract::Request::from_parts(parts, body);
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(JsonBody::Raw(bytes))
+    }
+}
+
+impl JsonBody {
+    fn value(self) -> Result<Value, ApiError> {
+        match self {
+            JsonBody::Parsed(value) => Ok(value),
+            JsonBody::Raw(bytes) => parse_json(&bytes),
+        }
+    }
+
+    /// Whether the body is a JSON array (which is not parsed for it).
+    pub fn is_array(&self) -> bool {
+        match self {
+            JsonBody::Parsed(value) => value.is_array(),
+            JsonBody::Raw(bytes) => bytes.trim_ascii_start().starts_with(b"["),
+        }
+    }
+
+    /// The body as a JSON object; anything else is a 400.
+    pub fn object(self) -> Result<serde_json::Map<String, Value>, ApiError> {
+        object_of(self.value()?)
+    }
+
+    /// The body as a JSON array of objects; anything else is a 400.
+    pub fn list(self) -> Result<Vec<serde_json::Map<String, Value>>, ApiError> {
+        let Value::Array(items) = self.value()? else {
+            return Err(ApiError::bad_request("the body must be a JSON array"));
+        };
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::Object(o) => Ok(o),
+                other => Err(ApiError::bad_request(format!(
+                    "item [{i}] must be an object, got {other}"
+                ))),
+            })
+            .collect()
     }
 }

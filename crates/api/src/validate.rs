@@ -65,7 +65,7 @@ pub(crate) async fn body(
     let Some(schema) = body_schemas().get(&key) else {
         return next.run(request).await;
     };
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, state.body_limit).await {
         Ok(bytes) => bytes,
         Err(_) => {
@@ -100,6 +100,8 @@ pub(crate) async fn body(
         if let Some(violation) = haplane_model::control_character(spec(), schema, &value) {
             return ApiError::bad_request(violation.to_string()).into_response();
         }
+        // The handler takes the value rather than parse the bytes again.
+        parts.extensions.insert(crate::params::CheckedBody(value));
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await

@@ -198,6 +198,33 @@ fn changed_section(
             if !reordered && !differing.iter().any(|words| owns(child, words)) {
                 continue;
             }
+            // A server or a bind reads from its own line alone: only the
+            // lines that differ need reading.
+            if let (false, Shape::Line(LineKind::Child(kind))) = (reordered, child.shape) {
+                let collection = format!("{base}/{}", child.collection);
+                let read = |lines: &[(u64, LineRef<'_>)], other: &HashSet<u64>| {
+                    let items = lines.iter().filter(|(h, _)| !other.contains(h));
+                    items
+                        .filter_map(|(_, line)| crate::child::read_child(kind, line))
+                        .map(|item| {
+                            let name = item.get("name").and_then(Value::as_str);
+                            (name.unwrap_or_default().to_owned(), item)
+                        })
+                        .collect::<HashMap<String, Map<String, Value>>>()
+                };
+                let (was_items, now_items) = (read(before, &now), read(after, &was));
+                for (item, value) in &now_items {
+                    if was_items.get(item) != Some(value) {
+                        out.insert(format!("{collection}/{item}"));
+                        found = true;
+                    }
+                }
+                for item in was_items.keys().filter(|k| !now_items.contains_key(*k)) {
+                    out.insert(format!("{collection}/{item}"));
+                    found = true;
+                }
+                continue;
+            }
             let place = Place {
                 resource: child,
                 parent: Some((resource, name)),
