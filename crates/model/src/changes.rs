@@ -82,14 +82,12 @@ fn keyword_lines(doc: &Document, id: SectionId) -> Vec<(u64, LineRef<'_>)> {
 }
 
 /// A line's first words, as [`owns`] reads them.
-fn first_words(line: &LineRef<'_>) -> String {
-    let words: Vec<String> = line
-        .words()
+fn first_words(line: &LineRef<'_>) -> Vec<String> {
+    line.words()
         .iter()
         .take(3)
         .map(|w| w.value.to_string())
-        .collect();
-    words.join(" ")
+        .collect()
 }
 
 /// The section resources a section of `kind` is seen as (a `listen`
@@ -128,21 +126,23 @@ fn section_paths((kind, name): &Key) -> Vec<String> {
 
 /// Whether a keyword line (its first words) is one of `resource`'s lines,
 /// and no other resource's: `resource` is a list of lines.
-fn owns_only(resource: &Resource, words: &str) -> bool {
+fn owns_only(resource: &Resource, words: &[String]) -> bool {
     matches!(resource.shape, Shape::Rules(_) | Shape::Line(_)) && owns(resource, words)
 }
 
 /// Whether a keyword line (its first words) is one of `resource`'s.
-fn owns(resource: &Resource, words: &str) -> bool {
-    let first: Vec<&str> = words.split(' ').collect();
+fn owns(resource: &Resource, first: &[String]) -> bool {
+    let first_is = |word: &str| first.first().is_some_and(|f| f == word);
     match resource.shape {
         Shape::Rules(kind) => {
-            let keyword: Vec<&str> = kind.keyword().split(' ').collect();
-            first.starts_with(&keyword) || (first.first() == Some(&"no") && keyword == ["log"])
+            let keyword = kind.keyword();
+            let count = keyword.split(' ').count();
+            let starts = count <= first.len() && keyword.split(' ').zip(first).all(|(k, w)| k == w);
+            starts || (first_is("no") && keyword == "log")
         }
-        Shape::Line(LineKind::Child(child)) => first.first() == Some(&child.keyword()),
-        Shape::Line(LineKind::Template) => first.first() == Some(&"server-template"),
-        Shape::Line(LineKind::Words(spec)) => first.first() == Some(&spec.keyword),
+        Shape::Line(LineKind::Child(child)) => first_is(child.keyword()),
+        Shape::Line(LineKind::Template) => first_is("server-template"),
+        Shape::Line(LineKind::Words(spec)) => first_is(spec.keyword),
         _ => true,
     }
 }
@@ -164,7 +164,7 @@ fn changed_section(
     // The keyword lines one side has and the other has not.
     let was: HashSet<u64> = before.iter().map(|(h, _)| *h).collect();
     let now: HashSet<u64> = after.iter().map(|(h, _)| *h).collect();
-    let differing: Vec<String> = before
+    let differing: Vec<Vec<String>> = before
         .iter()
         .filter(|(h, _)| !now.contains(h))
         .chain(after.iter().filter(|(h, _)| !was.contains(h)))
