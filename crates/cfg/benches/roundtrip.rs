@@ -135,13 +135,7 @@ fn main() {
             .position(|a| a == flag)
             .and_then(|i| args.get(i + 1))
     };
-    let sizes: Vec<usize> = value("--sizes")
-        .map(|s| {
-            s.split(',')
-                .map(|n| n.parse().expect("--sizes takes numbers"))
-                .collect()
-        })
-        .unwrap_or_else(|| vec![1_000, 10_000, 100_000]);
+    let sizes = haplane_cfg::bench_sizes(&args, &[1_000, 10_000, 100_000]);
     let haproxy_max: usize =
         value("--haproxy-max").map_or(10_000, |n| n.parse().expect("--haproxy-max takes a number"));
     let dir = std::env::temp_dir().join(format!("haplane-bench-{}", std::process::id()));

@@ -23,4 +23,4 @@ pub use lexer::{lex, quote, verbatim, LexError, Lexed, Word};
 pub use section::{Dialect, SectionKind};
 
 mod synthetic;
-pub use synthetic::{synthetic_bulk_config, synthetic_config};
+pub use synthetic::{bench_sizes, synthetic_bulk_config, synthetic_config};

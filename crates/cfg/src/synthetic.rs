@@ -79,3 +79,19 @@ pub fn synthetic_bulk_config(servers: usize, rules: usize) -> String {
     }
     out
 }
+
+/// The sizes a benchmark runs at: `--sizes 1000,5000` among `args`, else
+/// `default`. Panics on what is not a list of numbers.
+pub fn bench_sizes(args: &[String], default: &[usize]) -> Vec<usize> {
+    args.iter()
+        .position(|a| a == "--sizes")
+        .and_then(|i| args.get(i + 1))
+        .map_or_else(
+            || default.to_vec(),
+            |s| {
+                s.split(',')
+                    .map(|n| n.parse().expect("--sizes takes numbers"))
+                    .collect()
+            },
+        )
+}

@@ -455,14 +455,19 @@ mod tests {
         (current, records)
     }
 
-    #[test]
-    fn a_journal_replays_to_the_edited_document() {
-        let doc = Document::parse(BASE.as_bytes().to_vec());
-        let (last, records) = edits(&doc);
+    /// Every edit of `BASE` and the journal of them all.
+    fn whole_journal() -> (Document, Vec<u8>) {
+        let (last, records) = edits(&Document::parse(BASE.as_bytes().to_vec()));
         let mut journal = header(BASE.as_bytes());
         for r in &records {
             journal.extend_from_slice(r);
         }
+        (last, journal)
+    }
+
+    #[test]
+    fn a_journal_replays_to_the_edited_document() {
+        let (last, journal) = whole_journal();
         let replayed = replay(BASE.as_bytes(), &journal);
         assert_eq!(
             String::from_utf8(replayed.bytes).unwrap(),
@@ -516,14 +521,9 @@ mod tests {
 
     #[test]
     fn a_journal_of_another_file_is_not_applied() {
-        let doc = Document::parse(BASE.as_bytes().to_vec());
-        let (last, records) = edits(&doc);
         // The file was rewritten with every change (a compaction) but the
         // crash came before its fresh journal: the old one names the old file.
-        let mut journal = header(BASE.as_bytes());
-        for r in &records {
-            journal.extend_from_slice(r);
-        }
+        let (last, journal) = whole_journal();
         let replayed = replay(&last.to_bytes(), &journal);
         assert_eq!(replayed.bytes, last.to_bytes());
         assert_eq!((replayed.applied, replayed.whole), (0, false));

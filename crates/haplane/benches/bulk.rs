@@ -77,15 +77,7 @@ async fn bulk_put(
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let sizes: Vec<usize> = args
-        .iter()
-        .position(|a| a == "--sizes")
-        .and_then(|i| args.get(i + 1))
-        .map_or(vec![1000, 5000], |s| {
-            s.split(',')
-                .map(|n| n.parse().expect("--sizes takes numbers"))
-                .collect()
-        });
+    let sizes = haplane_cfg::bench_sizes(&args, &[1000, 5000]);
     println!("| servers | rules | haproxy -c ms | full-section PUT as read ms | every server changed ms | added to haproxy -c ms | rule list PUT as read ms | every rule changed ms | added to haproxy -c ms |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for servers in sizes {

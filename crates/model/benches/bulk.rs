@@ -45,15 +45,7 @@ fn haproxy_check(text: &str) -> Option<Duration> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let sizes: Vec<usize> = args
-        .iter()
-        .position(|a| a == "--sizes")
-        .and_then(|i| args.get(i + 1))
-        .map_or(vec![1000, 5000], |s| {
-            s.split(',')
-                .map(|n| n.parse().expect("--sizes takes numbers"))
-                .collect()
-        });
+    let sizes = haplane_cfg::bench_sizes(&args, &[1000, 5000]);
     println!("| servers | rules | haproxy -c ms | full section, as read ms | full section, every server changed ms | ratio | rule list, as read ms | rule list, every rule changed ms | ratio |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let backends = registry::resource("backends").unwrap();
