@@ -283,12 +283,10 @@ pub(crate) fn update(
             }
         }
     }
-    // Then each identity not written yet, at its first entry.
-    let mut seen = vec![false; table.identities];
-    for entry in &table.entries {
-        if std::mem::replace(&mut seen[entry.identity_index], true) {
-            continue;
-        }
+    // Then each identity not written yet that `new` gives, at its first
+    // entry.
+    for i in table.identities_in(new) {
+        let entry = &table.entries[i];
         // Whether the line had words for it (a value that only `@present`
         // gives, such as an empty default, is not written there).
         let present_before = !matches!(entry.key, Key::Present) && on_line[entry.identity_index];
@@ -549,16 +547,8 @@ fn check_level(
         }
         let mut here = path.to_vec();
         here.push(key.clone());
-        let exact = table.entries.iter().any(|e| e.field == here)
-            || (path.is_empty()
-                && table
-                    .entries
-                    .iter()
-                    .any(|e| e.merged().contains(&key.as_str())));
-        let deeper = table
-            .entries
-            .iter()
-            .any(|e| e.field.len() > here.len() && e.field.starts_with(&here));
+        let exact = table.has_field(&here) || (path.is_empty() && table.merges(key));
+        let deeper = table.has_field_under(&here);
         match value {
             _ if exact => {}
             Value::Object(inner) if deeper => check_level(table, inner, &here, prefix, identity)?,

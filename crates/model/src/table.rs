@@ -201,6 +201,17 @@ pub(crate) struct Table {
     by_identity: HashMap<Vec<String>, Vec<usize>>,
     /// How many identities the entries have (see `Entry::identity_index`).
     pub(crate) identities: usize,
+    /// Every entry's field path, and every shorter start of one: what an
+    /// object may hold (`check_fields`).
+    fields: std::collections::HashSet<Vec<String>>,
+    starts: std::collections::HashSet<Vec<String>>,
+    /// The keys entries of the field `.` merge into the object.
+    merged: std::collections::HashSet<String>,
+    /// Top-level key of an object -> the first entry of each identity
+    /// whose value it holds, in table order; `literal`, those of the fixed
+    /// word `_`, which need no value.
+    by_key: HashMap<String, Vec<usize>>,
+    literal: Vec<usize>,
 }
 
 impl Table {
@@ -235,6 +246,67 @@ impl Table {
             self.entries[i].identity = identity;
         }
         self.identities = numbers.len();
+        self.by_key.clear();
+        self.literal.clear();
+        let mut first_seen = vec![false; self.identities];
+        for (i, entry) in self.entries.iter().enumerate() {
+            if std::mem::replace(&mut first_seen[entry.identity_index], true) {
+                continue;
+            }
+            let keys: &[String] = match entry.identity.split_first() {
+                Some((dot, keys)) if dot == "." => keys,
+                Some((top, _)) if top == "_" => {
+                    self.literal.push(i);
+                    &[]
+                }
+                Some(_) => &entry.identity[..1],
+                None => &[],
+            };
+            for key in keys {
+                self.by_key.entry(key.clone()).or_default().push(i);
+            }
+        }
+        self.fields = self.entries.iter().map(|e| e.field.clone()).collect();
+        self.starts = self
+            .entries
+            .iter()
+            .flat_map(|e| (1..e.field.len()).map(|n| e.field[..n].to_vec()))
+            .collect();
+        self.merged = self
+            .entries
+            .iter()
+            .flat_map(|e| e.merged().into_iter().map(str::to_owned))
+            .collect();
+    }
+
+    /// The first entry of each identity that `object` may give a value
+    /// (its keys hold it, or it is a fixed word), in table order.
+    pub(crate) fn identities_in(
+        &self,
+        object: &serde_json::Map<String, serde_json::Value>,
+    ) -> Vec<usize> {
+        let mut out = self.literal.clone();
+        for key in object.keys() {
+            out.extend(self.by_key.get(key).into_iter().flatten());
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Whether an entry has the field `path`.
+    pub(crate) fn has_field(&self, path: &[String]) -> bool {
+        self.fields.contains(path)
+    }
+
+    /// Whether some entry's field is longer than `path` and starts with it.
+    pub(crate) fn has_field_under(&self, path: &[String]) -> bool {
+        self.starts.contains(path)
+    }
+
+    /// Whether an entry of the field `.` merges `key` into the object.
+    pub(crate) fn merges(&self, key: &str) -> bool {
+        self.merged.contains(key)
     }
 
     /// The entries whose identity is `identity`, in table order.
