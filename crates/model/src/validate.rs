@@ -36,7 +36,7 @@ impl std::fmt::Display for Violation {
 /// `$ref`s point into (`#/components/schemas/NAME`).
 pub fn validate(root: &Value, schema: &Value, value: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
-    check(root, schema, value, "", &mut out);
+    check(root, schema, value, &Path::Root, &mut out);
     out
 }
 
@@ -54,10 +54,10 @@ pub fn control_character(root: &Value, schema: &Value, value: &Value) -> Option<
         text.chars()
             .find(|&c| c.is_control() && c != '\t' && (!escaped || c == '\0'))
     }
-    fn walk(root: &Value, schema: Option<&Value>, value: &Value, path: &str) -> Option<Violation> {
+    fn walk(root: &Value, schema: Option<&Value>, value: &Value, path: &Path) -> Option<Violation> {
         let schema = schema.map(|s| resolve(root, s));
-        let found = |path: &str, c: char| Violation {
-            path: path.to_owned(),
+        let found = |path: &Path, c: char| Violation {
+            path: path.to_string(),
             mistyped: false,
             message: format!(
                 "holds the control character U+{:04X}; only tab may appear in a value",
@@ -81,11 +81,11 @@ pub fn control_character(root: &Value, schema: &Value, value: &Value) -> Option<
                     root,
                     schema.and_then(|s| s.get("items")),
                     item,
-                    &format!("{path}[{i}]"),
+                    &Path::Index(path, i),
                 )
             }),
             Value::Object(map) => map.iter().find_map(|(key, item)| {
-                let here = join(path, key);
+                let here = Path::Key(path, key);
                 match first_control(key, false) {
                     Some(c) => Some(found(&here, c)),
                     None => walk(root, sub(key), item, &here),
@@ -94,13 +94,26 @@ pub fn control_character(root: &Value, schema: &Value, value: &Value) -> Option<
             _ => None,
         }
     }
-    walk(root, Some(schema), value, "")
+    walk(root, Some(schema), value, &Path::Root)
 }
 
-fn join(path: &str, key: &str) -> String {
-    match path.is_empty() {
-        true => key.to_owned(),
-        false => format!("{path}.{key}"),
+/// Where a value is in the body, spelled only when a violation names it
+/// (`servers.s1.port`, `[2].type`).
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Key(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Key(Path::Root, key) => write!(f, "{key}"),
+            Path::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
     }
 }
 
@@ -144,14 +157,15 @@ fn pattern_matches(pattern: &str, text: &str) -> bool {
     static CACHE: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    let compiled = cache
-        .entry(pattern.to_owned())
-        .or_insert_with(|| regex::Regex::new(pattern).ok());
+    if !cache.contains_key(pattern) {
+        cache.insert(pattern.to_owned(), regex::Regex::new(pattern).ok());
+    }
+    let compiled = &cache[pattern];
     // A pattern the engine cannot read constrains nothing.
     compiled.as_ref().is_none_or(|r| r.is_match(text))
 }
 
-fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<Violation>) {
+fn check(root: &Value, schema: &Value, value: &Value, path: &Path, out: &mut Vec<Violation>) {
     let schema = resolve(root, schema);
     // A null is an absent value, as the reference's nullable fields are.
     if value.is_null() {
@@ -160,7 +174,7 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<
     if let Some(expected) = schema.get("type").and_then(Value::as_str) {
         if !matches_type(expected, value) {
             out.push(Violation {
-                path: path.to_owned(),
+                path: path.to_string(),
                 message: format!("must be of type {expected}: \"{}\"", type_name(value)),
                 mistyped: true,
             });
@@ -169,7 +183,7 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<
     }
     let mut say = |message: String| {
         out.push(Violation {
-            path: path.to_owned(),
+            path: path.to_string(),
             message,
             mistyped: false,
         })
@@ -233,7 +247,7 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<
                 for name in required.iter().filter_map(Value::as_str) {
                     if object.get(name).is_none_or(Value::is_null) {
                         out.push(Violation {
-                            path: join(path, name),
+                            path: Path::Key(path, name).to_string(),
                             message: "is required".into(),
                             mistyped: false,
                         });
@@ -245,7 +259,7 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<
             for (key, item) in object {
                 match (properties.and_then(|p| p.get(key)), additional) {
                     (Some(sub), _) | (None, Some(sub)) => {
-                        check(root, sub, item, &join(path, key), out)
+                        check(root, sub, item, &Path::Key(path, key), out)
                     }
                     (None, None) => {}
                 }
@@ -254,7 +268,7 @@ fn check(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<
         Value::Array(items) => {
             if let Some(sub) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
-                    check(root, sub, item, &format!("{path}[{i}]"), out);
+                    check(root, sub, item, &Path::Index(path, i), out);
                 }
             }
         }
