@@ -194,10 +194,14 @@ fn replay(base: &[u8], journal: &[u8]) -> Replayed {
     let u64_at = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().expect("8 bytes")) as usize;
     while rest.len() >= 8 {
         let len = u64_at(rest);
-        let Some(payload) = rest.get(8..8 + len).filter(|_| len >= 16) else {
+        // A length torn by a crash may be anything: it must not overflow.
+        let Some(end) = len.checked_add(8).filter(|_| len >= 16) else {
             break;
         };
-        let Some(sum) = rest.get(8 + len..8 + len + RECORD_SUM) else {
+        let Some(payload) = rest.get(8..end) else {
+            break;
+        };
+        let Some(sum) = rest.get(end..).and_then(|r| r.get(..RECORD_SUM)) else {
             break;
         };
         if sum != &sha256(payload).as_ref()[..RECORD_SUM] {
@@ -212,7 +216,7 @@ fn replay(base: &[u8], journal: &[u8]) -> Replayed {
         }
         bytes.splice(offset..offset + dropped, payload[16..].iter().copied());
         applied += 1;
-        rest = &rest[8 + len + RECORD_SUM..];
+        rest = &rest[end + RECORD_SUM..];
     }
     Replayed {
         bytes,
@@ -514,6 +518,16 @@ mod tests {
         let mut bad = records[0].clone();
         bad[20] ^= 1;
         journal.extend_from_slice(&bad);
+        let replayed = replay(BASE.as_bytes(), &journal);
+        assert_eq!(replayed.bytes, BASE.as_bytes());
+        assert_eq!((replayed.applied, replayed.whole), (0, false));
+    }
+
+    #[test]
+    fn a_torn_length_is_not_followed() {
+        let mut journal = header(BASE.as_bytes());
+        journal.extend_from_slice(&u64::MAX.to_le_bytes());
+        journal.extend_from_slice(b"rest of a torn record");
         let replayed = replay(BASE.as_bytes(), &journal);
         assert_eq!(replayed.bytes, BASE.as_bytes());
         assert_eq!((replayed.applied, replayed.whole), (0, false));
