@@ -225,6 +225,19 @@ fn changed_section(
                 }
                 continue;
             }
+            // An ordered list is named whole: it changed when its lines, in
+            // order, did (no need to read every rule).
+            if child.is_indexed() {
+                let lines = |side: &[(u64, LineRef<'_>)]| -> Vec<u64> {
+                    let mine = side.iter().filter(|(_, l)| owns(child, &first_words(l)));
+                    mine.map(|(h, _)| *h).collect()
+                };
+                if lines(before) != lines(after) {
+                    out.insert(format!("{base}/{}", child.collection));
+                    found = true;
+                }
+                continue;
+            }
             let place = Place {
                 resource: child,
                 parent: Some((resource, name)),
@@ -340,6 +353,21 @@ mod tests {
             changes(&with_parent, &from),
             ["/backends/web", "/backends/web/servers/s1"]
         );
+    }
+
+    #[test]
+    fn an_ordered_list_is_named_when_its_lines_change_or_move() {
+        let two = "frontend f\n    http-request deny if { path /a }\n    tcp-request content accept\n    http-request allow\n";
+        let old = doc(two);
+        let moved = doc(&two.replace(
+            "    http-request deny if { path /a }\n    tcp-request content accept\n    http-request allow\n",
+            "    http-request allow\n    tcp-request content accept\n    http-request deny if { path /a }\n",
+        ));
+        assert_eq!(changes(&old, &moved), ["/frontends/f/http_request_rules"]);
+        let other = doc(&two.replace("content accept", "content reject"));
+        assert_eq!(changes(&old, &other), ["/frontends/f/tcp_request_rules"]);
+        let removed = doc(&two.replace("    http-request allow\n", ""));
+        assert_eq!(changes(&old, &removed), ["/frontends/f/http_request_rules"]);
     }
 
     #[test]

@@ -275,7 +275,7 @@ pub(crate) fn update(
                 let entry = &table.entries[*entry];
                 let identity = table.identity(entry);
                 on_line[entry.identity_index] = true;
-                if value_of(new, identity) == value_of(&old, identity) {
+                if same_at(new, &old, identity) {
                     out.extend(words.iter().map(|w| w.to_string()));
                 } else if !std::mem::replace(&mut emitted[entry.identity_index], true) {
                     out.extend(encode_field(table, identity, new, field)?);
@@ -297,18 +297,12 @@ pub(crate) fn update(
     Ok(out)
 }
 
-/// The value an identity (see `Entry::identity`) has in `object`: the value
-/// at the path, or the object of the merged keys that are there.
-fn value_of(object: &Map<String, Value>, identity: &[String]) -> Option<Value> {
+/// Whether an identity (see `Entry::identity`) has the same value in two
+/// objects: the value at the path, or each of the merged keys.
+fn same_at(a: &Map<String, Value>, b: &Map<String, Value>, identity: &[String]) -> bool {
     match identity.split_first() {
-        Some((dot, keys)) if dot == "." => {
-            let merged: Map<String, Value> = keys
-                .iter()
-                .filter_map(|k| object.get(k).map(|v| (k.clone(), v.clone())))
-                .collect();
-            (!merged.is_empty()).then_some(Value::Object(merged))
-        }
-        _ => get_path(object, identity).cloned(),
+        Some((dot, keys)) if dot == "." => keys.iter().all(|k| a.get(k) == b.get(k)),
+        _ => get_path(a, identity) == get_path(b, identity),
     }
 }
 

@@ -470,10 +470,18 @@ fn render_rule(
             })
         }
     }
-    let mut value = value.clone();
-    value.remove("nolog");
-    value.remove(INDEX);
-    let value = &value;
+    // Only what names the rule itself is rendered.
+    let value: Cow<'_, Map<String, Value>> =
+        match value.contains_key("nolog") || value.contains_key(INDEX) {
+            true => {
+                let mut own = value.clone();
+                own.remove("nolog");
+                own.remove(INDEX);
+                Cow::Owned(own)
+            }
+            false => Cow::Borrowed(value),
+        };
+    let value = &*value;
     let levels = levels_of(kind, value)?;
     let Some(table) = kind.table(&levels) else {
         let known = kind.actions().join(", ");
@@ -575,22 +583,16 @@ fn render_rule(
     }
     let mut words: Vec<String> = kind.keyword().split(' ').map(str::to_owned).collect();
     words.extend(head);
-    let old_params: Vec<String> = match old {
-        Some(line) => {
-            let lexed = line.words();
-            let values: Vec<&str> = lexed.iter().map(|w| &*w.value).collect();
-            match split(kind, &values) {
-                Some(p) if p.levels == levels => p.params.iter().map(|s| s.to_string()).collect(),
-                _ => vec![],
-            }
-        }
-        None => vec![],
+    let lexed = old.map(|line| line.words()).unwrap_or_default();
+    let values: Vec<&str> = lexed.iter().map(|w| &*w.value).collect();
+    let old_params = match split(kind, &values) {
+        Some(p) if old.is_some() && p.levels == levels => p.params,
+        _ => vec![],
     };
     let params = if old_params.is_empty() {
         params::encode_all(table, &body, "")?
     } else {
-        let refs: Vec<&str> = old_params.iter().map(String::as_str).collect();
-        params::update(table, &refs, &body, "")?
+        params::update(table, &old_params, &body, "")?
     };
     words.extend(params);
     match (value.get("cond"), value.get("cond_test")) {
@@ -749,10 +751,10 @@ pub fn replace_rules(
     let existing = rule_lines(doc, id, kind);
     let mut scratch = doc.clone();
     for (i, (value, (at, old))) in values.iter().zip(&existing).enumerate() {
-        let mut wanted = value.clone();
-        wanted.remove("metadata");
-        wanted.remove(INDEX);
-        if *old == wanted {
+        // What GET shows besides the rule itself is not compared.
+        let shown = |k: &String| k != "metadata" && k != INDEX;
+        let mut given = value.iter().filter(|(k, _)| shown(k));
+        if given.clone().count() == old.len() && given.all(|(k, v)| old.get(k) == Some(v)) {
             continue;
         }
         let line = scratch
