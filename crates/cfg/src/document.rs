@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::lexer::{self, Lexed, Word};
-use crate::section::{Dialect, SectionKind};
+use crate::section::{Dialect, SectionKind, FILE_MARKER};
 
 /// How a line ends. Only the last line of a file can have no end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,6 +284,12 @@ impl Document {
         })
     }
 
+    /// The id of the section at `index` (as [`Document::files`] gives
+    /// them); `None` for the preamble and past the end.
+    pub fn section_id(&self, index: usize) -> Option<SectionId> {
+        (index > 0 && index < self.sections.len()).then_some(SectionId(index))
+    }
+
     /// The section `id` names. Panics if `id` does not belong to this document.
     pub fn section(&self, id: SectionId) -> SectionRef<'_> {
         assert!(id.0 > 0 && id.0 < self.sections.len(), "no section {id:?}");
@@ -346,6 +352,50 @@ impl Document {
         None
     }
 
+    /// The files this document joins (see [`FILE_MARKER`]), in order: the
+    /// path each one's marker names (`None` for the first, which has no
+    /// marker) and the indexes of its sections (the first file's start
+    /// with the preamble, another's with its marker section). A document
+    /// read from one file is one file.
+    pub fn files(&self) -> Vec<(Option<String>, std::ops::Range<usize>)> {
+        let mut out = vec![(None, 0..self.sections.len())];
+        for (i, section) in self.sections.iter().enumerate().skip(1) {
+            if section.kind == SectionKind::File {
+                out.last_mut().expect("the first file").1.end = i;
+                let path = self.section(SectionId(i)).file_path();
+                out.push((path, i..self.sections.len()));
+            }
+        }
+        out
+    }
+
+    /// The bytes of the file whose sections are `range` (one of
+    /// [`Document::files`]), without the marker that starts it.
+    pub fn file_bytes(&self, range: std::ops::Range<usize>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for index in range {
+            let section = &self.sections[index];
+            let header = section.header.iter().filter(|_| section.kind != SectionKind::File);
+            for line in header.chain(&section.lines) {
+                out.extend_from_slice(self.bytes(line));
+                out.extend_from_slice(line.eol.as_bytes());
+            }
+        }
+        out
+    }
+
+    /// The line of the document that is line `line` (1-based) of the file
+    /// whose sections start at `first` (one of [`Document::files`]).
+    pub fn file_line(&self, first: usize, line: usize) -> usize {
+        match first {
+            0 => line,
+            _ => self.line_number(Location {
+                section: SectionId(first),
+                index: None,
+            }) + line,
+        }
+    }
+
     /// The number `# _version=N` on the first line holds, if there is one.
     pub fn version(&self) -> Option<u64> {
         let first = self.sections[0].lines.first()?;
@@ -374,6 +424,9 @@ fn classify(bytes: &[u8], first_line: bool, dialect: Dialect) -> (LineKind, Opti
         return (LineKind::Blank, None);
     };
     match bytes[start] {
+        b'#' if start == 0 && dialect == Dialect::Haproxy && bytes.starts_with(FILE_MARKER.as_bytes()) => {
+            (LineKind::Header, Some(SectionKind::File))
+        }
         b'#' => {
             if first_line && parse_version_line(bytes).is_some() {
                 (LineKind::Version, None)
@@ -505,7 +558,9 @@ impl Parser {
                 lines: Vec::new(),
             }),
             None => {
-                if kind == LineKind::Keyword && self.sections.len() == 1 {
+                let outside = self.sections.len() == 1
+                    || self.sections.last().is_some_and(|s| s.kind == SectionKind::File);
+                if kind == LineKind::Keyword && outside {
                     let column = bytes
                         .iter()
                         .take_while(|&&b| b == b' ' || b == b'\t')
@@ -606,9 +661,19 @@ impl<'a> SectionRef<'a> {
     /// The section's name: the first header argument, except for a
     /// `defaults from X` header, which has none.
     pub fn name(&self) -> Option<String> {
+        if self.kind() == SectionKind::File {
+            return self.file_path();
+        }
         let args = self.header_args();
         let first = args.into_iter().next()?;
         (!(self.kind() == SectionKind::Defaults && first == "from")).then_some(first)
+    }
+
+    /// For a [`SectionKind::File`] section, the path its marker names.
+    pub fn file_path(&self) -> Option<String> {
+        let text = self.header().text();
+        let path = text.strip_prefix(FILE_MARKER)?.trim_end_matches(['\r', '\n']);
+        Some(path.to_owned())
     }
 
     /// For `defaults [NAME] from PARENT` and proxies with `from PARENT`: PARENT.

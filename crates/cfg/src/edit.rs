@@ -209,6 +209,8 @@ impl Document {
             lines: vec![],
         };
         // The comments introducing the section we insert before stay with it.
+        // Before another file's start, the section ends its file.
+        let before = before.filter(|id| !self.starts_file(id.0));
         let moved = match before {
             Some(id) => self.take_section_comments(id),
             None => Vec::new(),
@@ -237,6 +239,10 @@ impl Document {
     /// Removes the run of comments attached to a section's header from the
     /// end of the section before it, and returns them.
     fn take_section_comments(&mut self, id: SectionId) -> Vec<Line> {
+        if self.starts_file(id.0) {
+            // The end of a file: its comments are its own.
+            return Vec::new();
+        }
         let indent = self.section(id).header().indent().to_vec();
         let previous = id.0 - 1;
         let lines = &self.sections[previous].lines;
@@ -261,12 +267,10 @@ impl Document {
         self.names = Arc::default();
         self.take_section_comments(id);
         self.sections.remove(id.0);
-        if id.0 == self.sections.len() {
-            // The last section went: drop the blank lines that separated it.
-            let last = self
-                .sections
-                .last_mut()
-                .expect("the preamble always exists");
+        if id.0 == self.sections.len() || self.starts_file(id.0) {
+            // The last section (of its file) went: drop the blank lines that
+            // separated it.
+            let last = &mut self.sections[id.0 - 1];
             if last.lines.last().is_some_and(|l| l.kind == LineKind::Blank) {
                 let last = Arc::make_mut(last);
                 while last.lines.last().is_some_and(|l| l.kind == LineKind::Blank) {
@@ -294,7 +298,7 @@ impl Document {
         let eol = self.eol;
         // The comments introducing the section we move before stay with it,
         // after the moved section, which keeps a blank line to separate them.
-        if at < self.sections.len() {
+        if at < self.sections.len() && !self.starts_file(at) {
             let next_comments = self.take_section_comments(SectionId(at));
             if section
                 .lines
@@ -317,6 +321,13 @@ impl Document {
         self.sections.insert(at, Arc::new(section));
         self.terminate_inner_lines();
         SectionId(at)
+    }
+
+    /// Whether section `index` is the start of another file.
+    fn starts_file(&self, index: usize) -> bool {
+        self.sections
+            .get(index)
+            .is_some_and(|s| s.kind == SectionKind::File)
     }
 
     /// Gives an end of line to every line that has none but is no longer the

@@ -20,7 +20,7 @@ pub use document::{
 };
 pub use edit::render_line;
 pub use lexer::{lex, quote, verbatim, LexError, Lexed, Word};
-pub use section::{Dialect, SectionKind};
+pub use section::{Dialect, SectionKind, FILE_MARKER};
 
 mod synthetic;
 pub use synthetic::{bench_sizes, synthetic_bulk_config, synthetic_config};

@@ -39,7 +39,17 @@ pub enum SectionKind {
     /// A section keyword this engine does not know: not produced by the
     /// haproxy dialect, kept for callers that name unknown sections.
     Other,
+    /// The start of another file, in a configuration read from several:
+    /// a [`FILE_MARKER`] line, which only joins files (no file holds one).
+    /// Its lines are that file's lines before its first header; its name
+    /// is the file's path.
+    File,
 }
+
+/// The first bytes of the line that starts another file where several
+/// files are read as one document (`# _haplane_file=PATH`). A comment to
+/// HAProxy.
+pub const FILE_MARKER: &str = "# _haplane_file=";
 
 /// Header keywords and their kinds. The first group is every section of
 /// HAProxy 2.6; the second, sections of later versions (`crt-store` from

@@ -407,3 +407,72 @@ fn sections_are_found_by_name_after_any_edit() {
     let left = twice.sections().next().unwrap().id();
     assert_eq!(twice.find_section(SectionKind::Backend, "a"), Some(left));
 }
+
+/// Two files joined as one document: `a.cfg` holds `web`, `b.cfg` `api`.
+const JOINED: &str = "global\n    maxconn 100\n\nbackend web\n    server a 10.0.0.1:80\n# end of a\n# _haplane_file=/etc/haproxy/b.cfg\n# b's preamble\nbackend api\n    server x 10.0.1.1:80\n";
+
+fn file_texts(doc: &Document) -> Vec<(Option<String>, String)> {
+    doc.files()
+        .into_iter()
+        .map(|(path, range)| (path, String::from_utf8(doc.file_bytes(range)).unwrap()))
+        .collect()
+}
+
+#[test]
+fn joined_files_are_read_and_split_back() {
+    let doc = Document::parse(JOINED.as_bytes().to_vec());
+    assert_eq!(doc.to_text(), JOINED);
+    let files = file_texts(&doc);
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0].0, None);
+    assert_eq!(
+        files[0].1,
+        "global\n    maxconn 100\n\nbackend web\n    server a 10.0.0.1:80\n# end of a\n"
+    );
+    assert_eq!(files[1].0.as_deref(), Some("/etc/haproxy/b.cfg"));
+    assert_eq!(files[1].1, "# b's preamble\nbackend api\n    server x 10.0.1.1:80\n");
+    // Line 2 of b.cfg is `backend api`.
+    let (_, b) = doc.files().remove(1);
+    let line = doc.file_line(b.start, 2);
+    let location = doc.locate(line).unwrap();
+    assert_eq!(doc.section(location.section).name().as_deref(), Some("api"));
+    // The marker is no backend and no keyword of the section above it.
+    assert_eq!(doc.sections_of(SectionKind::Backend).count(), 2);
+    assert_eq!(
+        doc.section(backend(&doc, "web")).keyword_lines().count(),
+        1
+    );
+}
+
+#[test]
+fn a_section_inserted_before_the_next_file_ends_its_own() {
+    let mut doc = Document::parse(JOINED.as_bytes().to_vec());
+    let (_, b) = doc.files().remove(1);
+    doc.insert_section(doc.section_id(b.start), &["backend", "new"]);
+    let files = file_texts(&doc);
+    assert_eq!(
+        files[0].1,
+        "global\n    maxconn 100\n\nbackend web\n    server a 10.0.0.1:80\n# end of a\n\nbackend new\n"
+    );
+    assert_eq!(files[1].1, "# b's preamble\nbackend api\n    server x 10.0.1.1:80\n");
+}
+
+#[test]
+fn removing_a_files_last_section_keeps_the_next_file() {
+    let mut doc = Document::parse(JOINED.as_bytes().to_vec());
+    doc.remove_section(backend(&doc, "web"));
+    let files = file_texts(&doc);
+    assert_eq!(files[0].1, "global\n    maxconn 100\n");
+    assert_eq!(files[1].1, "# b's preamble\nbackend api\n    server x 10.0.1.1:80\n");
+    // Moved into the first file, before the second one's start.
+    let mut doc = Document::parse(JOINED.as_bytes().to_vec());
+    let (_, b) = doc.files().remove(1);
+    let api = backend(&doc, "api");
+    doc.move_section(api, doc.section_id(b.start));
+    let files = file_texts(&doc);
+    // The comment directly above `backend api` goes with it.
+    assert!(files[0]
+        .1
+        .ends_with("# end of a\n\n# b's preamble\nbackend api\n    server x 10.0.1.1:80\n"));
+    assert_eq!(files[1].1, "");
+}
