@@ -148,17 +148,28 @@ async fn handle(
             let indexed = op.resource.is_indexed() && op.action != Action::Append;
             let target = precondition.target(&q)?;
             let given = items.clone();
+            // A new section goes to the file `file` names.
+            let placed = match params::file(&q) {
+                Some(file) if op.resource.is_section() => Some(dp.new_sections_in(file)?),
+                _ => None,
+            };
             let (_, applied) = dp
                 .edit(target, move |doc| {
-                    let place = owned.place();
-                    let at = indexed.then_some(owned.key.as_str());
-                    for (i, value) in given.iter().enumerate() {
-                        let one = precondition
-                            .check_absent(doc, place, value)
-                            .and_then(|()| registry::create(doc, place, at, value, full));
-                        one.map_err(|e| if many { e.at_item(i) } else { e })?;
+                    let create = |doc: &mut haplane_model::Document| {
+                        let place = owned.place();
+                        let at = indexed.then_some(owned.key.as_str());
+                        for (i, value) in given.iter().enumerate() {
+                            let one = precondition
+                                .check_absent(doc, place, value)
+                                .and_then(|()| registry::create(doc, place, at, value, full));
+                            one.map_err(|e| if many { e.at_item(i) } else { e })?;
+                        }
+                        owned.keeps_login(doc)
+                    };
+                    match &placed {
+                        Some(placed) => placed.apply(doc, create),
+                        None => create(doc),
                     }
-                    owned.keeps_login(doc)
                 })
                 .await?;
             let status = StatusCode::CREATED;

@@ -105,6 +105,9 @@ impl From<DataplaneError> for ApiError {
                         if let Some(line) = p.line {
                             problem["line"] = json!(line);
                         }
+                        if let Some(file) = &p.file {
+                            problem["file"] = json!(file);
+                        }
                         if let Some(section) = &p.section {
                             problem["section"] = json!(section);
                         }
@@ -123,6 +126,7 @@ impl From<DataplaneError> for ApiError {
             DataplaneError::BadFileName(_) | DataplaneError::BadFile(_) => StatusCode::BAD_REQUEST,
             DataplaneError::FileNotFound(_) => StatusCode::NOT_FOUND,
             DataplaneError::FileExists(_) | DataplaneError::FileInUse(_) => StatusCode::CONFLICT,
+            DataplaneError::ReadOnly { .. } => StatusCode::FORBIDDEN,
             DataplaneError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, e.to_string())

@@ -33,6 +33,15 @@ pub fn number(query: &Query, name: &str) -> Result<Option<u64>, ApiError> {
     }
 }
 
+/// The configuration file `file=` names, if any.
+pub fn file(query: &Query) -> Option<&std::path::Path> {
+    query
+        .get("file")
+        .map(String::as_str)
+        .filter(|f| !f.is_empty())
+        .map(std::path::Path::new)
+}
+
 pub fn transaction(query: &Query) -> Option<&str> {
     query
         .get("transaction_id")

@@ -23,6 +23,7 @@ type Q = Query<params::Query>;
 pub fn routes() -> crate::Routes {
     crate::Routes::default()
         .route("/services/haproxy/configuration/version", get(version))
+        .route("/services/haproxy/configuration/files", get(list_files))
         .route(
             "/services/haproxy/configuration/raw",
             get(get_raw).post(post_raw),
@@ -67,16 +68,7 @@ async fn version(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
 }
 
 async fn get_raw(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
-    let (bytes, version) = match params::transaction(&q) {
-        Some(id) => {
-            let version = state.dp.transaction(id)?.version;
-            (state.dp.read(Some(id), |doc| doc.to_bytes())?, version)
-        }
-        None => {
-            let snapshot = state.dp.snapshot();
-            (snapshot.doc.to_bytes(), snapshot.version)
-        }
-    };
+    let (bytes, version) = state.dp.raw(params::transaction(&q), params::file(&q))?;
     if let Some(asked) = params::number(&q, "version")? {
         if asked != version {
             return Err(ApiError::not_found(format!(
@@ -86,6 +78,18 @@ async fn get_raw(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
     }
     let sum = checksum(&bytes);
     Ok(configuration_text(version, &sum, bytes))
+}
+
+async fn list_files(State(state): St, Query(q): Q) -> Result<Response, ApiError> {
+    let files = state.dp.config_files(params::transaction(&q))?;
+    let list: Vec<Value> = files
+        .iter()
+        .map(|f| {
+            json!({"file": f.path.display().to_string(), "sections": f.sections,
+                "checksum": f.checksum, "size": f.size, "read_only": f.read_only})
+        })
+        .collect();
+    Ok(Json(Value::Array(list)).into_response())
 }
 
 /// A configuration file as text, with its version and checksum.
@@ -123,7 +127,7 @@ async fn post_raw(State(state): St, Query(q): Q, body: Bytes) -> Result<Response
         ));
     }
     if params::flag(&q, "only_validate")? {
-        state.dp.validate_raw(bytes).await?;
+        state.dp.validate_raw(bytes, params::file(&q)).await?;
         return Ok((
             StatusCode::ACCEPTED,
             Json(json!({"message": "the configuration is valid"})),
@@ -132,12 +136,13 @@ async fn post_raw(State(state): St, Query(q): Q, body: Bytes) -> Result<Response
     }
     let version = base_version(&q)?;
     let reload = params::reload_mode(&q)?;
-    let applied = state.dp.replace_raw(bytes, version, reload).await?;
+    let file = params::file(&q);
+    let applied = state.dp.replace_raw(bytes, file, version, reload).await?;
     let mut response = written(&applied, StatusCode::CREATED, None);
     if response.status().is_server_error() {
         return Ok(response);
     }
-    let text = state.dp.snapshot().doc.to_text();
+    let (text, _) = state.dp.raw(None, file)?;
     *response.body_mut() = axum::body::Body::from(text);
     response.headers_mut().insert(
         header::CONTENT_TYPE,

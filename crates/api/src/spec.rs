@@ -118,7 +118,7 @@ fn operations() -> Vec<Op> {
             "getHAProxyConfiguration",
             "The configuration file as text",
             "Configuration",
-            &["transaction_id", "version"],
+            &["transaction_id", "version", "config_file"],
             None,
             &[(200, Some("raw"))],
             &[404]
@@ -134,11 +134,23 @@ fn operations() -> Vec<Op> {
                 "force_reload",
                 "skip_version",
                 "skip_reload",
-                "only_validate"
+                "only_validate",
+                "config_file"
             ],
             Some("raw"),
             &[(201, Some("raw")), (202, Some("raw"))],
-            &[400, 409]
+            &[400, 403, 404, 409]
+        ),
+        op!(
+            "get",
+            "/services/haproxy/configuration/files",
+            "getConfigurationFiles",
+            "The configuration's files, in the order HAProxy loads them",
+            "Configuration",
+            &["transaction_id"],
+            None,
+            &[(200, Some("list:config_file"))],
+            &[404]
         ),
         op!(
             "get",
@@ -326,6 +338,8 @@ fn parameters() -> Value {
         "skip_version": query("skip_version", boolean.clone(), "Do not check the version"),
         "skip_reload": query("skip_reload", boolean.clone(), "Write the file but do not reload HAProxy"),
         "only_validate": query("only_validate", boolean, "Only validate the configuration with haproxy -c"),
+        "config_file": query("file", json!({"type": "string"}), "Which of the configuration's files (a path GET .../configuration/files lists); the first one by default"),
+        "section_file": query("file", json!({"type": "string"}), "The configuration file the new section goes to (a path GET .../configuration/files lists); the last one by default"),
         "full_section": query("full_section", json!({"type": "boolean", "default": false}), "Read or write the section with its children nested (rules, servers, binds)"),
         "status": query("status", json!({"type": "string", "enum": ["failed", "outdated", "in_progress", "success"]}), "Only transactions with this status"),
         "if_match": {"name": "If-Match", "in": "header", "schema": {"type": "string"},
@@ -370,9 +384,15 @@ fn fixed_schemas() -> Map<String, Value> {
         "properties": {
             "code": {"type": "integer"}, "message": string,
             "problems": {"type": "array", "description": "Where HAProxy found problems in a refused configuration", "items": {
-                "type": "object", "properties": {"line": integer, "section": string, "resource": string, "message": string}}}
+                "type": "object", "properties": {"line": integer, "file": string, "section": string, "resource": string, "message": string}}}
         }
     }));
+    schemas.insert("config_file".into(), json!({"type": "object", "properties": {
+        "file": string,
+        "sections": {"type": "array", "items": string, "description": "Each section's header line, in order"},
+        "checksum": string,
+        "size": integer,
+        "read_only": {"type": "boolean", "description": "The API may not write it (--read-only-file, --read-only)"}}}));
     schemas.insert("transaction".into(), json!({"type": "object", "properties": {
         "_version": integer, "id": string, "status": {"type": "string", "enum": ["failed", "outdated", "in_progress", "success"]}}}));
     schemas.insert("history_entry".into(), json!({"type": "object", "properties": {
@@ -462,6 +482,14 @@ fn config_op(endpoint: &haplane_model::registry::Endpoint) -> Op {
             leak(all.into_boxed_slice())
         }
         None => params,
+    };
+    // A new section goes to the file `file` names.
+    let params = match endpoint.action == Action::Create && resource.is_section() {
+        true => {
+            let all: Vec<&'static str> = params.iter().copied().chain(["section_file"]).collect();
+            leak(all.into_boxed_slice())
+        }
+        false => params,
     };
     let many: &'static str = leak(format!("one_or_list:{schema}").into_boxed_str());
     let (summary, body, ok, errors): (String, _, Vec<_>, &'static [u16]) = match endpoint.action {

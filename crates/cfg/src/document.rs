@@ -135,6 +135,9 @@ pub struct Document {
     pub(crate) eol: Eol,
     diagnostics: Vec<Diagnostic>,
     pub(crate) dialect: Dialect,
+    /// The file (index in [`Document::files`]) sections appended go to;
+    /// `None`: the last one.
+    pub(crate) append_to: Option<usize>,
 }
 
 const DIRECTIVES: &[&str] = &[
@@ -375,7 +378,10 @@ impl Document {
         let mut out = Vec::new();
         for index in range {
             let section = &self.sections[index];
-            let header = section.header.iter().filter(|_| section.kind != SectionKind::File);
+            let header = section
+                .header
+                .iter()
+                .filter(|_| section.kind != SectionKind::File);
             for line in header.chain(&section.lines) {
                 out.extend_from_slice(self.bytes(line));
                 out.extend_from_slice(line.eol.as_bytes());
@@ -389,10 +395,12 @@ impl Document {
     pub fn file_line(&self, first: usize, line: usize) -> usize {
         match first {
             0 => line,
-            _ => self.line_number(Location {
-                section: SectionId(first),
-                index: None,
-            }) + line,
+            _ => {
+                self.line_number(Location {
+                    section: SectionId(first),
+                    index: None,
+                }) + line
+            }
         }
     }
 
@@ -424,7 +432,10 @@ fn classify(bytes: &[u8], first_line: bool, dialect: Dialect) -> (LineKind, Opti
         return (LineKind::Blank, None);
     };
     match bytes[start] {
-        b'#' if start == 0 && dialect == Dialect::Haproxy && bytes.starts_with(FILE_MARKER.as_bytes()) => {
+        b'#' if start == 0
+            && dialect == Dialect::Haproxy
+            && bytes.starts_with(FILE_MARKER.as_bytes()) =>
+        {
             (LineKind::Header, Some(SectionKind::File))
         }
         b'#' => {
@@ -519,6 +530,7 @@ impl Parser {
             eol,
             diagnostics: self.diagnostics,
             dialect: self.dialect,
+            append_to: None,
         }
     }
 
@@ -559,7 +571,10 @@ impl Parser {
             }),
             None => {
                 let outside = self.sections.len() == 1
-                    || self.sections.last().is_some_and(|s| s.kind == SectionKind::File);
+                    || self
+                        .sections
+                        .last()
+                        .is_some_and(|s| s.kind == SectionKind::File);
                 if kind == LineKind::Keyword && outside {
                     let column = bytes
                         .iter()
@@ -672,7 +687,9 @@ impl<'a> SectionRef<'a> {
     /// For a [`SectionKind::File`] section, the path its marker names.
     pub fn file_path(&self) -> Option<String> {
         let text = self.header().text();
-        let path = text.strip_prefix(FILE_MARKER)?.trim_end_matches(['\r', '\n']);
+        let path = text
+            .strip_prefix(FILE_MARKER)?
+            .trim_end_matches(['\r', '\n']);
         Some(path.to_owned())
     }
 

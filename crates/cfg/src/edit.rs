@@ -198,6 +198,12 @@ impl Document {
     /// line separates it from what comes before. Returns its id.
     pub fn insert_section(&mut self, before: Option<SectionId>, header: &[&str]) -> SectionId {
         self.names = Arc::default();
+        // The end of the file appended sections go to: the start of the next.
+        let before = before.or_else(|| {
+            let files = self.files();
+            let next = files.get(self.append_to? + 1)?;
+            Some(SectionId(next.1.start))
+        });
         let at = before.map_or(self.sections.len(), |id| id.0);
         let kind = header.first().and_then(|k| self.dialect.header(k));
         let kind = kind.unwrap_or(SectionKind::Other);
@@ -234,6 +240,12 @@ impl Document {
         self.sections.insert(at, Arc::new(section));
         self.terminate_inner_lines();
         SectionId(at)
+    }
+
+    /// Sections inserted at the end go to the end of file `file` (its index
+    /// in [`Document::files`]) instead of the last one; `None` sets it back.
+    pub fn append_to_file(&mut self, file: Option<usize>) {
+        self.append_to = file;
     }
 
     /// Removes the run of comments attached to a section's header from the

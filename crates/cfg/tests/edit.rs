@@ -430,7 +430,10 @@ fn joined_files_are_read_and_split_back() {
         "global\n    maxconn 100\n\nbackend web\n    server a 10.0.0.1:80\n# end of a\n"
     );
     assert_eq!(files[1].0.as_deref(), Some("/etc/haproxy/b.cfg"));
-    assert_eq!(files[1].1, "# b's preamble\nbackend api\n    server x 10.0.1.1:80\n");
+    assert_eq!(
+        files[1].1,
+        "# b's preamble\nbackend api\n    server x 10.0.1.1:80\n"
+    );
     // Line 2 of b.cfg is `backend api`.
     let (_, b) = doc.files().remove(1);
     let line = doc.file_line(b.start, 2);
@@ -438,10 +441,7 @@ fn joined_files_are_read_and_split_back() {
     assert_eq!(doc.section(location.section).name().as_deref(), Some("api"));
     // The marker is no backend and no keyword of the section above it.
     assert_eq!(doc.sections_of(SectionKind::Backend).count(), 2);
-    assert_eq!(
-        doc.section(backend(&doc, "web")).keyword_lines().count(),
-        1
-    );
+    assert_eq!(doc.section(backend(&doc, "web")).keyword_lines().count(), 1);
 }
 
 #[test]
@@ -454,7 +454,10 @@ fn a_section_inserted_before_the_next_file_ends_its_own() {
         files[0].1,
         "global\n    maxconn 100\n\nbackend web\n    server a 10.0.0.1:80\n# end of a\n\nbackend new\n"
     );
-    assert_eq!(files[1].1, "# b's preamble\nbackend api\n    server x 10.0.1.1:80\n");
+    assert_eq!(
+        files[1].1,
+        "# b's preamble\nbackend api\n    server x 10.0.1.1:80\n"
+    );
 }
 
 #[test]
@@ -463,7 +466,10 @@ fn removing_a_files_last_section_keeps_the_next_file() {
     doc.remove_section(backend(&doc, "web"));
     let files = file_texts(&doc);
     assert_eq!(files[0].1, "global\n    maxconn 100\n");
-    assert_eq!(files[1].1, "# b's preamble\nbackend api\n    server x 10.0.1.1:80\n");
+    assert_eq!(
+        files[1].1,
+        "# b's preamble\nbackend api\n    server x 10.0.1.1:80\n"
+    );
     // Moved into the first file, before the second one's start.
     let mut doc = Document::parse(JOINED.as_bytes().to_vec());
     let (_, b) = doc.files().remove(1);

@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use haplane_cfg::{Document, SectionKind};
 use haplane_haproxy::{CheckError, Level};
@@ -11,6 +12,7 @@ use haplane_haproxy::{CheckError, Level};
 use crate::error::DataplaneError;
 use crate::history::{AppliedBy, Caller, Origin};
 use crate::reload::Reload;
+use crate::sources::Plan;
 use crate::store::{Dataplane, ReloadMode, Snapshot};
 
 /// How a change was applied.
@@ -35,6 +37,8 @@ pub enum Applied {
 pub struct Problem {
     /// 1-based line of the configuration, when HAProxy names one.
     pub line: Option<usize>,
+    /// The file that line is in, when the configuration is several files.
+    pub file: Option<String>,
     /// The section holding that line (`backend web`).
     pub section: Option<String>,
     /// The API path of the resource that produced the line
@@ -78,18 +82,24 @@ fn resource_of(doc: &Document, line: usize) -> (Option<String>, Option<String>) 
     (Some(header), Some(child.unwrap_or(base)))
 }
 
-fn problems(doc: &Document, error: &CheckError) -> (String, Vec<Problem>) {
+fn problems(doc: &Document, plan: &Plan, error: &CheckError) -> (String, Vec<Problem>) {
     let CheckError::Rejected { messages, output } = error else {
         return (error.to_string(), vec![]);
     };
+    let several = plan.files.len() > 1;
     let problems: Vec<Problem> = messages
         .iter()
         .filter(|m| m.level == Level::Alert)
         .filter(|m| !m.text.contains("Fatal errors found") && !m.text.contains("Error(s) found"))
         .map(|m| {
-            let (section, resource) = m.line.map(|l| resource_of(doc, l)).unwrap_or((None, None));
+            let planned = m.file.and_then(|f| plan.files.get(f));
+            let located = m.line.zip(planned).map(|(l, f)| doc.file_line(f.first, l));
+            let (section, resource) = located.map(|l| resource_of(doc, l)).unwrap_or((None, None));
             Problem {
                 line: m.line,
+                file: planned
+                    .filter(|_| several)
+                    .map(|f| f.path.display().to_string()),
                 section,
                 resource,
                 message: m.text.clone(),
@@ -101,10 +111,17 @@ fn problems(doc: &Document, error: &CheckError) -> (String, Vec<Problem>) {
     } else {
         let parts: Vec<String> = problems
             .iter()
-            .map(|p| match (p.line, &p.resource) {
-                (Some(l), Some(r)) => format!("line {l} ({r}): {}", p.message),
-                (Some(l), None) => format!("line {l}: {}", p.message),
-                _ => p.message.clone(),
+            .map(|p| {
+                let at = match (&p.file, p.line) {
+                    (Some(f), Some(l)) => Some(format!("{f}:{l}")),
+                    (None, Some(l)) => Some(format!("line {l}")),
+                    _ => None,
+                };
+                match (at, &p.resource) {
+                    (Some(at), Some(r)) => format!("{at} ({r}): {}", p.message),
+                    (Some(at), None) => format!("{at}: {}", p.message),
+                    _ => p.message.clone(),
+                }
             })
             .collect();
         format!(
@@ -207,11 +224,36 @@ fn write_owned(
     like: Option<Ownership>,
     mode: u32,
 ) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = path
-        .parent()
+    let temp = stage_owned(path, bytes, like, mode)?;
+    temp.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(parent_dir(path))?.sync_all()
+}
+
+/// The directory of `path` (`.` for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+        .unwrap_or(Path::new("."))
+}
+
+/// Writes `bytes` to a synced temporary file beside `path`, with `path`'s
+/// mode, owner and group, for a rename over it later; returns its path.
+pub(crate) fn stage(path: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    let like = std::fs::metadata(path).ok().map(|m| Ownership::of(&m));
+    let temp = stage_owned(path, bytes, like, 0o600)?;
+    temp.into_temp_path()
+        .keep()
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+fn stage_owned(
+    path: &Path,
+    bytes: &[u8],
+    like: Option<Ownership>,
+    mode: u32,
+) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = parent_dir(path);
     let mut temp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)?;
@@ -230,8 +272,7 @@ fn write_owned(
         let _ = std::os::unix::fs::fchown(temp.as_file(), Some(owner.uid), Some(owner.gid));
     }
     temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| e.error)?;
-    std::fs::File::open(dir)?.sync_all()
+    Ok(temp)
 }
 
 /// Removes what an interrupted write or check left in `dir`: files whose
@@ -270,29 +311,27 @@ impl Dataplane {
 
     /// Validates a document with `haproxy -c` (or the validate command).
     pub(crate) async fn validate(&self, doc: &Document) -> Result<(), DataplaneError> {
-        self.validate_bytes(doc.to_bytes(), doc).await
+        let plan = Arc::new(self.sources.full_plan(doc, doc.to_bytes()));
+        let running = self.start_validation(Arc::clone(&plan));
+        self.validation_result(running, doc, &plan).await
     }
 
-    /// Validates `bytes`, the rendering of `doc` (which locates problems).
-    async fn validate_bytes(&self, bytes: Vec<u8>, doc: &Document) -> Result<(), DataplaneError> {
-        let running = self.start_validation(bytes);
-        self.validation_result(running, doc).await
-    }
-
-    /// Starts `haproxy -c` (or the validate command) on `bytes`, to be
-    /// awaited with [`Dataplane::validation_result`]; dropped, it runs to
-    /// its end unheeded.
-    fn start_validation(&self, bytes: Vec<u8>) -> Validation {
+    /// Starts `haproxy -c` (or the validate command) on the files of
+    /// `plan`, to be awaited with [`Dataplane::validation_result`];
+    /// dropped, it runs to its end unheeded.
+    fn start_validation(&self, plan: Arc<Plan>) -> Validation {
         let settings = self.settings.clone();
-        tokio::task::spawn_blocking(move || match &settings.validate_cmd {
-            Some(cmd) => haplane_haproxy::check_bytes_with(cmd, &settings.config_file, &bytes),
-            None => haplane_haproxy::check_bytes_between(
-                &settings.haproxy_bin,
-                &settings.config_file,
-                &bytes,
-                &settings.validate_files_before,
-                &settings.validate_files_after,
-            ),
+        tokio::task::spawn_blocking(move || {
+            let set = plan.check_set();
+            match &settings.validate_cmd {
+                Some(cmd) => haplane_haproxy::check_set_with(cmd, &set),
+                None => haplane_haproxy::check_set(
+                    &settings.haproxy_bin,
+                    &set,
+                    &settings.validate_files_before,
+                    &settings.validate_files_after,
+                ),
+            }
         })
     }
 
@@ -300,6 +339,7 @@ impl Dataplane {
         &self,
         running: Validation,
         doc: &Document,
+        plan: &Plan,
     ) -> Result<(), DataplaneError> {
         let result = running
             .await
@@ -307,7 +347,7 @@ impl Dataplane {
         match result {
             Ok(_) => Ok(()),
             Err(e @ CheckError::Rejected { .. }) => {
-                let (message, problems) = problems(doc, &e);
+                let (message, problems) = problems(doc, plan, &e);
                 Err(DataplaneError::Invalid { message, problems })
             }
             Err(e) => Err(DataplaneError::Internal(e.to_string())),
@@ -347,13 +387,15 @@ impl Dataplane {
         let version = base + 1;
         doc.set_version(version);
         let bytes = doc.to_bytes();
-        // While HAProxy checks the file: the references (whose error, which
+        // Which files it writes (none the API may not write).
+        let plan = Arc::new(self.sources.plan(&current.doc, &doc, bytes.clone())?);
+        // While HAProxy checks the files: the references (whose error, which
         // names the field, comes first), and what the history tells of it.
-        let validation = self.start_validation(bytes.clone());
+        let validation = self.start_validation(Arc::clone(&plan));
         haplane_model::check_references(&doc)
             .map_err(|e| DataplaneError::Resource(haplane_model::ResourceError::Invalid(e)))?;
         let changes = haplane_model::changes(&current.doc, &doc);
-        self.validation_result(validation, &doc).await?;
+        self.validation_result(validation, &doc, &plan).await?;
         if self.settings.backups_number > 0 {
             self.backup(&current.doc.to_bytes(), current.version);
         }
@@ -374,7 +416,7 @@ impl Dataplane {
             self.reloads.runtime_in_flight(true);
         }
         let caller = crate::history::caller();
-        self.deploy_file(doc, &bytes, changes, origin, caller)?;
+        self.deploy_file(doc, &plan, &bytes, changes, origin, caller)?;
         tracing::info!(version, "configuration committed");
         if let Some((rt, steps)) = live {
             let applied = crate::live::apply(&rt, &steps).await;
@@ -461,23 +503,31 @@ impl Dataplane {
         let version = current.version + 1;
         doc.set_version(version);
         let bytes = doc.to_bytes();
+        let plan = self.sources.plan(&current.doc, &doc, bytes.clone())?;
         let changes = haplane_model::changes(&current.doc, &doc);
-        self.deploy_file(doc, &bytes, changes, Origin::Rollback, Caller::default())
+        self.deploy_file(
+            doc,
+            &plan,
+            &bytes,
+            changes,
+            Origin::Rollback,
+            Caller::default(),
+        )
     }
 
-    /// Writes `bytes`, the rendering of `doc`, to the configuration file,
-    /// keeps them in the history (what changed, why, who) and makes `doc`
-    /// the current snapshot.
+    /// Writes the files of `plan`, keeps `bytes`, the rendering of `doc`,
+    /// in the history (what changed, why, who) and makes `doc` the current
+    /// snapshot.
     fn deploy_file(
         &self,
         doc: Document,
+        plan: &Plan,
         bytes: &[u8],
         changes: Vec<String>,
         origin: Origin,
         caller: Caller,
     ) -> Result<(), DataplaneError> {
-        let path = &self.settings.config_file;
-        write_atomic(path, bytes).map_err(|e| DataplaneError::io(path.display(), e))?;
+        self.sources.write(plan, &self.settings.transaction_dir)?;
         let version = doc.version().unwrap_or(1);
         self.history
             .keep_bytes(changes, bytes, version, origin, caller);

@@ -51,6 +51,9 @@ pub enum DataplaneError {
     /// The configuration names the file (409).
     #[error("{0}")]
     FileInUse(String),
+    /// The change would write a file the API may not write (403).
+    #[error("{file} is read-only ({flag}): the change would write it")]
+    ReadOnly { file: String, flag: &'static str },
     /// Something on the machine failed (500): files, processes.
     #[error("{0}")]
     Internal(String),

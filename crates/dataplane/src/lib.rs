@@ -14,6 +14,7 @@ mod history;
 pub mod live;
 mod reload;
 mod settings;
+mod sources;
 mod spoe;
 mod store;
 mod transaction;
@@ -28,5 +29,7 @@ pub use history::{acting_as, checksum, unified_diff, AppliedBy, Caller, HistoryE
 pub use reload::{Reload, ReloadStatus};
 pub use settings::{ReloadMethod, Settings};
 pub use spoe::SpoeTarget;
-pub use store::{Dataplane, ReloadMode, Snapshot, Target};
+pub use store::{
+    read_configuration, ConfigFile, Dataplane, NewSections, ReloadMode, Snapshot, Target,
+};
 pub use transaction::{TransactionInfo, TransactionStatus};

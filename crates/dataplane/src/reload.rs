@@ -194,7 +194,7 @@ impl ReloadAgent {
                     .map(|b| {
                         Arc::new(Snapshot::new(
                             haplane_cfg::Document::parse(b),
-                            current.stamp,
+                            current.stamp.clone(),
                         ))
                     })
                     .unwrap_or_else(|_| Arc::clone(current));

@@ -16,7 +16,15 @@ pub enum ReloadMethod {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The configuration's (first) file.
     pub config_file: PathBuf,
+    /// Every configuration file or directory, in the order HAProxy loads
+    /// them (`-c` given many times); empty: `config_file` alone.
+    pub config_sources: Vec<PathBuf>,
+    /// Files the API must not write (`--read-only-file`).
+    pub read_only_files: Vec<PathBuf>,
+    /// No configuration file is written (`--read-only`).
+    pub read_only: bool,
     pub haproxy_bin: PathBuf,
     /// Replaces `haproxy -c -f FILE` when set; `FILE` is appended.
     pub validate_cmd: Option<String>,
@@ -59,6 +67,9 @@ impl Settings {
         Settings {
             transaction_dir: std::env::temp_dir().join("haplane-transactions"),
             config_file,
+            config_sources: Vec::new(),
+            read_only_files: Vec::new(),
+            read_only: false,
             haproxy_bin: PathBuf::from("haproxy"),
             validate_cmd: None,
             validate_files_before: Vec::new(),

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::SystemTime;
 
 use haplane_cfg::Document;
 use haplane_model::ResourceError;
@@ -14,6 +13,7 @@ use crate::error::DataplaneError;
 use crate::history::{Caller, History, Origin};
 use crate::reload::ReloadAgent;
 use crate::settings::{ReloadMethod, Settings};
+use crate::sources::{Sources, Stamp};
 use crate::transaction::{TransactionInfo, TransactionStatus, Transactions};
 
 /// The configuration as read at one instant. Shared by `Arc`: readers keep
@@ -24,7 +24,7 @@ pub struct Snapshot {
     /// `# _version=N` of the file; 1 when the file has no version line.
     pub version: u64,
     /// Length and modification time of the file this was read from.
-    pub(crate) stamp: Option<(u64, SystemTime)>,
+    pub(crate) stamp: Option<Stamp>,
     /// Answers computed from this snapshot, by key (see `read_memo`).
     memo: Mutex<Memo>,
     /// A hand edit read while a write held the writer lock is served at
@@ -44,7 +44,7 @@ struct Memo {
 const MEMO_BYTES: usize = 64 * 1024 * 1024;
 
 impl Snapshot {
-    pub(crate) fn new(doc: Document, stamp: Option<(u64, SystemTime)>) -> Snapshot {
+    pub(crate) fn new(doc: Document, stamp: Option<Stamp>) -> Snapshot {
         let version = doc.version().unwrap_or(1);
         Snapshot::at(doc, version, stamp)
     }
@@ -52,11 +52,7 @@ impl Snapshot {
     /// A snapshot served as `version`, whatever the file's version line
     /// says (a hand edit is a version of its own); the document's version
     /// line is set to match.
-    pub(crate) fn at(
-        mut doc: Document,
-        version: u64,
-        stamp: Option<(u64, SystemTime)>,
-    ) -> Snapshot {
+    pub(crate) fn at(mut doc: Document, version: u64, stamp: Option<Stamp>) -> Snapshot {
         if doc.version().unwrap_or(1) != version {
             doc.set_version(version);
         }
@@ -67,6 +63,43 @@ impl Snapshot {
             memo: Mutex::new(Memo::default()),
             unversioned: None,
         }
+    }
+}
+
+/// The configuration's files as one document's bytes (see `sources.rs`).
+pub fn read_configuration(settings: &Settings) -> Result<Vec<u8>, DataplaneError> {
+    Ok(Sources::new(settings).read()?.0)
+}
+
+/// One of the configuration's files, as `GET .../configuration/files`
+/// lists them.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    pub path: std::path::PathBuf,
+    /// Each section's header line (`backend web`).
+    pub sections: Vec<String>,
+    pub checksum: String,
+    pub size: usize,
+    pub read_only: bool,
+}
+
+/// The file new sections of a change go to (see
+/// [`Dataplane::new_sections_in`]): the marker of the file, `None` for the
+/// first.
+#[derive(Debug, Clone)]
+pub struct NewSections {
+    marker: Option<String>,
+}
+
+impl NewSections {
+    /// Runs `change` on `doc` with the sections it appends going to the
+    /// end of this file. A document without that file is changed as is.
+    pub fn apply<T>(&self, doc: &mut Document, change: impl FnOnce(&mut Document) -> T) -> T {
+        let at = doc.files().iter().position(|(m, _)| *m == self.marker);
+        doc.append_to_file(at);
+        let value = change(doc);
+        doc.append_to_file(None);
+        value
     }
 }
 
@@ -98,15 +131,12 @@ pub enum ReloadMode {
     Skip,
 }
 
-fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.len(), meta.modified().ok()?))
-}
-
 /// The engine.
 #[derive(Debug)]
 pub struct Dataplane {
     pub(crate) settings: Settings,
+    /// The configuration's files.
+    pub(crate) sources: Sources,
     /// The current snapshot; the lock is held only to clone or swap the `Arc`.
     current: RwLock<Arc<Snapshot>>,
     /// Serialises everything that writes the configuration file.
@@ -123,7 +153,7 @@ pub struct Dataplane {
     haproxy_version: Option<(u32, u32)>,
     /// Length and modification time of the file as last deployed: written
     /// by a commit, or a hand edit the watcher has dealt with.
-    deployed: Mutex<Option<(u64, SystemTime)>>,
+    deployed: Mutex<Option<Stamp>>,
     /// Every version, kept on disk.
     pub(crate) history: History,
     /// Guarded changes waiting for the next group commit.
@@ -138,20 +168,19 @@ impl Dataplane {
     /// Reads the configuration and the transactions left on disk.
     pub fn open(settings: Settings) -> Result<Arc<Dataplane>, DataplaneError> {
         let path = &settings.config_file;
-        let bytes = std::fs::read(path).map_err(|e| DataplaneError::io(path.display(), e))?;
+        let sources = Sources::new(&settings);
         std::fs::create_dir_all(&settings.transaction_dir)
             .map_err(|e| DataplaneError::io(settings.transaction_dir.display(), e))?;
-        let history = History::open(&settings.history_dir(), settings.history_size, path)?;
-        let snapshot = Arc::new(first_snapshot(&history, bytes.into(), stamp(path)));
-        // What a crash in the middle of a write or a check left behind.
-        if let Some(dir) = std::fs::canonicalize(path)
-            .ok()
-            .as_deref()
-            .and_then(Path::parent)
-        {
-            crate::commit::remove_leftovers(dir);
+        // A write of several files a crash cut short is finished first;
+        // then what a crash in the middle of a write or a check left.
+        Sources::recover(&settings.transaction_dir)?;
+        for dir in sources.dirs() {
+            crate::commit::remove_leftovers(&dir);
         }
         crate::commit::remove_leftovers(&settings.transaction_dir);
+        let (bytes, stamp) = sources.read()?;
+        let history = History::open(&settings.history_dir(), settings.history_size, path)?;
+        let snapshot = Arc::new(first_snapshot(&history, bytes.into(), stamp));
         let transactions = Transactions::load(&settings.transaction_dir, &settings.config_file)?;
         let reloads = ReloadAgent::new(&settings, &snapshot);
         let haproxy_version = haplane_haproxy::version(&settings.haproxy_bin)
@@ -160,8 +189,9 @@ impl Dataplane {
         if let Some(version) = haproxy_version {
             haplane_model::set_haproxy_version(version);
         }
-        let deployed = Mutex::new(snapshot.stamp);
+        let deployed = Mutex::new(snapshot.stamp.clone());
         let dataplane = Arc::new_cyclic(|me| Dataplane {
+            sources,
             haproxy_version,
             deployed,
             settings,
@@ -243,11 +273,11 @@ impl Dataplane {
     /// snapshot is swapped only if no commit installed another meanwhile.
     fn reread(&self) -> Arc<Snapshot> {
         let current = self.current_snapshot();
-        let on_disk = stamp(&self.settings.config_file);
+        let on_disk = self.sources.stamp();
         if on_disk.is_none() || on_disk == current.stamp {
             return current;
         }
-        let Ok(bytes) = std::fs::read(&self.settings.config_file) else {
+        let Ok((bytes, on_disk)) = self.sources.read() else {
             return current;
         };
         let doc = Document::parse(bytes);
@@ -292,7 +322,11 @@ impl Dataplane {
             (true, true) => current.version,
             (true, false) => base.version + 1,
         };
-        let fresh = Arc::new(Snapshot::at(current.doc.clone(), version, current.stamp));
+        let fresh = Arc::new(Snapshot::at(
+            current.doc.clone(),
+            version,
+            current.stamp.clone(),
+        ));
         if edited {
             tracing::info!(version, "a hand edit of the configuration is a new version");
             self.history.keep(
@@ -314,24 +348,24 @@ impl Dataplane {
 
     /// The file on disk when it is not the one last deployed (a hand
     /// edit), which from now on counts as dealt with.
-    pub(crate) fn take_hand_edit(&self) -> Option<(u64, SystemTime)> {
-        let on_disk = stamp(&self.settings.config_file)?;
+    pub(crate) fn take_hand_edit(&self) -> Option<Stamp> {
+        let on_disk = self.sources.stamp()?;
         let mut deployed = self.deployed.lock().expect("deployed lock");
-        if *deployed == Some(on_disk) {
+        if deployed.as_ref() == Some(&on_disk) {
             return None;
         }
-        *deployed = Some(on_disk);
+        *deployed = Some(on_disk.clone());
         Some(on_disk)
     }
 
     /// Makes `snapshot` current: the file it was written to is deployed.
     pub(crate) fn install(&self, snapshot: Snapshot) {
-        *self.deployed.lock().expect("deployed lock") = snapshot.stamp;
+        *self.deployed.lock().expect("deployed lock") = snapshot.stamp.clone();
         *self.current.write().expect("snapshot lock") = Arc::new(snapshot);
     }
 
-    pub(crate) fn stamp_now(&self) -> Option<(u64, SystemTime)> {
-        stamp(&self.settings.config_file)
+    pub(crate) fn stamp_now(&self) -> Option<Stamp> {
+        self.sources.stamp()
     }
 
     /// Reads the live configuration, or a transaction's.
@@ -426,15 +460,100 @@ impl Dataplane {
         }
     }
 
-    /// Replaces the whole configuration with `bytes` (the raw endpoint).
-    /// `version` None skips the version check.
+    /// Replaces a configuration file (`None`: the first) with `bytes` (the
+    /// raw endpoint). `version` None skips the version check.
     pub async fn replace_raw(
         &self,
         bytes: Vec<u8>,
+        file: Option<&Path>,
         version: Option<u64>,
         reload: ReloadMode,
     ) -> Result<Applied, DataplaneError> {
-        self.replace_with(bytes, version, reload, Origin::Api).await
+        let file = file.map(Path::to_path_buf);
+        self.replace_with(
+            move |dp, current| dp.sources.replace_file(current, file.as_deref(), &bytes),
+            version,
+            reload,
+            Origin::Api,
+        )
+        .await
+    }
+
+    /// The bytes of a configuration file (`None`: the first), live or in
+    /// a transaction, with the version they are at.
+    pub fn raw(
+        &self,
+        transaction: Option<&str>,
+        file: Option<&Path>,
+    ) -> Result<(Vec<u8>, u64), DataplaneError> {
+        let (doc, version) = match transaction {
+            Some(id) => {
+                let transactions = self.transactions.lock().expect("transactions lock");
+                let t = transactions.get(id)?;
+                (
+                    t.doc.clone(),
+                    t.info(self.current_snapshot().version).version,
+                )
+            }
+            None => {
+                let snapshot = self.snapshot();
+                (snapshot.doc.clone(), snapshot.version)
+            }
+        };
+        let files = doc.files();
+        if files.len() == 1 && file.is_none() {
+            return Ok((doc.to_bytes(), version));
+        }
+        let index = self.sources.index_of(&doc, file)?;
+        let range = files[index].1.clone();
+        Ok((doc.file_bytes(range), version))
+    }
+
+    /// The configuration's files, live or in a transaction: each one's
+    /// path, sections, checksum and whether the API may write it.
+    pub fn config_files(
+        &self,
+        transaction: Option<&str>,
+    ) -> Result<Vec<ConfigFile>, DataplaneError> {
+        self.read(transaction, |doc| {
+            let names = self.sources.names(doc);
+            doc.files()
+                .into_iter()
+                .zip(names)
+                .map(|((_, range), path)| {
+                    let sections = doc
+                        .sections_at(range.clone())
+                        .filter(|s| s.kind() != haplane_cfg::SectionKind::File)
+                        .map(|s| s.header().text().trim().to_owned())
+                        .collect();
+                    let bytes = doc.file_bytes(range);
+                    ConfigFile {
+                        read_only: self.sources.read_only(&path).is_some(),
+                        path,
+                        sections,
+                        checksum: crate::history::checksum(&bytes),
+                        size: bytes.len(),
+                    }
+                })
+                .collect()
+        })
+    }
+
+    /// Where new sections of a change go: the file `file` names (see
+    /// [`NewSections::apply`]). A file that is
+    /// none of the configuration's is a 404; a read-only one a 403.
+    pub fn new_sections_in(&self, file: &Path) -> Result<NewSections, DataplaneError> {
+        let snapshot = self.snapshot();
+        let index = self.sources.index_of(&snapshot.doc, Some(file))?;
+        let path = &self.sources.names(&snapshot.doc)[index];
+        if let Some(flag) = self.sources.read_only(path) {
+            return Err(DataplaneError::ReadOnly {
+                file: path.display().to_string(),
+                flag,
+            });
+        }
+        let marker = snapshot.doc.files().swap_remove(index).0;
+        Ok(NewSections { marker })
     }
 
     /// Commits the bytes of a version of the history as a new version.
@@ -445,13 +564,14 @@ impl Dataplane {
         reload: ReloadMode,
     ) -> Result<Applied, DataplaneError> {
         let bytes = self.history.bytes(version)?;
-        self.replace_with(bytes, current, reload, Origin::Restore)
+        self.replace_with(move |_, _| Ok(bytes), current, reload, Origin::Restore)
             .await
     }
 
+    /// Commits the document's bytes `bytes` makes of the current one.
     async fn replace_with(
         &self,
-        bytes: Vec<u8>,
+        bytes: impl FnOnce(&Dataplane, &Document) -> Result<Vec<u8>, DataplaneError>,
         version: Option<u64>,
         reload: ReloadMode,
         origin: Origin,
@@ -465,13 +585,26 @@ impl Dataplane {
                 given: base,
             });
         }
+        let bytes = bytes(self, &current.doc)?;
         self.commit(&guard, base, Document::parse(bytes), reload, true, origin)
             .await
     }
 
-    /// Checks `bytes` with HAProxy without writing anything.
-    pub async fn validate_raw(&self, bytes: Vec<u8>) -> Result<(), DataplaneError> {
+    /// Checks `bytes` as the content of a configuration file (`None`: the
+    /// first) with HAProxy, without writing anything.
+    pub async fn validate_raw(
+        &self,
+        bytes: Vec<u8>,
+        file: Option<&Path>,
+    ) -> Result<(), DataplaneError> {
+        let current = self.snapshot();
+        let bytes = self.sources.replace_file(&current.doc, file, &bytes)?;
         let doc = Document::parse(bytes);
+        if doc.files().len() != current.doc.files().len() {
+            return Err(DataplaneError::BadFile(
+                "a change cannot add or remove one of the configuration's files".into(),
+            ));
+        }
         self.validate(&doc).await
     }
 
@@ -567,11 +700,7 @@ impl Dataplane {
 /// version is not written to the file), else as a hand edit made while
 /// haplane was away (the next version), kept in the history. A first
 /// start keeps the file as it is.
-fn first_snapshot(
-    history: &History,
-    source: Arc<[u8]>,
-    stamp: Option<(u64, SystemTime)>,
-) -> Snapshot {
+fn first_snapshot(history: &History, source: Arc<[u8]>, stamp: Option<Stamp>) -> Snapshot {
     let doc = Document::parse(Arc::clone(&source));
     let file_version = doc.version().unwrap_or(1);
     let Some(latest) = history.latest() else {

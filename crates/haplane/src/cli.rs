@@ -69,7 +69,9 @@ macro_rules! options {
 
 options! {
     // HAProxy
-    config_file: PathBuf, [short = 'c', long = "config-file"], "haproxy.config_file", "/etc/haproxy/haproxy.cfg", "Path to the haproxy configuration file (default /etc/haproxy/haproxy.cfg).";
+    config_file: Vec<PathBuf>, [short = 'c', long = "config-file"], "haproxy.config_file", "/etc/haproxy/haproxy.cfg", "Path to the haproxy configuration file (default /etc/haproxy/haproxy.cfg); repeatable, each a file or a directory (its *.cfg files by name), loaded in order as HAProxy's -f.";
+    read_only_files: Vec<PathBuf>, [long = "read-only-file"], "haproxy.read_only_files", "", "A configuration file the API must not write (repeatable): a change that would write it is refused with 403.";
+    read_only: bool, [long = "read-only", num_args = 0..=1, default_missing_value = "true"], "haproxy.read_only", "", "The API writes no configuration file: reads and runtime changes only.";
     haproxy_bin: PathBuf, [short = 'b', long = "haproxy-bin"], "haproxy.haproxy_bin", "haproxy", "Path to the haproxy binary file (default haproxy).";
     master_runtime: PathBuf, [short = 'm', long = "master-runtime"], "haproxy.master_runtime", "", "Path to the master Runtime API socket.";
     fid: PathBuf, [long = "fid"], "haproxy.fid", "", "Path to the file holding the node id, kept for compatibility.";
@@ -158,9 +160,17 @@ fn yaml_at<T: DeserializeOwned>(yaml: &Value, path: &str) -> anyhow::Result<Opti
     if here.is_null() {
         return Ok(None);
     }
-    serde_yaml::from_value(here.clone())
+    one_or_many(here.clone())
         .map(Some)
         .with_context(|| format!("{path} in the YAML file: {here:?} is not a valid value"))
+}
+
+/// `value` as a `T`; for a list option, one value is a list of one.
+fn one_or_many<T: DeserializeOwned>(value: Value) -> Result<T, serde_yaml::Error> {
+    serde_yaml::from_value(value.clone()).or_else(|e| match value {
+        Value::String(_) => serde_yaml::from_value(Value::Sequence(vec![value])),
+        _ => Err(e),
+    })
 }
 
 /// An option's default, parsed as its type; none when empty.
@@ -169,7 +179,7 @@ fn default_of<T: DeserializeOwned>(text: &str, field: &str) -> anyhow::Result<Op
         return Ok(None);
     }
     let value = serde_yaml::from_str(text)
-        .or_else(|_| serde_yaml::from_value(Value::String(text.to_owned())))
+        .or_else(|_| one_or_many(Value::String(text.to_owned())))
         .with_context(|| format!("the default of {field} ({text}) does not parse"))?;
     Ok(Some(value))
 }
@@ -189,7 +199,12 @@ pub enum Command {
 /// Everything the server needs, checked.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The first configuration file.
     pub config_file: PathBuf,
+    /// Every `-c`, in order: files and directories.
+    pub config_sources: Vec<PathBuf>,
+    pub read_only_files: Vec<PathBuf>,
+    pub read_only: bool,
     pub haproxy_bin: PathBuf,
     pub userlist: String,
     pub userlist_file: Option<PathBuf>,
@@ -265,6 +280,37 @@ fn parse_size(flag: &str, text: &str) -> anyhow::Result<usize> {
         .ok_or_else(|| anyhow::anyhow!("--{flag} {text}: too large"))
 }
 
+/// The first file of the configuration: the first `-c` if a file, else
+/// the first `*.cfg` of that directory by name; every `-c` must exist.
+fn first_config_file(sources: &[PathBuf]) -> anyhow::Result<PathBuf> {
+    let mut first = None;
+    for source in sources {
+        if source.is_file() {
+            first = first.or_else(|| Some(source.clone()));
+            continue;
+        }
+        if !source.is_dir() {
+            bail!(
+                "--config-file {}: no such file or directory",
+                source.display()
+            );
+        }
+        let mut names: Vec<PathBuf> = std::fs::read_dir(source)
+            .with_context(|| format!("--config-file {}: cannot read it", source.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .filter(|p| {
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+                name.is_some_and(|n| n.ends_with(".cfg") && !n.starts_with('.'))
+            })
+            .collect();
+        names.sort();
+        first = first.or_else(|| names.into_iter().next());
+    }
+    first.ok_or_else(|| anyhow::anyhow!("--config-file: no configuration file in {sources:?}"))
+}
+
 impl Cli {
     /// Merges the flags over the YAML file (if any) and checks the result.
     pub fn options(&self) -> anyhow::Result<Options> {
@@ -315,9 +361,12 @@ impl Cli {
             }
         }
         let required = |v: Option<PathBuf>| v.unwrap_or_default();
-        let config_file = required(g.config_file);
-        if !config_file.is_file() {
-            bail!("--config-file {}: no such file", config_file.display());
+        let config_sources = g.config_file.unwrap_or_default();
+        let config_file = first_config_file(&config_sources)?;
+        for file in g.read_only_files.iter().flatten() {
+            if !file.is_file() {
+                bail!("--read-only-file {}: no such file", file.display());
+            }
         }
         let log_level = choice("log-level", g.log_level.unwrap_or_default(), LOG_LEVELS)?;
         let log_to = choice(
@@ -388,6 +437,9 @@ impl Cli {
             spoe_dir: required(g.spoe_dir),
             general_storage_dir: required(g.general_storage_dir),
             config_file,
+            config_sources,
+            read_only_files: g.read_only_files.unwrap_or_default(),
+            read_only: g.read_only.unwrap_or_default(),
             tls,
             log_level,
             log_file: (log_to == "file").then_some(g.log_file).flatten(),

@@ -17,6 +17,9 @@ use crate::cli::{Options, Tls};
 /// The engine's settings from the options.
 pub fn settings(options: &Options) -> Settings {
     let mut settings = Settings::new(&options.config_file);
+    settings.config_sources = options.config_sources.clone();
+    settings.read_only_files = options.read_only_files.clone();
+    settings.read_only = options.read_only;
     settings.haproxy_bin = options.haproxy_bin.clone();
     settings.validate_cmd = options.validate_cmd.clone();
     settings.validate_files_before = options.validate_files_before.clone();
@@ -43,8 +46,12 @@ pub fn users(options: &Options) -> anyhow::Result<Users> {
         .userlist_file
         .as_ref()
         .unwrap_or(&options.config_file);
-    let bytes = std::fs::read(file)
-        .with_context(|| format!("--userlist-file {}: cannot read it", file.display()))?;
+    let bytes = match &options.userlist_file {
+        Some(file) => std::fs::read(file)
+            .with_context(|| format!("--userlist-file {}: cannot read it", file.display()))?,
+        None => haplane_dataplane::read_configuration(&settings(options))
+            .map_err(|e| anyhow::anyhow!("--config-file {}: {e}", file.display()))?,
+    };
     let users =
         Users::from_userlist(&Document::parse(bytes), &options.userlist).with_context(|| {
             format!(

@@ -23,8 +23,10 @@ pub enum Level {
 pub struct Message {
     pub level: Level,
     /// The configuration line the message is about, when it names one of
-    /// the checked file.
+    /// the checked files.
     pub line: Option<usize>,
+    /// Which of the checked files that line is in (0 when one was checked).
+    pub file: Option<usize>,
     /// The message text, without HAProxy's prefix.
     pub text: String,
 }
@@ -72,7 +74,11 @@ fn summary(messages: &[Message], output: &str) -> String {
 pub fn check_file(binary: &Path, path: &Path) -> Result<Checked, CheckError> {
     let mut command = Command::new(binary);
     command.arg("-c").arg("-f").arg(path);
-    run(command, &binary.display().to_string(), path)
+    run(
+        command,
+        &binary.display().to_string(),
+        &[path.to_path_buf()],
+    )
 }
 
 /// Checks `bytes` as if they were the file at `target`: they are written to
@@ -91,30 +97,87 @@ pub fn check_bytes_between(
     before: &[PathBuf],
     after: &[PathBuf],
 ) -> Result<Checked, CheckError> {
-    let file = temp_beside(target, bytes)?;
+    let set = [SetFile {
+        target,
+        bytes: Some(bytes),
+    }];
+    check_set(binary, &set, before, after)
+}
+
+/// One file of a configuration read from several: where it is deployed,
+/// and the bytes to check in its place (`None`: the file as it is).
+#[derive(Debug, Clone, Copy)]
+pub struct SetFile<'a> {
+    pub target: &'a Path,
+    pub bytes: Option<&'a [u8]>,
+}
+
+/// Checks a configuration of several files, in order, as HAProxy loads
+/// them (`haproxy -c -f BEFORE... -f FILE... -f AFTER...`): each file with
+/// bytes is checked from a temporary file beside its target. A message's
+/// `file` is the index in `set` of the file it names.
+pub fn check_set(
+    binary: &Path,
+    set: &[SetFile<'_>],
+    before: &[PathBuf],
+    after: &[PathBuf],
+) -> Result<Checked, CheckError> {
+    let (_temps, paths) = set_paths(set)?;
     let mut command = Command::new(binary);
     command.arg("-c");
     for path in before {
         command.arg("-f").arg(path);
     }
-    command.arg("-f").arg(file.path());
+    for path in &paths {
+        command.arg("-f").arg(path);
+    }
     for path in after {
         command.arg("-f").arg(path);
     }
-    run(command, &binary.display().to_string(), file.path())
+    run(command, &binary.display().to_string(), &paths)
+}
+
+/// The paths a set is checked from: temporary files (kept alive by the
+/// first value) for those with bytes, the targets for the others.
+fn set_paths(
+    set: &[SetFile<'_>],
+) -> Result<(Vec<tempfile::NamedTempFile>, Vec<PathBuf>), CheckError> {
+    let mut temps = Vec::new();
+    let mut paths = Vec::new();
+    for file in set {
+        match file.bytes {
+            Some(bytes) => {
+                let temp = temp_beside(file.target, bytes)?;
+                paths.push(temp.path().to_path_buf());
+                temps.push(temp);
+            }
+            None => paths.push(file.target.to_path_buf()),
+        }
+    }
+    Ok((temps, paths))
 }
 
 /// Like [`check_bytes`], with a command of the user's instead of
 /// `haproxy -c`: `sh -c "COMMAND FILE"`; exit status 0 means valid.
 pub fn check_bytes_with(command: &str, target: &Path, bytes: &[u8]) -> Result<Checked, CheckError> {
-    let file = temp_beside(target, bytes)?;
+    let set = [SetFile {
+        target,
+        bytes: Some(bytes),
+    }];
+    check_set_with(command, &set)
+}
+
+/// Like [`check_set`], with a command of the user's: `sh -c "COMMAND
+/// FILE..."`, every file of the set in order; exit status 0 means valid.
+pub fn check_set_with(command: &str, set: &[SetFile<'_>]) -> Result<Checked, CheckError> {
+    let (_temps, paths) = set_paths(set)?;
     let mut shell = Command::new("sh");
     shell
         .arg("-c")
-        .arg(format!("{command} \"$1\""))
+        .arg(format!("{command} \"$@\""))
         .arg("validate")
-        .arg(file.path());
-    run(shell, "sh", file.path())
+        .args(&paths);
+    run(shell, "sh", &paths)
 }
 
 fn temp_beside(target: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, CheckError> {
@@ -136,7 +199,7 @@ fn temp_beside(target: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, C
     Ok(file)
 }
 
-fn run(mut command: Command, binary: &str, path: &Path) -> Result<Checked, CheckError> {
+fn run(mut command: Command, binary: &str, paths: &[PathBuf]) -> Result<Checked, CheckError> {
     let out = command.output().map_err(|source| CheckError::Spawn {
         binary: binary.to_owned(),
         source,
@@ -146,7 +209,12 @@ fn run(mut command: Command, binary: &str, path: &Path) -> Result<Checked, Check
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let messages = parse_messages(&output, &path.to_string_lossy());
+    let names: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let messages = parse_messages(&output, &names);
     if out.status.success() {
         Ok(Checked { messages })
     } else {
@@ -154,9 +222,9 @@ fn run(mut command: Command, binary: &str, path: &Path) -> Result<Checked, Check
     }
 }
 
-/// Parses HAProxy's checker output. Lines naming `[FILE:LINE]` of `file`
-/// get that line number.
-pub fn parse_messages(output: &str, file: &str) -> Vec<Message> {
+/// Parses HAProxy's checker output. Lines naming `[FILE:LINE]` of one of
+/// `files` get that line number and the file's index.
+pub fn parse_messages(output: &str, files: &[&str]) -> Vec<Message> {
     let mut out = Vec::new();
     for raw in output.lines() {
         let level = if raw.starts_with("[ALERT]") {
@@ -171,12 +239,17 @@ pub fn parse_messages(output: &str, file: &str) -> Vec<Message> {
         // `[ALERT]    (1234) : config : parsing [f.cfg:12] : message`
         let body = raw.split_once(" : ").map_or(raw, |(_, b)| b);
         let mut line = None;
+        let mut file = None;
         let mut text = body.to_owned();
-        let marker = format!("[{file}:");
-        if let Some(at) = body.find(&marker) {
-            let rest = &body[at + marker.len()..];
+        let found = files.iter().enumerate().find_map(|(index, name)| {
+            let marker = format!("[{name}:");
+            body.find(&marker).map(|at| (index, at, marker.len()))
+        });
+        if let Some((index, at, len)) = found {
+            let rest = &body[at + len..];
             if let Some(end) = rest.find(']') {
                 line = rest[..end].parse().ok();
+                file = line.map(|_| index);
                 let after = rest[end + 1..].trim_start_matches([' ', ':']);
                 let before = body[..at].trim_end().trim_end_matches(':').trim_end();
                 let before = before.strip_prefix("config : ").unwrap_or(before);
@@ -187,7 +260,12 @@ pub fn parse_messages(output: &str, file: &str) -> Vec<Message> {
                 };
             }
         }
-        out.push(Message { level, line, text });
+        out.push(Message {
+            level,
+            line,
+            file,
+            text,
+        });
     }
     out
 }
@@ -208,6 +286,7 @@ mod tests {
                 Message {
                     level: Notice,
                     line: None,
+                    file: None,
                     text: "haproxy version is 2.6.12",
                 },
                 Message {
@@ -215,11 +294,15 @@ mod tests {
                     line: Some(
                         12,
                     ),
+                    file: Some(
+                        0,
+                    ),
                     text: "'server s1' : invalid port '99999'",
                 },
                 Message {
                     level: Alert,
                     line: None,
+                    file: None,
                     text: "config : Error(s) found in configuration file : /tmp/x.cfg",
                 },
                 Message {
@@ -227,10 +310,13 @@ mod tests {
                     line: Some(
                         3,
                     ),
+                    file: Some(
+                        0,
+                    ),
                     text: "'option httplog' not usable with frontend 'f' (needs 'mode http').",
                 },
             ]
         "#]]
-        .assert_debug_eq(&parse_messages(output, "/tmp/x.cfg"));
+        .assert_debug_eq(&parse_messages(output, &["/tmp/x.cfg"]));
     }
 }

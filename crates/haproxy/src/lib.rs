@@ -6,8 +6,8 @@ mod check;
 mod process;
 
 pub use check::{
-    check_bytes, check_bytes_between, check_bytes_with, check_file, parse_messages, CheckError,
-    Checked, Level, Message,
+    check_bytes, check_bytes_between, check_bytes_with, check_file, check_set, check_set_with,
+    parse_messages, CheckError, Checked, Level, Message, SetFile,
 };
 pub use process::{MasterWorker, ProcessError};
 

@@ -33,6 +33,16 @@ impl MasterWorker {
         config: &Path,
         socket: &Path,
     ) -> Result<MasterWorker, ProcessError> {
+        MasterWorker::start_files(binary, &[config], socket)
+    }
+
+    /// Like [`MasterWorker::start`], on a configuration of several files
+    /// (or directories), loaded in order (`-f A -f B ...`).
+    pub fn start_files(
+        binary: &Path,
+        configs: &[&Path],
+        socket: &Path,
+    ) -> Result<MasterWorker, ProcessError> {
         let _ = std::fs::remove_file(socket);
         let log = tempfile::tempfile().ok();
         let stderr = log
@@ -44,8 +54,7 @@ impl MasterWorker {
             .arg("-db")
             .arg("-S")
             .arg(socket)
-            .arg("-f")
-            .arg(config)
+            .args(configs.iter().flat_map(|c| [Path::new("-f"), c]))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
