@@ -396,6 +396,7 @@ async fn a_failed_reload_restores_the_previous_configuration() {
     let applied =
         s.dp.replace_raw(
             format!("{error_free}\nfrontend broken\n    bind 127.0.0.1:99999\n").into_bytes(),
+            None,
             Some(1),
             ReloadMode::Force,
         )
@@ -514,6 +515,7 @@ async fn skip_reload_writes_without_reloading() {
     let applied =
         s.dp.replace_raw(
             format!("{text}\nbackend quiet\n").into_bytes(),
+            None,
             Some(1),
             ReloadMode::Skip,
         )
@@ -546,6 +548,7 @@ async fn a_reload_command_is_run_and_its_failure_restores() {
     let applied =
         s.dp.replace_raw(
             format!("{text}\nbackend refused\n").into_bytes(),
+            None,
             Some(1),
             ReloadMode::Force,
         )

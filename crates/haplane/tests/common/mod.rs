@@ -75,8 +75,13 @@ frontend app
 ";
 
 fn spawn_haplane(args: &[String]) -> Child {
+    spawn_haplane_with(args, &[])
+}
+
+fn spawn_haplane_with(args: &[String], env: &[(&str, &str)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_haplane"))
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -144,36 +149,65 @@ impl World {
         extra: &[&str],
         prepare: impl FnOnce(&Path),
     ) -> World {
+        World::start_set(
+            haproxy_bin,
+            &[("haproxy.cfg", template)],
+            &["haproxy.cfg"],
+            extra,
+            prepare,
+        )
+    }
+
+    /// Starts HAProxy and haplane on a configuration of several files
+    /// (`files`: path in the test's directory and template, as for
+    /// `start_with`), loaded from `sources` (files or directories of the
+    /// test's directory, in order: `-f` of HAProxy, `-c` of haplane).
+    pub fn start_set(
+        haproxy_bin: &Path,
+        files: &[(&str, &str)],
+        sources: &[&str],
+        extra: &[&str],
+        prepare: impl FnOnce(&Path),
+    ) -> World {
         let dir = tempfile::tempdir().unwrap();
         prepare(dir.path());
         let app_port = free_port();
-        let config = dir.path().join("haproxy.cfg");
-        let text = template
-            .replace("@APP@", &app_port.to_string())
-            .replace("@DIR@", &dir.path().display().to_string());
-        std::fs::write(&config, text).unwrap();
+        for (name, template) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let text = template
+                .replace("@APP@", &app_port.to_string())
+                .replace("@DIR@", &dir.path().display().to_string());
+            std::fs::write(&path, text).unwrap();
+        }
+        let sources: Vec<std::path::PathBuf> = sources.iter().map(|s| dir.path().join(s)).collect();
         let socket = dir.path().join("master.sock");
-        let haproxy = MasterWorker::start(haproxy_bin, &config, &socket).expect("haproxy starts");
+        let configs: Vec<&Path> = sources.iter().map(|p| p.as_path()).collect();
+        let haproxy =
+            MasterWorker::start_files(haproxy_bin, &configs, &socket).expect("haproxy starts");
         let port = free_port();
-        let mut args: Vec<String> = [
-            "-c",
-            config.to_str().unwrap(),
-            "-m",
-            socket.to_str().unwrap(),
-            "-u",
-            "api",
-            "--port",
-            &port.to_string(),
-            "--reload-delay",
-            "1",
-            "-t",
-            dir.path().join("transactions").to_str().unwrap(),
-            "-b",
-            haproxy_bin.to_str().unwrap(),
-        ]
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
+        let mut args: Vec<String> = sources
+            .iter()
+            .flat_map(|s| ["-c".to_owned(), s.display().to_string()])
+            .collect();
+        args.extend(
+            [
+                "-m",
+                socket.to_str().unwrap(),
+                "-u",
+                "api",
+                "--port",
+                &port.to_string(),
+                "--reload-delay",
+                "1",
+                "-t",
+                dir.path().join("transactions").to_str().unwrap(),
+                "-b",
+                haproxy_bin.to_str().unwrap(),
+            ]
+            .iter()
+            .map(|a| a.to_string()),
+        );
         args.extend(
             extra
                 .iter()
@@ -200,9 +234,15 @@ impl World {
     /// Kills haplane (SIGKILL, by its handle) and starts it again with
     /// the same command line.
     pub fn kill_and_restart(&mut self) {
+        self.restart_with_env(&[]);
+    }
+
+    /// Kills haplane and starts it again with the same command line and
+    /// `env` added to its environment.
+    pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
         let _ = self.haplane.0.kill();
         let _ = self.haplane.0.wait();
-        self.haplane.0 = spawn_haplane(&self.args);
+        self.haplane.0 = spawn_haplane_with(&self.args, env);
         wait_for("haplane answers again", || self.get("/health").is_ok());
     }
 
