@@ -388,6 +388,21 @@ impl Sources {
         std::fs::remove_file(&journal).map_err(|e| DataplaneError::io(journal.display(), e))
     }
 
+    /// The directories a hand edit of the configuration shows in: those
+    /// of its files, and those given as `-c`.
+    pub fn watch_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs = self.dirs();
+        dirs.extend(
+            self.inputs
+                .iter()
+                .filter(|p| p.is_dir())
+                .map(|p| canonical(p)),
+        );
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
+
     /// The directories the files are in (where leftovers of a write or a
     /// check may be).
     pub fn dirs(&self) -> Vec<PathBuf> {

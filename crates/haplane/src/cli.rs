@@ -121,7 +121,7 @@ options! {
     read_timeout: String, [long = "read-timeout"], "dataplaneapi.read_timeout", "30s", "Maximum duration before timing out a read of the request (default 30s).";
     write_timeout: String, [long = "write-timeout"], "dataplaneapi.write_timeout", "60s", "Maximum duration before timing out a write of the response (default 60s).";
     show_system_info: bool, [short = 'i', long = "show-system-info", num_args = 0..=1, default_missing_value = "true"], "dataplaneapi.show_system_info", "", "Show system info on the info endpoint.";
-    disable_inotify: bool, [long = "disable-inotify", num_args = 0..=1, default_missing_value = "true"], "dataplaneapi.disable_inotify", "", "Does not follow hand edits of the configuration file (by default a change is read and reloaded within a second).";
+    disable_inotify: bool, [long = "disable-inotify", num_args = 0..=1, default_missing_value = "true"], "dataplaneapi.disable_inotify", "", "Does not follow hand edits of the configuration files (by default inotify sees one at once: it is read, kept in the history and reloaded).";
     pid_file: PathBuf, [long = "pid-file"], "dataplaneapi.pid_file", "", "Path of the file the API writes its PID to.";
     uid: u32, [long = "uid"], "dataplaneapi.uid", "", "User id to run as, set on start.";
     gid: u32, [long = "gid"], "dataplaneapi.gid", "", "Group id to run as, set on start.";

@@ -254,11 +254,16 @@ fn changes_land_in_the_file_that_holds_them() {
     );
     only_changed(&w, &before, &[]);
 
-    // A hand edit of one file shows in the next GET.
+    // A hand edit of one file is seen by itself and kept in the history,
+    // and it shows in the next GET.
     let api_file = w.dir.path().join("conf.d/20-api.cfg");
     let mut text = read(&w, "conf.d/20-api.cfg");
     text.push_str("\nbackend by_hand\n");
     std::fs::write(&api_file, text).unwrap();
+    wait_for("the hand edit is in the history", || {
+        let (_, list, _) = w.send("GET", "/services/haproxy/configuration/history", None);
+        list[0]["origin"] == "hand_edit" && list[0]["changes"] == json!(["/backends/by_hand"])
+    });
     let (status, backend, _) = w.send(
         "GET",
         "/services/haproxy/configuration/backends/by_hand",
