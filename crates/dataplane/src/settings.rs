@@ -26,7 +26,7 @@ pub struct Settings {
     /// No configuration file is written (`--read-only`).
     pub read_only: bool,
     pub haproxy_bin: PathBuf,
-    /// Replaces `haproxy -c -f FILE` when set; `FILE` is appended.
+    /// Replaces `haproxy -c -f FILE` when set; the files are appended.
     pub validate_cmd: Option<String>,
     /// Files `haproxy -c` loads before and after the configuration
     /// (`--validate-files-before/after`).

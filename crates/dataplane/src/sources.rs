@@ -239,10 +239,7 @@ impl Sources {
             return Some("--read-only");
         }
         let path = canonical(path);
-        self.read_only
-            .iter()
-            .any(|p| *p == path)
-            .then_some("--read-only-file")
+        self.read_only.contains(&path).then_some("--read-only-file")
     }
 
     /// Every file of the document with its bytes, as a hand edit or a
