@@ -6,7 +6,8 @@
 //! version that holds it.
 //!
 //! A change that fails by itself (its precondition, a bad field) fails
-//! alone and the others go on. When HAProxy refuses the group, it is cut
+//! alone and the others go on. When HAProxy refuses the group (or it would
+//! write a read-only file), it is cut
 //! in halves, committed one after the other, and so on down to the change
 //! HAProxy refuses, which gets its own message: one refused change among
 //! N costs about 2 log2(N) more validations. Changes asking for different reloads (queued, forced, skipped)
@@ -157,6 +158,7 @@ impl Dataplane {
             let refused = matches!(
                 result,
                 Err(DataplaneError::Invalid { .. })
+                    | Err(DataplaneError::ReadOnly { .. })
                     | Err(DataplaneError::Resource(ResourceError::Invalid(_)))
             );
             match result {

@@ -337,6 +337,34 @@ fn read_only_files_refuse_writes_and_runtime_changes_work() {
     );
     assert!(status.is_success(), "{status} {body}");
     only_changed(&w, &before, &["conf.d/10-web.cfg"]);
+    // Writers without a version, at once: each is answered for its own
+    // change, whatever group they share.
+    let before = contents(&w);
+    let answers: Vec<StatusCode> = std::thread::scope(|scope| {
+        let posts: Vec<_> = [("g_web", Some(web_file.as_str())), ("g_api", None)]
+            .into_iter()
+            .map(|(name, file)| {
+                let w = &w;
+                scope.spawn(move || {
+                    let query = file.map(|f| format!("?file={f}")).unwrap_or_default();
+                    let path = format!("/services/haproxy/configuration/backends{query}");
+                    let body = Some(json!({ "name": name }));
+                    w.send_as(
+                        ("admin", "s3cret"),
+                        "POST",
+                        &path,
+                        &[("If-None-Match", "*")],
+                        body,
+                    )
+                    .0
+                })
+            })
+            .collect();
+        posts.into_iter().map(|p| p.join().unwrap()).collect()
+    });
+    assert!(answers[0].is_success(), "{answers:?}");
+    assert_eq!(answers[1], StatusCode::FORBIDDEN, "{answers:?}");
+    only_changed(&w, &before, &["conf.d/10-web.cfg"]);
     // A runtime drain of a server of the read-only file works.
     let (status, body, _) = w.send(
         "PUT",
