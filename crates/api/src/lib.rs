@@ -7,6 +7,7 @@
 mod auth;
 mod config;
 mod error;
+mod fleet;
 mod meta;
 mod params;
 mod runtime;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub show_system_info: bool,
     /// Largest request body accepted, in bytes (`--max-body-size`).
     pub body_limit: usize,
+    /// The fleet this node joined (`--fleet-etcd`).
+    pub fleet: Option<Arc<haplane_fleet::Fleet>>,
 }
 
 /// A router that remembers its paths, so that tests can hold them
@@ -92,6 +95,7 @@ fn all_routes() -> Routes {
         .merge(runtime_tables::routes())
         .merge(storage::routes())
         .merge(spoe::routes())
+        .merge(fleet::routes())
 }
 
 /// Every path the API routes under `/v3` (with `{param}` placeholders).

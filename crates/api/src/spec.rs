@@ -290,6 +290,61 @@ fn operations() -> Vec<Op> {
             &[(200, Some("reload"))],
             &[404]
         ),
+        op!(
+            "get",
+            "/fleet/nodes",
+            "getFleetNodes",
+            "The nodes of the fleet this node joined (--fleet-etcd)",
+            "Fleet",
+            &[],
+            None,
+            &[(200, Some("list:fleet_node"))],
+            &[404, 503]
+        ),
+        op!(
+            "get",
+            "/fleet/rollouts",
+            "getFleetRollouts",
+            "The fleet's rollouts, newest first",
+            "Fleet",
+            &[],
+            None,
+            &[(200, Some("list:rollout"))],
+            &[404, 503]
+        ),
+        op!(
+            "post",
+            "/fleet/rollouts",
+            "startFleetRollout",
+            "Rolls a configuration out to the fleet: the canaries, then the others by batches, each checked",
+            "Fleet",
+            &[],
+            Some("rollout_request"),
+            &[(201, Some("rollout"))],
+            &[400, 404, 409, 503]
+        ),
+        op!(
+            "get",
+            "/fleet/rollouts/{id}",
+            "getFleetRollout",
+            "One rollout, with each node's step",
+            "Fleet",
+            &["id"],
+            None,
+            &[(200, Some("rollout"))],
+            &[404, 503]
+        ),
+        op!(
+            "delete",
+            "/fleet/rollouts/{id}",
+            "stopFleetRollout",
+            "Stops a rollout: no node starts its step after this",
+            "Fleet",
+            &["id"],
+            None,
+            &[(200, Some("rollout"))],
+            &[404, 409, 503]
+        ),
     ];
     ops
 }
@@ -387,6 +442,37 @@ fn fixed_schemas() -> Map<String, Value> {
                 "type": "object", "properties": {"line": integer, "file": string, "section": string, "resource": string, "message": string}}}
         }
     }));
+    let step = json!({"type": "string", "enum": ["pending", "applying", "verifying", "done", "failed", "rolled_back"]});
+    let checks = json!({"type": "object", "properties": {
+        "wait_s": {"type": "integer", "minimum": 0, "description": "How long to watch HAProxy after the reload"},
+        "http": {"type": "array", "items": {"type": "object", "required": ["url"], "properties": {
+            "url": {"type": "string", "description": "{host} is the node's address"},
+            "expect_status": {"type": "integer", "default": 200}}}},
+        "max_5xx_ratio": {"type": "number", "minimum": 0, "maximum": 1, "description": "Most 5xx answers of the frontends per request over wait_s"}}});
+    schemas.insert("rollout_request".into(), json!({"type": "object", "properties": {
+        "raw": {"type": "string", "description": "The new main configuration file"},
+        "transaction_id": {"type": "string", "description": "Or a transaction of this node, whose file is rolled out"},
+        "canary": {"type": "array", "items": string, "description": "The nodes that go first"},
+        "batch_size": {"type": "integer", "minimum": 1, "default": 1},
+        "checks": checks.clone()}}));
+    schemas.insert(
+        "rollout".into(),
+        json!({"type": "object", "properties": {
+        "id": string, "revision": integer,
+        "state": {"type": "string", "enum": ["running", "done", "failed", "stopped"]},
+        "batches": {"type": "array", "items": {"type": "array", "items": string}},
+        "current": integer,
+        "nodes": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+            "step": step.clone(), "batch": integer, "message": string}}},
+        "checks": checks, "reason": string, "created": {"type": "string", "format": "date-time"},
+        "origin": string, "checksum": string}}),
+    );
+    schemas.insert("fleet_node".into(), json!({"type": "object", "properties": {
+        "name": string, "address": string, "version": integer, "checksum": string,
+        "haproxy": {"type": "string", "enum": ["up", "down", "unknown"]},
+        "fleet_revision": integer,
+        "last_step": {"type": "object", "properties": {"rollout": string, "step": step, "message": string}},
+        "updated": {"type": "string", "format": "date-time"}}}));
     schemas.insert("config_file".into(), json!({"type": "object", "properties": {
         "file": string,
         "sections": {"type": "array", "items": string, "description": "Each section's header line, in order"},

@@ -47,6 +47,7 @@ fn app(dir: &std::path::Path) -> axum::Router {
         spoe_dir: dir.join("spoe"),
         show_system_info: false,
         body_limit: haplane_api::BODY_LIMIT,
+        fleet: None,
     }))
 }
 

@@ -77,6 +77,10 @@ options! {
     fid: PathBuf, [long = "fid"], "haproxy.fid", "", "Path to the file holding the node id, kept for compatibility.";
     master_worker_mode: bool, [long = "master-worker-mode", num_args = 0..=1, default_missing_value = "true"], "haproxy.master_worker_mode", "", "Flag to enable helpers when running within HAProxy.";
     time_suffix: String, [long = "time-suffix"], "haproxy.preferred_time_suffix", "nearest", "Preferred time unit when writing time values: nearest, none, ms, s, m, h or d (default nearest).";
+    // Fleet
+    fleet_etcd: String, [long = "fleet-etcd"], "fleet.etcd", "", "Join a fleet kept in etcd: its client URLs, comma-separated (http://127.0.0.1:2379).";
+    node_name: String, [long = "node-name"], "fleet.node_name", "", "This node's name in the fleet (needed with --fleet-etcd).";
+    fleet_prefix: String, [long = "fleet-prefix"], "fleet.prefix", "/haplane/fleet", "Where the fleet's keys live in etcd (default /haplane/fleet).";
     // Reloads
     reload_delay: u64, [short = 'd', long = "reload-delay"], "haproxy.reload.reload_delay", "5", "Minimum delay between two reloads, in seconds (default 5).";
     reload_cmd: String, [short = 'r', long = "reload-cmd"], "haproxy.reload.reload_cmd", "", "Reload command.";
@@ -238,6 +242,15 @@ pub struct Options {
     pub uid: Option<u32>,
     pub gid: Option<u32>,
     pub max_body_size: usize,
+    /// The fleet this node joins.
+    pub fleet: Option<FleetOptions>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FleetOptions {
+    pub endpoints: Vec<String>,
+    pub node_name: String,
+    pub prefix: String,
 }
 
 #[derive(Debug, Clone)]
@@ -409,6 +422,30 @@ impl Cli {
             (_, None, _) => bail!("--tls-key is required to serve TLS"),
         };
         let max_body_size = parse_size("max-body-size", &g.max_body_size.unwrap_or_default())?;
+        let fleet = match (g.fleet_etcd, g.node_name) {
+            (None, None) => None,
+            (Some(_), None) => bail!("--fleet-etcd needs --node-name"),
+            (None, Some(_)) => bail!("--node-name is for a fleet: give --fleet-etcd too"),
+            (Some(urls), Some(node_name)) => {
+                let endpoints: Vec<String> = urls
+                    .split(',')
+                    .map(|u| u.trim().to_owned())
+                    .filter(|u| !u.is_empty())
+                    .collect();
+                if let Some(bad) = endpoints.iter().find(|u| !u.starts_with("http://")) {
+                    bail!("--fleet-etcd {bad}: expected an http:// URL of etcd");
+                }
+                let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+                if node_name.is_empty() || !node_name.chars().all(plain) {
+                    bail!("--node-name {node_name}: letters, digits, '-', '_' and '.' only");
+                }
+                Some(FleetOptions {
+                    endpoints,
+                    node_name,
+                    prefix: g.fleet_prefix.unwrap_or_default(),
+                })
+            }
+        };
         let host = g.host.unwrap_or_default();
         Ok(Options {
             haproxy_bin: required(g.haproxy_bin),
@@ -450,6 +487,7 @@ impl Cli {
             uid: g.uid,
             gid: g.gid,
             max_body_size,
+            fleet,
             master_runtime: g.master_runtime,
             reload_cmd: g.reload_cmd,
         })

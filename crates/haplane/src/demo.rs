@@ -53,6 +53,7 @@ pub async fn run(api_port: u16) -> anyhow::Result<()> {
         spoe_dir: dir.path().join("spoe"),
         show_system_info: true,
         body_limit: haplane_api::BODY_LIMIT,
+        fleet: None,
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port))
         .await

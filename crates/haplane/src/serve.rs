@@ -90,6 +90,22 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
     ] {
         haplane_dataplane::remove_leftovers(dir);
     }
+    // A fleet node registers and follows the fleet's rollouts.
+    let fleet = options.fleet.as_ref().map(|f| {
+        let settings = haplane_fleet::FleetSettings {
+            endpoints: f.endpoints.clone(),
+            node_name: f.node_name.clone(),
+            address: options.host.clone(),
+            prefix: f.prefix.clone(),
+            ttl: 5,
+            state_dir: options.transaction_dir.clone(),
+        };
+        haplane_fleet::Fleet::new(settings, Arc::clone(&dp))
+    });
+    if let Some(fleet) = &fleet {
+        tracing::info!(node = fleet.node_name(), "joining the fleet");
+        tokio::spawn(Arc::clone(fleet).run());
+    }
     let state = Arc::new(AppState {
         dp,
         users,
@@ -100,6 +116,7 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
         spoe_dir: options.spoe_dir.clone(),
         show_system_info: options.show_system_info,
         body_limit: options.max_body_size,
+        fleet,
     });
     let addr = format!("{}:{}", options.host, options.port);
     let listener = TcpListener::bind(&addr)

@@ -22,17 +22,25 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "haplane-runtime",
         ],
     ),
+    // The fleet drives its node's engine from what etcd holds.
+    ("haplane-fleet", &["haplane-dataplane", "haplane-runtime"]),
     // The API speaks in model terms: resources from the registry, never
     // the syntax tree.
     (
         "haplane-api",
-        &["haplane-dataplane", "haplane-model", "haplane-runtime"],
+        &[
+            "haplane-dataplane",
+            "haplane-fleet",
+            "haplane-model",
+            "haplane-runtime",
+        ],
     ),
     (
         "haplane",
         &[
             "haplane-api",
             "haplane-dataplane",
+            "haplane-fleet",
             "haplane-model",
             "haplane-cfg",
             "haplane-haproxy",

@@ -43,6 +43,17 @@ impl MasterWorker {
         configs: &[&Path],
         socket: &Path,
     ) -> Result<MasterWorker, ProcessError> {
+        MasterWorker::start_with_env(binary, configs, socket, &[])
+    }
+
+    /// Like [`MasterWorker::start_files`], with `env` added to HAProxy's
+    /// environment (which `${NAME}` in the configuration reads).
+    pub fn start_with_env(
+        binary: &Path,
+        configs: &[&Path],
+        socket: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<MasterWorker, ProcessError> {
         let _ = std::fs::remove_file(socket);
         let log = tempfile::tempfile().ok();
         let stderr = log
@@ -55,6 +66,7 @@ impl MasterWorker {
             .arg("-S")
             .arg(socket)
             .args(configs.iter().flat_map(|c| [Path::new("-f"), c]))
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)

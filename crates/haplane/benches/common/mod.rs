@@ -31,6 +31,7 @@ pub fn app(config: &Path, dir: &Path) -> (Arc<Dataplane>, axum::Router) {
         spoe_dir: std::env::temp_dir(),
         show_system_info: true,
         body_limit: haplane_api::BODY_LIMIT,
+        fleet: None,
     });
     (dp, haplane_api::app(state))
 }
