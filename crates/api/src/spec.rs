@@ -450,7 +450,7 @@ fn fixed_schemas() -> Map<String, Value> {
             "expect_status": {"type": "integer", "default": 200}}}},
         "max_5xx_ratio": {"type": "number", "minimum": 0, "maximum": 1, "description": "Most 5xx answers of the frontends per request over wait_s"}}});
     schemas.insert("rollout_request".into(), json!({"type": "object", "properties": {
-        "raw": {"type": "string", "description": "The new main configuration file"},
+        "raw": {"type": "string", "x-file-text": true, "description": "The new main configuration file"},
         "transaction_id": {"type": "string", "description": "Or a transaction of this node, whose file is rolled out"},
         "canary": {"type": "array", "items": string, "description": "The nodes that go first"},
         "batch_size": {"type": "integer", "minimum": 1, "default": 1},

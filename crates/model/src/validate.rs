@@ -44,11 +44,16 @@ pub fn validate(root: &Value, schema: &Value, value: &Value) -> Vec<Violation> {
 /// sent as bytes, written with escapes).
 pub const ESCAPED: &str = "x-escaped";
 
+/// The schema mark of a string that is a whole file's text (a rollout's
+/// configuration): its line breaks are the file's lines, as the raw
+/// endpoint takes them.
+pub const FILE_TEXT: &str = "x-file-text";
+
 /// The first string of `value` (keys included) holding a control
 /// character other than tab: HAProxy would read it as a line break or a
 /// word break, or cut the word at a NUL, so such a value is refused rather
 /// than written. Strings whose schema is marked [`ESCAPED`] may hold them
-/// (not NUL): they are written as escapes.
+/// (not NUL): they are written as escapes; so may a [`FILE_TEXT`].
 pub fn control_character(root: &Value, schema: &Value, value: &Value) -> Option<Violation> {
     fn first_control(text: &str, escaped: bool) -> Option<char> {
         text.chars()
@@ -73,7 +78,9 @@ pub fn control_character(root: &Value, schema: &Value, value: &Value) -> Option<
         };
         match value {
             Value::String(text) => {
-                let escaped = schema.is_some_and(|s| s.get(ESCAPED) == Some(&Value::Bool(true)));
+                let marked =
+                    |mark: &str| schema.is_some_and(|s| s.get(mark) == Some(&Value::Bool(true)));
+                let escaped = marked(ESCAPED) || marked(FILE_TEXT);
                 first_control(text, escaped).map(|c| found(path, c))
             }
             Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
