@@ -9,6 +9,7 @@ mod config;
 mod error;
 mod fleet;
 mod meta;
+mod metrics;
 mod params;
 mod runtime;
 mod runtime_patterns;
@@ -96,6 +97,7 @@ fn all_routes() -> Routes {
         .merge(storage::routes())
         .merge(spoe::routes())
         .merge(fleet::routes())
+        .merge(metrics::routes())
 }
 
 /// Every path the API routes under `/v3` (with `{param}` placeholders).
@@ -111,6 +113,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             Arc::clone(&state),
             validate::body,
         ))
+        .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             auth::require_user,
@@ -188,7 +191,9 @@ async fn access_log(
     let path = request.uri().path().to_owned();
     let start = Instant::now();
     let response = next.run(request).await;
-    let micros = start.elapsed().as_micros() as u64;
+    let took = start.elapsed();
+    metrics::count(method.as_str(), &response, took);
+    let micros = took.as_micros() as u64;
     let caller = response.extensions().get::<haplane_dataplane::Caller>();
     let user = caller.and_then(|c| c.user.as_deref()).unwrap_or("-");
     let client = caller.and_then(|c| c.client.as_deref()).unwrap_or("-");

@@ -292,6 +292,17 @@ fn operations() -> Vec<Op> {
         ),
         op!(
             "get",
+            "/metrics",
+            "getMetrics",
+            "The API's own figures, in Prometheus' text format: requests by route and status with their latency, commits, validations and their duration, reloads by outcome, runtime changes, open transactions",
+            "Metrics",
+            &[],
+            None,
+            &[(200, Some("raw"))],
+            &[]
+        ),
+        op!(
+            "get",
             "/fleet/nodes",
             "getFleetNodes",
             "The nodes of the fleet this node joined (--fleet-etcd)",

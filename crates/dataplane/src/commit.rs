@@ -321,9 +321,11 @@ impl Dataplane {
     /// dropped, it runs to its end unheeded.
     fn start_validation(&self, plan: Arc<Plan>) -> Validation {
         let settings = self.settings.clone();
+        let metrics = Arc::clone(&self.metrics);
         tokio::task::spawn_blocking(move || {
             let set = plan.check_set();
-            match &settings.validate_cmd {
+            let started = std::time::Instant::now();
+            let result = match &settings.validate_cmd {
                 Some(cmd) => haplane_haproxy::check_set_with(cmd, &set),
                 None => haplane_haproxy::check_set(
                     &settings.haproxy_bin,
@@ -331,7 +333,14 @@ impl Dataplane {
                     &settings.validate_files_before,
                     &settings.validate_files_after,
                 ),
-            }
+            };
+            let outcome = match &result {
+                Ok(_) => "accepted",
+                Err(CheckError::Rejected { .. }) => "refused",
+                Err(_) => "error",
+            };
+            metrics.validated(outcome, started.elapsed());
+            result
         })
     }
 
@@ -417,10 +426,12 @@ impl Dataplane {
         }
         let caller = crate::history::caller();
         self.deploy_file(doc, &plan, &bytes, changes, origin, caller)?;
+        self.metrics.committed();
         tracing::info!(version, "configuration committed");
         if let Some((rt, steps)) = live {
             let applied = crate::live::apply(&rt, &steps).await;
             if applied.is_ok() {
+                self.metrics.applied_at_runtime();
                 self.reloads.runtime_in_flight(false);
                 self.history
                     .update(version, |e| e.applied = AppliedBy::Runtime);

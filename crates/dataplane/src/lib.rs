@@ -12,6 +12,7 @@ mod files;
 mod group;
 mod history;
 pub mod live;
+mod metrics;
 mod reload;
 mod settings;
 mod sources;
@@ -26,6 +27,7 @@ pub use files::{
     crt_list_entries, map_entries, CrtListLine, FileApplied, FileKind, FileStore, StoredFile,
 };
 pub use history::{acting_as, checksum, unified_diff, AppliedBy, Caller, HistoryEntry, Origin};
+pub use metrics::{Histogram, Metrics, BUCKETS};
 pub use reload::{Reload, ReloadStatus};
 pub use settings::{ReloadMethod, Settings};
 pub use spoe::SpoeTarget;

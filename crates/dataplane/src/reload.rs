@@ -364,6 +364,7 @@ impl ReloadAgent {
             timestamp,
         });
         let (ok, response) = self.reload_once().await;
+        dp.metrics.reloaded(ok);
         // Open runtime connections lead to the old worker now.
         dp.reset_runtime();
         let reload = if ok {

@@ -158,6 +158,8 @@ pub struct Dataplane {
     pub(crate) history: History,
     /// Guarded changes waiting for the next group commit.
     pub(crate) queue: Mutex<Vec<crate::group::Queued>>,
+    /// The engine's counters.
+    pub(crate) metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Dataplane {
@@ -203,12 +205,19 @@ impl Dataplane {
             me: me.clone(),
             history,
             queue: Mutex::new(Vec::new()),
+            metrics: Arc::default(),
         });
         Ok(dataplane)
     }
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The engine's part of `/v3/metrics` (Prometheus text).
+    pub fn render_metrics(&self, out: &mut String) {
+        let open = self.transactions(Some(TransactionStatus::InProgress)).len();
+        self.metrics.render(out, open);
     }
 
     /// The major and minor version of HAProxy (`(3, 0)`), when known.

@@ -216,6 +216,9 @@ pub struct Options {
     pub port: u16,
     pub reload_cmd: Option<String>,
     pub restart_cmd: Option<String>,
+    /// `--reload-strategy systemd` or `s6`: HAProxy is reloaded by its
+    /// service manager (`reload_cmd`), even with a master socket.
+    pub reload_by_service: bool,
     pub reload_delay: Duration,
     pub transaction_dir: PathBuf,
     pub backups_number: usize,
@@ -395,11 +398,28 @@ impl Cli {
             g.log_format.unwrap_or_default(),
             &["text", "JSON"],
         )?;
-        choice(
+        let strategy = choice(
             "reload-strategy",
             g.reload_strategy.unwrap_or_default(),
             &["custom", "systemd", "s6"],
         )?;
+        // systemd and s6 reload and restart HAProxy's service themselves;
+        // a command given explicitly still wins.
+        let service = g.service_name.clone().unwrap_or_else(|| "haproxy".into());
+        let (reload_cmd, restart_cmd, reload_by_service) = match strategy.as_str() {
+            "systemd" => (
+                g.reload_cmd.or(Some(format!("systemctl reload {service}"))),
+                g.restart_cmd
+                    .or(Some(format!("systemctl restart {service}"))),
+                true,
+            ),
+            "s6" => (
+                g.reload_cmd.or(Some(format!("s6-svc -2 {service}"))),
+                g.restart_cmd.or(Some(format!("s6-svc -r {service}"))),
+                true,
+            ),
+            _ => (g.reload_cmd, g.restart_cmd, false),
+        };
         choice(
             "time-suffix",
             g.time_suffix.unwrap_or_default(),
@@ -458,7 +478,8 @@ impl Cli {
                 host
             },
             port: g.port.unwrap_or_default(),
-            restart_cmd: g.restart_cmd,
+            restart_cmd,
+            reload_by_service,
             reload_delay: Duration::from_secs(g.reload_delay.unwrap_or_default()),
             transaction_dir: required(g.transaction_dir),
             backups_number: g.backups_number.unwrap_or_default(),
@@ -489,7 +510,42 @@ impl Cli {
             max_body_size,
             fleet,
             master_runtime: g.master_runtime,
-            reload_cmd: g.reload_cmd,
+            reload_cmd,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(extra: &[&str]) -> Options {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("haproxy.cfg");
+        std::fs::write(&config, "global\n").unwrap();
+        let mut args = vec!["haplane", "-c", config.to_str().unwrap()];
+        args.extend(extra);
+        Cli::parse_from(args).options().unwrap()
+    }
+
+    #[test]
+    fn service_managers_reload_haproxy() {
+        let systemd = options(&["--reload-strategy", "systemd", "-m", "/run/master.sock"]);
+        assert_eq!(
+            systemd.reload_cmd.as_deref(),
+            Some("systemctl reload haproxy")
+        );
+        assert_eq!(
+            systemd.restart_cmd.as_deref(),
+            Some("systemctl restart haproxy")
+        );
+        assert!(systemd.reload_by_service);
+        let s6 = options(&["--reload-strategy", "s6", "--service", "/run/service/lb"]);
+        assert_eq!(s6.reload_cmd.as_deref(), Some("s6-svc -2 /run/service/lb"));
+        let own = options(&["--reload-strategy", "systemd", "-r", "my-reload"]);
+        assert_eq!(own.reload_cmd.as_deref(), Some("my-reload"));
+        let custom = options(&["-m", "/run/master.sock"]);
+        assert_eq!(custom.reload_cmd, None);
+        assert!(!custom.reload_by_service);
     }
 }

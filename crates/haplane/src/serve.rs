@@ -32,6 +32,7 @@ pub fn settings(options: &Options) -> Settings {
     settings.backups_dir = options.backups_dir.clone();
     settings.reload_delay = options.reload_delay;
     settings.reload = match (&options.master_runtime, &options.reload_cmd) {
+        (_, Some(cmd)) if options.reload_by_service => ReloadMethod::Command(cmd.clone()),
         (Some(socket), _) => ReloadMethod::MasterSocket(socket.clone()),
         (None, Some(cmd)) => ReloadMethod::Command(cmd.clone()),
         (None, None) => ReloadMethod::None,
@@ -156,7 +157,34 @@ pub async fn serve(options: Options) -> anyhow::Result<()> {
             }
         });
     }
-    run(listener, state, shutdown_signal()).await
+    // Ready: a systemd service of `Type=notify` is started.
+    notify_service_manager("READY=1");
+    let result = run(listener, state, shutdown_signal()).await;
+    notify_service_manager("STOPPING=1");
+    result
+}
+
+/// Tells the service manager `state` (`sd_notify`): a datagram to the
+/// socket `NOTIFY_SOCKET` names (a path, or `@NAME` in the abstract
+/// namespace), when there is one.
+fn notify_service_manager(state: &str) {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let Some(target) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let target = target.to_string_lossy().into_owned();
+    let address = match target.strip_prefix('@') {
+        Some(name) => SocketAddr::from_abstract_name(name.as_bytes()),
+        None => SocketAddr::from_pathname(&target),
+    };
+    let sent = address.and_then(|address| {
+        let socket = UnixDatagram::unbound()?;
+        socket.send_to_addr(state.as_bytes(), &address)
+    });
+    if let Err(e) = sent {
+        tracing::warn!(socket = %target, error = %e, "cannot notify the service manager");
+    }
 }
 
 /// Accepts TLS connections and gives each request the subject of the
