@@ -6,6 +6,7 @@
 
 mod auth;
 mod config;
+mod console;
 mod error;
 mod fleet;
 mod meta;
@@ -107,6 +108,7 @@ pub fn routed_paths() -> Vec<String> {
 
 /// The whole API under `/v3`.
 pub fn app(state: Arc<AppState>) -> Router {
+    let console = console::router(Arc::clone(&state));
     let v3 = all_routes()
         .router
         .route_layer(axum::middleware::from_fn_with_state(
@@ -122,6 +124,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state);
     let routed = Router::new()
         .nest("/v3", v3)
+        .merge(console)
         .fallback(|| async {
             ApiError::not_found("no such path; the API lives under /v3 (see /v3/specification)")
         })
