@@ -425,6 +425,38 @@ fn a_fleet_rolls_out_by_canary_and_stops_at_a_failing_one() {
     assert!(nodes[1].file().contains("hello-v4"));
     assert!(nodes[0].answer().contains("hello-v4") && nodes[2].answer().contains("hello-v4"));
 
+    // A rollout stopped while its canary verifies: the canary's step ends,
+    // no other node starts one, and the next rollout may start.
+    let (status, rollout) = nodes[0].send(
+        "POST",
+        "/fleet/rollouts",
+        Some(json!({"raw": config("hello-v5"), "canary": ["a"], "checks": {"wait_s": 3}})),
+    );
+    assert_eq!(status, 201, "{rollout}");
+    let id = rollout["id"].as_str().unwrap().to_owned();
+    wait("a verifies", 20, || {
+        let (_, r) = nodes[1].send("GET", &format!("/fleet/rollouts/{id}"), None);
+        step(&r, "a") == "verifying"
+    });
+    let (status, stopped) = nodes[1].send("DELETE", &format!("/fleet/rollouts/{id}"), None);
+    assert_eq!(status, 200, "{stopped}");
+    assert_eq!(stopped["state"], "stopped");
+    let (status, _) = nodes[1].send("DELETE", &format!("/fleet/rollouts/{id}"), None);
+    assert_eq!(status, 409);
+    wait("a's step ends", 20, || {
+        let (_, r) = nodes[1].send("GET", &format!("/fleet/rollouts/{id}"), None);
+        step(&r, "a") == "done"
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let (_, r) = nodes[1].send("GET", &format!("/fleet/rollouts/{id}"), None);
+    assert_eq!(r["state"], "stopped", "{r}");
+    assert_eq!(step(&r, "b"), "pending", "{r}");
+    assert!(nodes[1].answer().contains("hello-v4") && nodes[2].answer().contains("hello-v4"));
+    let (status, list) = nodes[2].send("GET", "/fleet/rollouts", None);
+    assert_eq!(status, 200);
+    assert_eq!(list.as_array().unwrap().len(), 5, "{list}");
+    assert!(list[0].get("raw").is_none() && list[0]["checksum"].is_string());
+
     // etcd gone: the fleet answers 503, the node's own API works.
     drop(etcd);
     let (status, body) = nodes[0].send("GET", "/fleet/nodes", None);
