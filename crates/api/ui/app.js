@@ -62,35 +62,54 @@ function itemSchema(template) {
   return resolve(schema);
 }
 
-// Item paths below `collection` (a path template): `{name}` or `{index}`.
+// The item path below `collection` (a path template): one more segment
+// that is a parameter (`{name}`, `{username}`, `{index}`).
 function itemOf(collection) {
-  for (const key of ["{name}", "{index}"]) {
-    const path = `${collection}/${key}`;
-    if (state.spec.paths[path] && state.spec.paths[path].get) return path;
-  }
-  return null;
+  const depth = collection.split("/").length + 1;
+  const json = (p) => {
+    const ok = state.spec.paths[p].get.responses["200"];
+    return ok && ok.content && ok.content["application/json"];
+  };
+  return Object.keys(state.spec.paths).find((p) => p.startsWith(collection + "/{")
+    && p.split("/").length === depth && state.spec.paths[p].get && json(p)) || null;
 }
 
-// A collection read without naming its parent section in the query.
-function standalone(path) {
+// The query parameter that names a collection's parent section
+// (`groups?userlist=NAME`), if it has one.
+function parentQuery(path) {
   const params = (state.spec.paths[path].get.parameters || []).map((p) =>
     p.$ref ? state.spec.components.parameters[p.$ref.split("/").pop()] : p);
-  return !params.some((p) => p && p.in === "query" && p.required);
+  const q = params.find((p) => p && p.in === "query" && p.required);
+  return q ? q.name : null;
 }
 
 function topCollections() {
   return Object.keys(state.spec.paths)
     .filter((p) => p.startsWith(CONFIG + "/") && /^[a-z_]+$/.test(p.slice(CONFIG.length + 1)))
-    .filter((p) => state.spec.paths[p].get && itemOf(p) && standalone(p))
+    .filter((p) => state.spec.paths[p].get && itemOf(p) && !parentQuery(p))
     .sort();
 }
 
-function childCollections(itemTemplate) {
+// The child collections of an item, as links: those under its path, and
+// those that name it in a query parameter.
+function childLinks(itemTemplate, name) {
   const parent = itemTemplate.replace(/\{name\}$/, "{parent_name}");
-  return Object.keys(state.spec.paths)
+  const below = Object.keys(state.spec.paths)
     .filter((p) => p.startsWith(parent + "/") && /^[a-z_]+$/.test(p.slice(parent.length + 1)))
     .filter((p) => state.spec.paths[p].get)
-    .sort();
+    .map((p) => ({ label: p.split("/").pop(), href: `#/list${fill(p, { parent_name: name })}` }));
+  const top = itemTemplate.split("/")[4];
+  const named = Object.keys(state.spec.paths)
+    .filter((p) => p.startsWith(CONFIG + "/") && /^[a-z_]+$/.test(p.slice(CONFIG.length + 1)))
+    .filter((p) => state.spec.paths[p].get && itemOf(p))
+    .filter((p) => { const q = parentQuery(p); return q && (top === q || top === q + "s"); })
+    .map((p) => ({ label: p.split("/").pop(), href: `#/list${p}?${parentQuery(p)}=${encodeURIComponent(name)}` }));
+  return below.concat(named).sort((a, b) => a.label.localeCompare(b.label));
+}
+
+function withQuery(path, ...parts) {
+  const query = parts.filter(Boolean).join("&");
+  return query ? `${path}?${query}` : path;
 }
 
 function fill(template, values) {
@@ -101,6 +120,10 @@ function where() {
   return state.tx ? `transaction_id=${encodeURIComponent(state.tx)}` : `version=${state.version}`;
 }
 
+function inTx() {
+  return state.tx ? `transaction_id=${encodeURIComponent(state.tx)}` : "";
+}
+
 // --- screens ----------------------------------------------------------------
 
 function sidebar() {
@@ -109,26 +132,27 @@ function sidebar() {
     ...topCollections().map((p) => el("a", { href: `#/list${p}`, text: p.slice(CONFIG.length + 1) })));
 }
 
-async function showList(template, values) {
+async function showList(template, values, query) {
   const path = fill(template, values);
-  const r = await api(`${path}${state.tx ? "?" + where() : ""}`);
+  const r = await api(withQuery(path, query, inTx()));
   const item = itemOf(template);
   const items = Array.isArray(r.body) ? r.body : [];
-  const key = item && item.endsWith("{index}") ? "index" : "name";
+  const key = item ? item.slice(item.lastIndexOf("{") + 1, -1) : "name";
   const rows = items.map((it, i) => {
-    const id = key === "index" ? i : it.name;
-    const link = item ? el("a", { href: `#/item${fill(item, { ...values, [key]: id })}`, text: String(id) }) : String(id);
-    const summary = Object.entries(it).filter(([k]) => k !== "name").slice(0, 4)
+    const id = key === "index" ? i : it[key];
+    const href = `#/item${withQuery(fill(item || "", { ...values, [key]: id }), query)}`;
+    const link = item ? el("a", { href, text: String(id) }) : String(id);
+    const summary = Object.entries(it).filter(([k]) => k !== key).slice(0, 4)
       .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join("  ");
     return el("tr", {}, el("td", {}, link), el("td", { class: "muted", text: summary }));
   });
-  const title = path.slice(CONFIG.length + 1);
+  const title = path.slice(CONFIG.length + 1) + (query ? ` (${query})` : "");
   return [el("h2", { text: title }),
     rows.length ? el("table", {}, el("tbody", {}, rows)) : el("p", { class: "muted", text: "None." }),
-    item ? newItemForm(template, item, values, key) : ""];
+    item ? newItemForm(template, item, values, key, query) : ""];
 }
 
-function newItemForm(template, item, values, key) {
+function newItemForm(template, item, values, key, query) {
   const schema = itemSchema(item);
   const holder = el("div");
   const open = el("button", { text: "Add…", onclick: () => {
@@ -137,23 +161,22 @@ function newItemForm(template, item, values, key) {
         ? `${fill(template, values)}/${Number(value.index || 0)}`
         : fill(template, values);
       delete value.index;
-      return api(`${path}?${where()}`, { method: "POST", body: value });
+      return api(withQuery(path, query, where()), { method: "POST", body: value });
     }, true));
   } });
   return el("div", {}, open, holder);
 }
 
-async function showItem(path) {
+async function showItem(path, query) {
   const template = matchTemplate(path);
   const schema = itemSchema(template);
-  const r = await api(`${path}${state.tx ? "?" + where() : ""}`);
+  const r = await api(withQuery(path, query, inTx()));
   const view = [el("h2", { text: path.slice(CONFIG.length + 1) })];
-  view.push(form(schema, r.body, (value) => api(`${path}?${where()}`, { method: "PUT", body: value })));
-  const children = childCollections(template);
+  view.push(form(schema, r.body, (value) => api(withQuery(path, query, where()), { method: "PUT", body: value })));
+  const children = childLinks(template, decodeURIComponent(path.split("/").pop()));
   if (children.length) {
-    const parentName = decodeURIComponent(path.split("/").pop());
     view.push(el("h3", { text: "Children" }), el("p", {},
-      ...children.flatMap((c) => [el("a", { href: `#/list${fill(c, { parent_name: parentName })}`, text: c.split("/").pop() }), " "])));
+      ...children.flatMap((c) => [el("a", { href: c.href, text: c.label }), " "])));
   }
   return view;
 }
@@ -386,13 +409,14 @@ async function route() {
   try {
     await refreshVersion();
     let content;
-    if (hash.startsWith("/list/")) {
-      const path = hash.slice(5);
+    const [screen, query] = hash.split("?");
+    if (screen.startsWith("/list/")) {
+      const path = screen.slice(5);
       const template = matchTemplate(path);
       const values = {};
       if (template) template.split("/").forEach((seg, i) => { if (seg.startsWith("{")) values[seg.slice(1, -1)] = decodeURIComponent(path.split("/")[i]); });
-      content = await showList(template || path, values);
-    } else if (hash.startsWith("/item/")) content = await showItem(hash.slice(5));
+      content = await showList(template || path, values, query);
+    } else if (screen.startsWith("/item/")) content = await showItem(screen.slice(5), query);
     else if (hash === "/servers") content = await showServers();
     else if (hash === "/history") content = await showHistory();
     else if (hash === "/reloads") content = await showReloads();

@@ -13,25 +13,6 @@ use common::{traffic, wait_for, World};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const MAIN: &str = "# Hand-written main file.
-global
-    maxconn 200
-
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-
-userlist api
-    user admin insecure-password s3cret
-
-# The application: HAProxy answers by itself.
-frontend app
-    bind 127.0.0.1:@APP@
-    http-request return status 200 content-type text/plain string hello-from-app
-";
-
 /// `conf.d/10-web.cfg`: the front door, in front of `20-api.cfg`'s backend.
 const WEB: &str = "# The web tier (owned by the web team).
 frontend web
@@ -50,7 +31,7 @@ fn start(extra: &[&str]) -> (World, u16) {
     let w = World::start_set(
         Path::new("haproxy"),
         &[
-            ("haproxy.cfg", MAIN),
+            ("haproxy.cfg", common::CONFIG),
             ("conf.d/10-web.cfg", &web),
             ("conf.d/20-api.cfg", API),
             ("conf.d/notes.txt", "not a configuration file\n"),
@@ -97,6 +78,17 @@ fn version(w: &World) -> u64 {
         .unwrap()
         .json::<u64>()
         .unwrap()
+}
+
+/// POSTs a new backend (to `file`, when given) at the current version.
+fn add_backend(w: &World, name: &str, file: Option<&str>) -> (StatusCode, Value) {
+    let file = file.map(|f| format!("&file={f}")).unwrap_or_default();
+    let path = format!(
+        "/services/haproxy/configuration/backends?version={}{file}",
+        version(w)
+    );
+    let (status, body, _) = w.send("POST", &path, Some(json!({ "name": name })));
+    (status, body)
 }
 
 fn answer_rule(text: &str) -> Value {
@@ -168,39 +160,18 @@ fn changes_land_in_the_file_that_holds_them() {
     // A new backend goes where `file` says, else to the last file.
     let before = contents(&w);
     let web_file = path_of(&w, "conf.d/10-web.cfg");
-    let (status, body, _) = w.send(
-        "POST",
-        &format!(
-            "/services/haproxy/configuration/backends?version={}&file={web_file}",
-            version(&w)
-        ),
-        Some(json!({"name": "placed"})),
-    );
+    let (status, body) = add_backend(&w, "placed", Some(&web_file));
     assert!(status.is_success(), "{status} {body}");
     only_changed(&w, &before, &["conf.d/10-web.cfg"]);
     assert!(read(&w, "conf.d/10-web.cfg").ends_with("\nbackend placed\n"));
     let before = contents(&w);
-    let (status, body, _) = w.send(
-        "POST",
-        &format!(
-            "/services/haproxy/configuration/backends?version={}",
-            version(&w)
-        ),
-        Some(json!({"name": "last"})),
-    );
+    let (status, body) = add_backend(&w, "last", None);
     assert!(status.is_success(), "{status} {body}");
     only_changed(&w, &before, &["conf.d/20-api.cfg"]);
     assert!(read(&w, "conf.d/20-api.cfg").ends_with("\nbackend last\n"));
     // A file that is not one of the configuration's.
-    let (status, body, _) = w.send(
-        "POST",
-        &format!(
-            "/services/haproxy/configuration/backends?version={}&file={}",
-            version(&w),
-            path_of(&w, "conf.d/notes.txt")
-        ),
-        Some(json!({"name": "nowhere"})),
-    );
+    let notes = path_of(&w, "conf.d/notes.txt");
+    let (status, body) = add_backend(&w, "nowhere", Some(&notes));
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 
     // raw, per file: the main file by default, another with `file`.
@@ -297,23 +268,9 @@ fn read_only_files_refuse_writes_and_runtime_changes_work() {
         "{message}"
     );
     // A new section cannot go there either, by default or by name.
-    let (status, _, _) = w.send(
-        "POST",
-        &format!(
-            "/services/haproxy/configuration/backends?version={}",
-            version(&w)
-        ),
-        Some(json!({"name": "other"})),
-    );
+    let (status, _) = add_backend(&w, "other", None);
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, _) = w.send(
-        "POST",
-        &format!(
-            "/services/haproxy/configuration/backends?version={}&file={api_file}",
-            version(&w)
-        ),
-        Some(json!({"name": "other"})),
-    );
+    let (status, _) = add_backend(&w, "other", Some(&api_file));
     assert_eq!(status, StatusCode::FORBIDDEN);
     only_changed(&w, &before, &[]);
     // Reads work, and the other files take changes.
@@ -327,14 +284,7 @@ fn read_only_files_refuse_writes_and_runtime_changes_work() {
     assert_eq!(files[2]["read_only"], true);
     assert_eq!(files[1]["read_only"], false);
     let web_file = path_of(&w, "conf.d/10-web.cfg");
-    let (status, body, _) = w.send(
-        "POST",
-        &format!(
-            "/services/haproxy/configuration/backends?version={}&file={web_file}",
-            version(&w)
-        ),
-        Some(json!({"name": "other"})),
-    );
+    let (status, body) = add_backend(&w, "other", Some(&web_file));
     assert!(status.is_success(), "{status} {body}");
     only_changed(&w, &before, &["conf.d/10-web.cfg"]);
     // Writers without a version, at once: each is answered for its own
@@ -384,14 +334,7 @@ fn read_only_files_refuse_writes_and_runtime_changes_work() {
 fn read_only_mode_writes_no_file() {
     let (w, _) = start(&["--read-only"]);
     let before = contents(&w);
-    let (status, body, _) = w.send(
-        "POST",
-        &format!(
-            "/services/haproxy/configuration/backends?version={}",
-            version(&w)
-        ),
-        Some(json!({"name": "other"})),
-    );
+    let (status, body) = add_backend(&w, "other", None);
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(
         body["message"].as_str().unwrap().contains("--read-only"),

@@ -22,49 +22,23 @@ use serde_json::{json, Value};
 /// The fleet's configuration: every node runs these bytes; the address
 /// each binds comes from its environment.
 fn config(answer: &str) -> String {
-    format!(
-        "global
-    maxconn 100
-
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-
-userlist api
-    user admin insecure-password s3cret
-
-frontend app
-    bind \"${{NODE_ADDR}}:${{APP_PORT}}\"
-    http-request return status 200 content-type text/plain string {answer}
-"
-    )
+    common::CONFIG
+        .replace("bind 127.0.0.1:@APP@", "bind \"${NODE_ADDR}:${APP_PORT}\"")
+        .replace("string hello-from-app", &format!("string {answer}"))
 }
 
 /// Passes `haproxy -c`, but every request gets a 503: the backend's only
 /// server is on a port nothing listens on.
 fn dead_backend(port: u16) -> String {
-    format!(
-        "global
-    maxconn 100
-
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-
-userlist api
-    user admin insecure-password s3cret
-
-frontend app
-    bind \"${{NODE_ADDR}}:${{APP_PORT}}\"
-    default_backend dead
-
-backend dead
-    server s1 127.0.0.1:{port} check inter 200ms fall 1
-"
+    let answer =
+        "    http-request return status 200 content-type text/plain string hello-from-app\n";
+    let config = config("hello-from-app");
+    assert!(config.contains(answer));
+    config.replace(
+        answer,
+        &format!(
+            "    default_backend dead\n\nbackend dead\n    server s1 127.0.0.1:{port} check inter 200ms fall 1\n"
+        ),
     )
 }
 

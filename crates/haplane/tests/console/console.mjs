@@ -49,6 +49,21 @@ try {
   const others = await page.locator(".field.error").count();
   if (others !== 1) throw new Error(`${others} fields marked in error, not only the port`);
 
+  step = "HAProxy's refusal shows at the field it quotes";
+  await port.fill("8080");
+  const address = page.locator('[data-field="address"] input');
+  await address.fill("no-such-host.invalid");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.locator('[data-field="address"].error .message').waitFor();
+  console.log(`address error: ${await page.locator('[data-field="address"].error .message').textContent()}`);
+  await address.fill("127.0.0.1");
+
+  step = "a child named by a query parameter: the userlist's users";
+  await page.getByRole("link", { name: "userlists", exact: true }).click();
+  await page.getByRole("link", { name: "api", exact: true }).click();
+  await page.getByRole("link", { name: "users", exact: true }).click();
+  await page.getByRole("link", { name: "admin", exact: true }).waitFor();
+
   step = "a transaction: change, diff, commit";
   await page.getByRole("link", { name: "Configuration" }).click();
   await page.getByRole("button", { name: "Start a transaction" }).click();
@@ -78,6 +93,9 @@ try {
   await rows.first().locator("a").click();
   await page.locator("pre.diff").filter({ hasText: "weight 43" }).waitFor();
   await shot("console-history");
+  step = "restore a version in one click";
+  await page.getByRole("button", { name: /^Restore version/ }).click();
+  await page.getByRole("status").filter({ hasText: "restored" }).waitFor();
   console.log("console: all steps passed");
 } catch (e) {
   const path = await shot(step.replace(/\W+/g, "-"));
