@@ -147,18 +147,11 @@ impl Sources {
                     path.display()
                 )));
             }
-            if i > 0 {
-                if !out.is_empty() && !out.ends_with(b"\n") {
-                    out.push(b'\n');
-                }
-                out.extend_from_slice(FILE_MARKER.as_bytes());
-                out.extend_from_slice(path.as_os_str().as_encoded_bytes());
-                out.push(b'\n');
-            }
             if single {
                 return Ok((bytes, stamp));
             }
-            out.extend_from_slice(&bytes);
+            let marker = (i > 0).then(|| path.as_os_str().as_encoded_bytes());
+            join(&mut out, marker, &bytes);
         }
         Ok((out, stamp))
     }
@@ -181,15 +174,8 @@ impl Sources {
                 true => bytes.to_vec(),
                 false => doc.file_bytes(range),
             };
-            if i > 0 {
-                if !out.is_empty() && !out.ends_with(b"\n") {
-                    out.push(b'\n');
-                }
-                out.extend_from_slice(FILE_MARKER.as_bytes());
-                out.extend_from_slice(path.unwrap_or_default().as_bytes());
-                out.push(b'\n');
-            }
-            out.extend_from_slice(&content);
+            let marker = (i > 0).then(|| path.as_deref().unwrap_or_default().as_bytes());
+            join(&mut out, marker, &content);
         }
         Ok(out)
     }
@@ -413,6 +399,20 @@ impl Sources {
         dirs.dedup();
         dirs
     }
+}
+
+/// Appends a file to a document's bytes: after the marker naming it
+/// (`None` for the first file), on a line of its own.
+fn join(out: &mut Vec<u8>, marker: Option<&[u8]>, bytes: &[u8]) {
+    if let Some(path) = marker {
+        if !out.is_empty() && !out.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+        out.extend_from_slice(FILE_MARKER.as_bytes());
+        out.extend_from_slice(path);
+        out.push(b'\n');
+    }
+    out.extend_from_slice(bytes);
 }
 
 /// A test of crash safety stops the process after this many renames of
