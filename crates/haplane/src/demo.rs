@@ -91,6 +91,7 @@ fn walkthrough(
   HAProxy (pid {pid}) runs {dir}/haproxy.cfg, a hand-written sample; open it to see each change land.
   The API listens on http://127.0.0.1:{port}/v3 - user: admin  password: {password}
   Interactive documentation: http://admin:{password}@127.0.0.1:{port}/v3/docs
+  Web console: http://127.0.0.1:{port}/ui (same user)
 
 Try it in another terminal:
 
@@ -132,6 +133,9 @@ Try it in another terminal:
   V=$(curl -s $API/services/haproxy/configuration/version)
   curl -s -X POST -H 'Content-Type: application/json' "$API/services/haproxy/configuration/backends/api/servers?version=$V" \
        -d '{{"name":"bad","address":"no-such-host.invalid","port":80}}'; echo
+
+  # The API's own figures, for Prometheus:
+  curl -s $API/metrics | grep -E '^haplane_(commits|reloads|validations)_total'
 
 Press Ctrl-C to stop (HAProxy stops with it).
 "#
