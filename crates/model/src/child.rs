@@ -178,6 +178,17 @@ pub fn render_child(
     value: &Map<String, Value>,
     old: Option<&LineRef<'_>>,
 ) -> Result<Vec<String>, ModelError> {
+    let read = old.and_then(|line| read_child(kind, line));
+    render_child_over(kind, value, old.zip(read.as_ref()))
+}
+
+/// Like [`render_child`], over a line whose value was read already
+/// ([`read_child`] of it): the line is not decoded again.
+pub fn render_child_over(
+    kind: ChildKind,
+    value: &Map<String, Value>,
+    old: Option<(&LineRef<'_>, &Map<String, Value>)>,
+) -> Result<Vec<String>, ModelError> {
     check_fields(kind.table(), value, "", kind.identity())?;
     let name = required_str(value, "name")?;
     if !name
@@ -229,22 +240,16 @@ pub fn render_child(
     if kind == ChildKind::Server {
         words.push(name.to_owned());
     }
-    let params_only: Map<String, Value> = value
-        .iter()
-        .filter(|(k, _)| !kind.identity().contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let old_words: Vec<String> = old
-        .map(|l| l.words().iter().map(|w| w.value.to_string()).collect())
-        .unwrap_or_default();
+    let old_words = old.map(|(l, _)| l.words()).unwrap_or_default();
+    let old_words: Vec<&str> = old_words.iter().map(|w| &*w.value).collect();
     let skip = if kind == ChildKind::Server { 3 } else { 2 };
-    let mut old_params: Vec<&str> = old_words.iter().skip(skip).map(String::as_str).collect();
+    let mut old_params: Vec<&str> = old_words.iter().skip(skip).copied().collect();
     // Keep the old address spelling when it means the same thing.
     let old_address = old_words.get(skip - 1).filter(|a| {
         let (h, p, e) = split_address(a);
         h == address && p == port && e == end
     });
-    words.push(old_address.cloned().unwrap_or(addr));
+    words.push(old_address.map_or(addr, |a| (*a).to_owned()));
     // A bind's name lives in its params; it is written only when it differs
     // from the address (the name a bind without `name` gets).
     let old_name = bind_name(&old_params).map(str::to_owned);
@@ -254,8 +259,19 @@ pub fn render_child(
         }
     }
     let mut params = match old {
-        Some(_) => params::update(kind.table(), &old_params, &params_only, "")?,
-        None => params::encode_all(kind.table(), &params_only, "")?,
+        // The identity fields of `value` are none of the table's.
+        Some((_, read)) => {
+            let items = params::parse(kind.table(), &old_params);
+            params::update_from(kind.table(), &items, read, value, "")?
+        }
+        None => {
+            let params_only: Map<String, Value> = value
+                .iter()
+                .filter(|(k, _)| !kind.identity().contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            params::encode_all(kind.table(), &params_only, "")?
+        }
     };
     if kind == ChildKind::Bind {
         let default_name = words.last().cloned().unwrap_or_default();

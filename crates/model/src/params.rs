@@ -264,18 +264,32 @@ pub(crate) fn update(
 ) -> Result<Vec<String>, ModelError> {
     let items = parse(table, words);
     let old = object(table, &items);
+    update_from(table, &items, &old, new, field)
+}
+
+/// Like [`update`], for a line already read: its params' `items` and the
+/// object they decode to (which may hold other fields too, such as a
+/// server's name: only the table's fields are compared). `new` may also
+/// hold fields the table does not know; they are not written.
+pub(crate) fn update_from(
+    table: &Table,
+    items: &[Item<'_>],
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+    field: &str,
+) -> Result<Vec<String>, ModelError> {
     let mut out: Vec<String> = Vec::new();
     // By identity (`Entry::identity_index`): written already, on the line.
     let mut emitted = vec![false; table.identities];
     let mut on_line = vec![false; table.identities];
-    for item in &items {
+    for item in items {
         match item {
             Item::Unknown { words } => out.extend(words.iter().map(|w| w.to_string())),
             Item::Known { entry, words, .. } => {
                 let entry = &table.entries[*entry];
                 let identity = table.identity(entry);
                 on_line[entry.identity_index] = true;
-                if same_at(new, &old, identity) {
+                if same_at(new, old, identity) {
                     out.extend(words.iter().map(|w| w.to_string()));
                 } else if !std::mem::replace(&mut emitted[entry.identity_index], true) {
                     out.extend(encode_field(table, identity, new, field)?);

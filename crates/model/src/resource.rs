@@ -5,7 +5,7 @@
 use haplane_cfg::{Document, SectionId, SectionKind};
 use serde_json::{json, Map, Value};
 
-use crate::child::{children, find_child, render_child, ChildKind};
+use crate::child::{children, find_child, render_child, render_child_over, ChildKind};
 use crate::error::ModelError;
 use crate::section::{read_section, read_section_as, write_section, write_section_as};
 
@@ -477,7 +477,7 @@ pub fn set_children(
             .section(id)
             .line(*index)
             .expect("the child's line exists");
-        let words = render_child(kind, value, Some(&line))?;
+        let words = render_child_over(kind, value, Some((&line, old)))?;
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         scratch.replace_words(id, *index, &words);
     }
@@ -544,7 +544,7 @@ pub fn replace_child(
         .section(id)
         .line(index)
         .expect("the child's line exists");
-    let words = render_child(kind, value, Some(&line))?;
+    let words = render_child_over(kind, value, Some((&line, &old)))?;
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     doc.replace_words(id, index, &words);
     Ok(())

@@ -441,10 +441,14 @@ fn levels_of(kind: RuleKind, value: &Map<String, Value>) -> Result<Vec<&str>, Mo
 /// accepted and ignored, the path gives the index.
 const INDEX: &str = "index";
 
+/// Renders the words of a rule for `value`. With `old`, the line it
+/// replaces and, when it was read already, what it reads as: params whose
+/// value did not change keep their words.
 fn render_rule(
     kind: RuleKind,
     value: &Map<String, Value>,
     old: Option<&LineRef<'_>>,
+    read: Option<&Map<String, Value>>,
 ) -> Result<Vec<String>, ModelError> {
     match value.get("nolog") {
         Some(Value::Bool(true)) if kind == RuleKind::LogTarget => {
@@ -589,10 +593,14 @@ fn render_rule(
         Some(p) if old.is_some() && p.levels == levels => p.params,
         _ => vec![],
     };
-    let params = if old_params.is_empty() {
-        params::encode_all(table, &body, "")?
-    } else {
-        params::update(table, &old_params, &body, "")?
+    let params = match (old_params.is_empty(), read) {
+        (true, _) => params::encode_all(table, &body, "")?,
+        // Compared with what GET showed of the line: the table's fields only.
+        (false, Some(read)) => {
+            let items = params::parse(table, &old_params);
+            params::update_from(table, &items, read, &body, "")?
+        }
+        (false, None) => params::update(table, &old_params, &body, "")?,
     };
     words.extend(params);
     match (value.get("cond"), value.get("cond_test")) {
@@ -679,7 +687,7 @@ pub fn insert_rule(
     value: &Map<String, Value>,
 ) -> Result<(), ResourceError> {
     let id = find(doc, parent, name, kind)?;
-    let words = render_rule(kind, value, None)?;
+    let words = render_rule(kind, value, None, None)?;
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let lines = rule_positions(doc, id, kind);
     match (lines.get(index), lines.last()) {
@@ -714,7 +722,7 @@ pub fn replace_rule(
         return Ok(());
     }
     let line = doc.section(id).line(at).expect("the rule's line exists");
-    let words = render_rule(kind, value, Some(&line))?;
+    let words = render_rule(kind, value, Some(&line), Some(&old))?;
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     doc.replace_words(id, at, &words);
     Ok(())
@@ -761,7 +769,8 @@ pub fn replace_rules(
             .section(id)
             .line(*at)
             .expect("the rule's line exists");
-        let words = render_rule(kind, value, Some(&line)).map_err(|e| at_index(e.into(), i))?;
+        let words =
+            render_rule(kind, value, Some(&line), Some(old)).map_err(|e| at_index(e.into(), i))?;
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         scratch.replace_words(id, *at, &words);
     }
@@ -774,7 +783,7 @@ pub fn replace_rules(
         .iter()
         .enumerate()
         .skip(existing.len())
-        .map(|(i, value)| render_rule(kind, value, None).map_err(|e| at_index(e.into(), i)))
+        .map(|(i, value)| render_rule(kind, value, None, None).map_err(|e| at_index(e.into(), i)))
         .collect::<Result<Vec<_>, _>>()?;
     let last = existing.last().map(|(at, _)| *at);
     crate::resource::insert_after(&mut scratch, id, last, &new);
