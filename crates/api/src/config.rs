@@ -233,8 +233,8 @@ async fn handle(
             Ok(written(&applied, StatusCode::NO_CONTENT, None))
         }
         Action::ReplaceAll => {
-            let items = body.list()?;
-            let given = items.clone();
+            // The answer is the list as given: its own bytes.
+            let (given, sent) = body.list_and_bytes()?;
             let (_, applied) = dp
                 .edit(precondition.target(&q)?, move |doc| {
                     let place = owned.place();
@@ -243,11 +243,7 @@ async fn handle(
                     owned.keeps_login(doc)
                 })
                 .await?;
-            Ok(written(
-                &applied,
-                StatusCode::OK,
-                Some(params::objects(items)),
-            ))
+            Ok(written_bytes(&applied, StatusCode::OK, Some(sent.to_vec())))
         }
     }
 }

@@ -148,11 +148,6 @@ pub fn json_bytes(bytes: std::sync::Arc<[u8]>) -> Response {
         .into_response()
 }
 
-/// A list of objects as one JSON array.
-pub fn objects(list: Vec<serde_json::Map<String, Value>>) -> Value {
-    Value::Array(list.into_iter().map(Value::Object).collect())
-}
-
 /// Parses a JSON request body into an object, naming what is wrong.
 pub fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
     object_of(parse_json(body)?)
@@ -178,10 +173,10 @@ fn object_of(value: Value) -> Result<serde_json::Map<String, Value>, ApiError> {
 pub(crate) struct CheckedBody(pub(crate) Value);
 
 /// A request's JSON body: the value the body check parsed (taken from the
-/// request, not copied), or the bytes when no check ran (parsed when
-/// asked for).
+/// request, not copied) with the bytes it was read from, or the bytes when
+/// no check ran (parsed when asked for).
 pub enum JsonBody {
-    Parsed(Value),
+    Parsed(Value, axum::body::Bytes),
     Raw(axum::body::Bytes),
 }
 
@@ -190,21 +185,22 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
-        if let Some(CheckedBody(value)) = parts.extensions.remove::<CheckedBody>() {
-            return Ok(JsonBody::Parsed(value));
-        }
+        let checked = parts.extensions.remove::<CheckedBody>();
         let request = axum::extract::Request::from_parts(parts, body);
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        Ok(JsonBody::Raw(bytes))
+        Ok(match checked {
+            Some(CheckedBody(value)) => JsonBody::Parsed(value, bytes),
+            None => JsonBody::Raw(bytes),
+        })
     }
 }
 
 impl JsonBody {
     fn value(self) -> Result<Value, ApiError> {
         match self {
-            JsonBody::Parsed(value) => Ok(value),
+            JsonBody::Parsed(value, _) => Ok(value),
             JsonBody::Raw(bytes) => parse_json(&bytes),
         }
     }
@@ -212,7 +208,7 @@ impl JsonBody {
     /// Whether the body is a JSON array (which is not parsed for it).
     pub fn is_array(&self) -> bool {
         match self {
-            JsonBody::Parsed(value) => value.is_array(),
+            JsonBody::Parsed(value, _) => value.is_array(),
             JsonBody::Raw(bytes) => bytes.trim_ascii_start().starts_with(b"["),
         }
     }
@@ -220,6 +216,17 @@ impl JsonBody {
     /// The body as a JSON object; anything else is a 400.
     pub fn object(self) -> Result<serde_json::Map<String, Value>, ApiError> {
         object_of(self.value()?)
+    }
+
+    /// The body as a JSON array of objects, and the bytes it was read
+    /// from (an answer that is that list sends them back as they came).
+    pub fn list_and_bytes(
+        self,
+    ) -> Result<(Vec<serde_json::Map<String, Value>>, axum::body::Bytes), ApiError> {
+        let bytes = match &self {
+            JsonBody::Parsed(_, bytes) | JsonBody::Raw(bytes) => bytes.clone(),
+        };
+        Ok((self.list()?, bytes))
     }
 
     /// The body as a JSON array of objects; anything else is a 400.
