@@ -184,15 +184,18 @@ async fn handle(
             Ok(written_bytes(&applied, status, Some(body)))
         }
         Action::Replace => {
-            let mut value = body.object()?;
+            let (mut value, sent) = body.object_and_bytes()?;
             // The path names the item when the body does not.
+            let mut named = true;
             if let Some(field) = op.resource.key().filter(|_| !op.resource.is_indexed()) {
-                value
-                    .entry(field)
-                    .or_insert_with(|| Value::String(key.to_owned()));
+                value.entry(field).or_insert_with(|| {
+                    named = false;
+                    Value::String(key.to_owned())
+                });
             }
             let target = precondition.target(&q)?;
-            let given = value.clone();
+            let given = Arc::new(value);
+            let value = Arc::clone(&given);
             let (_, applied) = dp
                 .edit(target, move |doc| {
                     let (place, key) = (owned.place(), owned.key.as_str());
@@ -200,12 +203,16 @@ async fn handle(
                     registry::replace(doc, place, key, &given, full)
                 })
                 .await?;
-            // The singleton answers what it now is.
+            // The singleton answers what it now is; an item, the body as it
+            // came when that is what it shows (named, no flag set to false).
             let shown = match op.resource.is_singleton() {
                 true => dp.read(params::transaction(&q), |doc| {
                     registry::get(doc, place, key, full)
                 })??,
-                false => value,
+                false if named && !holds_false(&value) => {
+                    return Ok(written_bytes(&applied, StatusCode::OK, Some(sent.to_vec())))
+                }
+                false => Arc::unwrap_or_clone(value),
             };
             Ok(written(
                 &applied,
@@ -436,6 +443,20 @@ fn join_json(items: &[Vec<u8>]) -> Vec<u8> {
     }
     out.push(b']');
     out
+}
+
+/// Whether a flag anywhere in `item` is set to false (which an answer
+/// leaves out, see [`without_false`]).
+fn holds_false(item: &Map<String, Value>) -> bool {
+    fn holds(value: &Value) -> bool {
+        match value {
+            Value::Bool(false) => true,
+            Value::Object(object) => object.values().any(holds),
+            Value::Array(items) => items.iter().any(holds),
+            _ => false,
+        }
+    }
+    item.values().any(holds)
 }
 
 /// A written item as the answer shows it: a flag set to false is not in

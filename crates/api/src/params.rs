@@ -218,6 +218,16 @@ impl JsonBody {
         object_of(self.value()?)
     }
 
+    /// The body as a JSON object, and the bytes it was read from.
+    pub fn object_and_bytes(
+        self,
+    ) -> Result<(serde_json::Map<String, Value>, axum::body::Bytes), ApiError> {
+        let bytes = match &self {
+            JsonBody::Parsed(_, bytes) | JsonBody::Raw(bytes) => bytes.clone(),
+        };
+        Ok((self.object()?, bytes))
+    }
+
     /// The body as a JSON array of objects, and the bytes it was read
     /// from (an answer that is that list sends them back as they came).
     pub fn list_and_bytes(

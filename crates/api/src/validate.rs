@@ -23,26 +23,37 @@ pub(crate) fn spec() -> &'static Value {
     SPEC.get_or_init(crate::spec::specification)
 }
 
-/// The JSON request body schema of each operation, by method and path.
-fn body_schemas() -> &'static HashMap<(String, String), Value> {
-    static SCHEMAS: OnceLock<HashMap<(String, String), Value>> = OnceLock::new();
+/// The JSON request body schema of each operation, by method and path,
+/// made ready for checking (built with the document, on the first write).
+struct BodySchemas {
+    schemas: haplane_model::Schemas,
+    by_operation: HashMap<(String, String), haplane_model::SchemaId>,
+}
+
+fn body_schemas() -> &'static BodySchemas {
+    static SCHEMAS: OnceLock<BodySchemas> = OnceLock::new();
     SCHEMAS.get_or_init(|| {
-        let mut out = HashMap::new();
-        let Some(paths) = spec()["paths"].as_object() else {
-            return out;
-        };
-        for (path, methods) in paths {
-            let Some(methods) = methods.as_object() else {
-                continue;
-            };
-            for (method, op) in methods {
-                let schema = &op["requestBody"]["content"]["application/json"]["schema"];
-                if !schema.is_null() {
-                    out.insert((method.to_uppercase(), path.clone()), schema.clone());
+        let root = spec();
+        let mut builder = haplane_model::SchemaBuilder::new(root);
+        let mut by_operation = HashMap::new();
+        if let Some(paths) = root["paths"].as_object() {
+            for (path, methods) in paths {
+                let Some(methods) = methods.as_object() else {
+                    continue;
+                };
+                for (method, op) in methods {
+                    let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+                    if !schema.is_null() {
+                        let id = builder.add(schema);
+                        by_operation.insert((method.to_uppercase(), path.clone()), id);
+                    }
                 }
             }
         }
-        out
+        BodySchemas {
+            schemas: builder.finish(),
+            by_operation,
+        }
     })
 }
 
@@ -62,7 +73,8 @@ pub(crate) async fn body(
     let path = path.as_str();
     let path = path.strip_prefix("/v3").unwrap_or(path);
     let key = (request.method().as_str().to_owned(), path.to_owned());
-    let Some(schema) = body_schemas().get(&key) else {
+    let checks = body_schemas();
+    let Some(schema) = checks.by_operation.get(&key).copied() else {
         return next.run(request).await;
     };
     let (mut parts, body) = request.into_parts();
@@ -78,7 +90,8 @@ pub(crate) async fn body(
     };
     // A body that is not JSON is the handler's to refuse (400).
     if let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
-        let violations = haplane_model::validate(spec(), schema, &value);
+        let checked = checks.schemas.check(schema, &value);
+        let violations = checked.violations;
         // A value of the wrong type does not decode at all: 400, as the
         // reference answers a body it cannot parse.
         if let Some(v) = violations.iter().find(|v| v.mistyped) {
@@ -97,7 +110,7 @@ pub(crate) async fn body(
             )
             .into_response();
         }
-        if let Some(violation) = haplane_model::control_character(spec(), schema, &value) {
+        if let Some(violation) = checked.control {
             return ApiError::bad_request(violation.to_string()).into_response();
         }
         // The handler takes the value rather than parse the bytes again.

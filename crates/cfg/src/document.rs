@@ -64,6 +64,14 @@ pub(crate) struct Line {
 }
 
 impl Line {
+    pub(crate) fn owned_from(text: Vec<u8>, eol: Eol) -> Line {
+        Line {
+            kind: classify_standalone(&text),
+            text: Text::Owned(text.into_boxed_slice()),
+            eol,
+        }
+    }
+
     pub(crate) fn owned(text: &[u8], eol: Eol) -> Line {
         Line {
             text: Text::Owned(text.into()),
@@ -208,6 +216,17 @@ impl Document {
             out.extend_from_slice(line.eol.as_bytes());
         }
         out
+    }
+
+    /// The bytes of section `index` in pieces, each line then its end of
+    /// line: [`Document::section_bytes`] without the copy.
+    pub fn section_pieces(&self, index: usize) -> impl Iterator<Item = &[u8]> + '_ {
+        let section = &self.sections[index];
+        section
+            .header
+            .iter()
+            .chain(&section.lines)
+            .flat_map(|line| [self.bytes(line), line.eol.as_bytes()])
     }
 
     /// The length of [`Document::section_bytes`] of section `index`.
@@ -772,6 +791,19 @@ impl<'a> LineRef<'a> {
             .take_while(|&&b| b == b' ' || b == b'\t')
             .count();
         &self.bytes[..n]
+    }
+
+    /// Whether the line's first word may be `word`: it is, or it holds a
+    /// quote or an escape, which only the full split reads. A test that
+    /// costs a few bytes before `words` costs the line.
+    pub fn may_start_with(&self, word: &str) -> bool {
+        let rest = self.bytes.trim_ascii_start();
+        let end = rest
+            .iter()
+            .position(|b| matches!(b, b' ' | b'\t'))
+            .unwrap_or(rest.len());
+        let first = &rest[..end];
+        first == word.as_bytes() || first.iter().any(|b| matches!(b, b'"' | b'\'' | b'\\'))
     }
 
     /// The line split into words (comments excluded).

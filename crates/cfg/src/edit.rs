@@ -46,8 +46,12 @@ pub fn render_line(indent: &[u8], words: &[&str]) -> Vec<u8> {
 /// The bytes of `old` with its words replaced by `words`, keeping its
 /// indentation and its trailing comment (and the spacing before it).
 fn rewrite(old: LineRef<'_>, words: &[&str]) -> Vec<u8> {
-    let lexed = old.lexed();
     let mut text = render_line(old.indent(), words);
+    // Without a `#` there is no comment to keep (nor to look for).
+    if !old.bytes().contains(&b'#') {
+        return text;
+    }
+    let lexed = old.lexed();
     if let Some(comment) = lexed.comment {
         let bytes = old.bytes();
         let gap_start = lexed
@@ -59,6 +63,15 @@ fn rewrite(old: LineRef<'_>, words: &[&str]) -> Vec<u8> {
         text.extend_from_slice(&bytes[comment..]);
     }
     text
+}
+
+impl LineRef<'_> {
+    /// This line with its words replaced by `words`, keeping its
+    /// indentation and its trailing comment: what
+    /// [`Document::replace_words`] writes, for [`Document::set_line`].
+    pub fn rewritten(&self, words: &[&str]) -> Vec<u8> {
+        rewrite(*self, words)
+    }
 }
 
 impl Document {
@@ -123,8 +136,14 @@ impl Document {
     pub fn replace_words(&mut self, id: SectionId, index: usize, words: &[&str]) {
         let old = self.section(id).line(index).expect("line index in range");
         let text = rewrite(old, words);
+        self.set_line(id, index, text);
+    }
+
+    /// Makes line `index` of a section `text` (a [`LineRef::rewritten`]
+    /// of it), keeping its end of line.
+    pub fn set_line(&mut self, id: SectionId, index: usize, text: Vec<u8>) {
         let line = &mut Arc::make_mut(&mut self.sections[id.0]).lines[index];
-        *line = Line::owned(&text, line.eol);
+        *line = Line::owned_from(text, line.eol);
     }
 
     /// Removes line `index` and the comments attached to it (see the module

@@ -482,3 +482,16 @@ fn removing_a_files_last_section_keeps_the_next_file() {
         .ends_with("# end of a\n\n# b's preamble\nbackend api\n    server x 10.0.1.1:80\n"));
     assert_eq!(files[1].1, "");
 }
+
+#[test]
+fn a_first_word_is_told_from_its_bytes_unless_quoted() {
+    let doc = Document::parse(
+        b"backend b\n    server s1 a:1\n    servers x\n    \"server\" s2 a:2\n    ser\\ver x\n\tbind :80\n".to_vec(),
+    );
+    let section = doc.sections().next().unwrap();
+    let may: Vec<bool> = section
+        .keyword_lines()
+        .map(|(_, l)| l.may_start_with("server"))
+        .collect();
+    assert_eq!(may, [true, false, true, true, false]);
+}

@@ -192,6 +192,36 @@ proptest! {
         prop_assert_eq!(doc.to_text(), text);
     }
 
+    /// The cheap test before a split never turns a line away whose first
+    /// word is the one asked for, however it is quoted or escaped.
+    #[test]
+    fn a_line_whose_first_word_is_asked_for_may_start_with_it(
+        word in prop::sample::select(vec!["server", "http-request", "bind", "no"]),
+        quoting in proptest::collection::vec(0..5u8, 12),
+        indent in "[ \t]{0,3}",
+        rest in "[ \t]{0,2}[a-z0-9 ]{0,8}",
+    ) {
+        let spelled: String = word
+            .chars()
+            .zip(quoting.iter().cycle())
+            .map(|(c, how)| match how {
+                1 => format!("\"{c}\""),
+                2 => format!("'{c}'"),
+                3 => format!("\\{c}"),
+                _ => c.to_string(),
+            })
+            .collect();
+        let line = format!("{indent}{spelled}{rest}");
+        let doc = Document::parse(format!("backend b\n{line}\n").into_bytes());
+        let section = doc.sections().next().unwrap();
+        for (_, l) in section.keyword_lines() {
+            let first = l.words().first().map(|w| w.value.to_string());
+            if first.as_deref() == Some(word) {
+                prop_assert!(l.may_start_with(word), "{:?} starts with {}", line, word);
+            }
+        }
+    }
+
     /// After any edit, every line the edit did not name is still there, in order.
     #[test]
     fn edits_keep_other_lines(text in config_text(), pick in any::<prop::sample::Index>(), op in 0..4u8) {

@@ -144,18 +144,56 @@ pub(crate) fn without_version(bytes: &[u8]) -> &[u8] {
 }
 
 /// Whether two documents have the same bytes but for the version line;
-/// only the sections between those they share are compared.
+/// only the sections between those they share are compared, piece by
+/// piece, up to the first difference.
 pub(crate) fn same_but_version(old: &Document, new: &Document) -> bool {
     let change = new.section_change(old);
-    let render = |doc: &Document, range: std::ops::Range<usize>| -> Vec<u8> {
-        range.flat_map(|i| doc.section_bytes(i)).collect()
-    };
-    let before = render(old, change.keep..change.keep + change.drop);
-    let after = render(new, change.inserted);
-    // The version line is the first of the preamble, section 0.
-    match change.keep {
-        0 => without_version(&before) == without_version(&after),
-        _ => before == after,
+    fn pieces(doc: &Document, range: std::ops::Range<usize>, first: bool) -> Vec<&[u8]> {
+        let mut pieces: Vec<&[u8]> = Vec::new();
+        for i in range {
+            pieces.extend(doc.section_pieces(i));
+        }
+        // The version line is the first of the preamble, section 0.
+        if first
+            && pieces
+                .first()
+                .is_some_and(|p| p.starts_with(b"# _version="))
+        {
+            pieces.drain(..2.min(pieces.len()));
+        }
+        pieces
+    }
+    let first = change.keep == 0;
+    let before = pieces(old, change.keep..change.keep + change.drop, first);
+    let after = pieces(new, change.inserted, first);
+    same_bytes(&before, &after)
+}
+
+/// Whether two lists of pieces hold the same bytes, however cut.
+fn same_bytes(a: &[&[u8]], b: &[&[u8]]) -> bool {
+    let (mut a, mut b) = (a.iter().copied(), b.iter().copied());
+    let (mut x, mut y): (&[u8], &[u8]) = (&[], &[]);
+    loop {
+        while x.is_empty() {
+            match a.next() {
+                Some(p) => x = p,
+                None => break,
+            }
+        }
+        while y.is_empty() {
+            match b.next() {
+                Some(p) => y = p,
+                None => break,
+            }
+        }
+        if x.is_empty() || y.is_empty() {
+            return x.is_empty() && y.is_empty();
+        }
+        let n = x.len().min(y.len());
+        if x[..n] != y[..n] {
+            return false;
+        }
+        (x, y) = (&x[n..], &y[n..]);
     }
 }
 
@@ -234,6 +272,25 @@ fn parent_dir(path: &Path) -> &Path {
     path.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
+}
+
+/// Writes `bytes` to a synced temporary file beside `path`, with `like`'s
+/// mode, owner and group, for a rename over `path` later; the file is
+/// removed when the returned path is dropped unpersisted.
+pub(crate) fn stage_like(
+    path: &Path,
+    bytes: &[u8],
+    like: &Path,
+) -> std::io::Result<tempfile::TempPath> {
+    let like = std::fs::metadata(like).ok().map(|m| Ownership::of(&m));
+    Ok(stage_owned(&resolve_link(path), bytes, like, 0o600)?.into_temp_path())
+}
+
+/// Renames a staged file over `path` and syncs its directory.
+pub(crate) fn persist(staged: tempfile::TempPath, path: &Path) -> std::io::Result<()> {
+    let path = resolve_link(path);
+    staged.persist(&path).map_err(|e| e.error)?;
+    std::fs::File::open(parent_dir(&path))?.sync_all()
 }
 
 /// Writes `bytes` to a synced temporary file beside `path`, with `path`'s
@@ -404,6 +461,9 @@ impl Dataplane {
         haplane_model::check_references(&doc)
             .map_err(|e| DataplaneError::Resource(haplane_model::ResourceError::Invalid(e)))?;
         let changes = haplane_model::changes(&current.doc, &doc);
+        // The history's copy is written meanwhile too, and kept only once
+        // HAProxy accepts the files.
+        let staged = self.history.stage(version, &bytes);
         self.validation_result(validation, &doc, &plan).await?;
         if self.settings.backups_number > 0 {
             self.backup(&current.doc.to_bytes(), current.version);
@@ -425,7 +485,13 @@ impl Dataplane {
             self.reloads.runtime_in_flight(true);
         }
         let caller = crate::history::caller();
-        self.deploy_file(doc, &plan, &bytes, changes, origin, caller)?;
+        let kept = Kept {
+            changes,
+            origin,
+            caller,
+            staged,
+        };
+        self.deploy_file(doc, &plan, &bytes, kept)?;
         self.metrics.committed();
         tracing::info!(version, "configuration committed");
         if let Some((rt, steps)) = live {
@@ -516,14 +582,13 @@ impl Dataplane {
         let bytes = doc.to_bytes();
         let plan = self.sources.plan(&current.doc, &doc, bytes.clone())?;
         let changes = haplane_model::changes(&current.doc, &doc);
-        self.deploy_file(
-            doc,
-            &plan,
-            &bytes,
+        let kept = Kept {
             changes,
-            Origin::Rollback,
-            Caller::default(),
-        )
+            origin: Origin::Rollback,
+            caller: Caller::default(),
+            staged: None,
+        };
+        self.deploy_file(doc, &plan, &bytes, kept)
     }
 
     /// Writes the files of `plan`, keeps `bytes`, the rendering of `doc`,
@@ -534,15 +599,61 @@ impl Dataplane {
         doc: Document,
         plan: &Plan,
         bytes: &[u8],
-        changes: Vec<String>,
-        origin: Origin,
-        caller: Caller,
+        kept: Kept,
     ) -> Result<(), DataplaneError> {
         self.sources.write(plan, &self.settings.transaction_dir)?;
         let version = doc.version().unwrap_or(1);
-        self.history
-            .keep_bytes(changes, bytes, version, origin, caller);
+        let Kept {
+            changes,
+            origin,
+            caller,
+            staged,
+        } = kept;
+        match staged {
+            Some(staged) => self
+                .history
+                .keep_staged(changes, staged, bytes, origin, caller),
+            None => self
+                .history
+                .keep_bytes(changes, bytes, version, origin, caller),
+        }
         self.install(Snapshot::new(doc, self.stamp_now()));
         Ok(())
+    }
+}
+
+/// What the history keeps of a commit besides its bytes.
+struct Kept {
+    changes: Vec<String>,
+    origin: Origin,
+    caller: Caller,
+    /// The bytes already written beside the history (see `History::stage`).
+    staged: Option<crate::history::Staged>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_compared_however_cut() {
+        assert!(same_bytes(&[b"ab", b"c", b""], &[b"a", b"", b"bc"]));
+        assert!(same_bytes(&[], &[b"", b""]));
+        assert!(!same_bytes(&[b"ab"], &[b"a", b"bc"]));
+        assert!(!same_bytes(&[b"abc"], &[b"ab"]));
+        assert!(!same_bytes(&[b"ab", b"x"], &[b"ab", b"y"]));
+    }
+
+    #[test]
+    fn only_the_version_line_may_differ() {
+        let old = Document::parse(b"# _version=3\nglobal\n    daemon\n".to_vec());
+        let mut new = old.clone();
+        new.set_version(4);
+        assert!(same_but_version(&old, &new));
+        let id = new.sections().next().unwrap().id();
+        new.replace_words(id, 0, &["daemon"]);
+        assert!(same_but_version(&old, &new), "rewritten as it was");
+        new.replace_words(id, 0, &["nbthread", "2"]);
+        assert!(!same_but_version(&old, &new));
     }
 }

@@ -208,6 +208,12 @@ pub(crate) struct History {
     entries: Mutex<BTreeMap<u64, HistoryEntry>>,
 }
 
+/// A version's bytes written beside the history, not kept yet.
+pub(crate) struct Staged {
+    version: u64,
+    temp: tempfile::TempPath,
+}
+
 impl History {
     /// Reads the history left in `dir` (made if needed).
     pub(crate) fn open(dir: &Path, keep: usize, like: &Path) -> Result<History, DataplaneError> {
@@ -269,6 +275,12 @@ impl History {
             tracing::error!(file = %path.display(), error = %e, "cannot keep a version in the history");
             return;
         }
+        self.remember(entry);
+    }
+
+    /// Saves `entry`, whose bytes are kept, and forgets the oldest past
+    /// the limit.
+    fn remember(&self, entry: HistoryEntry) {
         self.save_meta(&entry);
         let mut entries = self.entries.lock().expect("history lock");
         entries.insert(entry.version, entry);
@@ -298,6 +310,38 @@ impl History {
         self.keep_bytes(changes, &doc.to_bytes(), version, origin, caller);
     }
 
+    /// Writes `bytes` beside the history as `version`'s copy, kept only by
+    /// [`History::keep_staged`] (dropped, the file goes): a commit writes
+    /// it while HAProxy checks the configuration.
+    pub(crate) fn stage(&self, version: u64, bytes: &[u8]) -> Option<Staged> {
+        let path = self.bytes_path(version);
+        match crate::commit::stage_like(&path, bytes, &self.like) {
+            Ok(temp) => Some(Staged { version, temp }),
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %e, "cannot keep a version in the history");
+                None
+            }
+        }
+    }
+
+    /// [`History::keep_bytes`] of bytes already staged.
+    pub(crate) fn keep_staged(
+        &self,
+        changes: Vec<String>,
+        staged: Staged,
+        bytes: &[u8],
+        origin: Origin,
+        caller: Caller,
+    ) {
+        let path = self.bytes_path(staged.version);
+        if let Err(e) = crate::commit::persist(staged.temp, &path) {
+            tracing::error!(file = %path.display(), error = %e, "cannot keep a version in the history");
+            return;
+        }
+        let entry = self.entry(changes, bytes, staged.version, origin, caller);
+        self.remember(entry);
+    }
+
     /// Keeps `bytes` as `version`, with `changes`, what changed (the
     /// resource paths `haplane_model::changes` names).
     pub(crate) fn keep_bytes(
@@ -308,7 +352,19 @@ impl History {
         origin: Origin,
         caller: Caller,
     ) {
-        let entry = HistoryEntry {
+        let entry = self.entry(changes, bytes, version, origin, caller);
+        self.record(entry, bytes);
+    }
+
+    fn entry(
+        &self,
+        changes: Vec<String>,
+        bytes: &[u8],
+        version: u64,
+        origin: Origin,
+        caller: Caller,
+    ) -> HistoryEntry {
+        HistoryEntry {
             version,
             time: now(),
             user: caller.user,
@@ -319,8 +375,7 @@ impl History {
             reload_status: None,
             checksum: checksum(bytes),
             origin,
-        };
-        self.record(entry, bytes);
+        }
     }
 
     /// Changes the entry of `version`, if it is kept.

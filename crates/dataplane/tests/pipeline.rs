@@ -209,6 +209,15 @@ async fn a_broken_change_is_refused_with_haproxys_words_and_changes_nothing() {
     );
     assert_eq!(s.dp.snapshot().version, 1);
     assert!(get(s.port).unwrap().contains("hello"));
+    // The history's copy, written while HAProxy checked, is gone with the
+    // refusal: only the first version is kept, and no temporary file.
+    let history = s.config.parent().unwrap().join("transactions/history");
+    let mut kept: Vec<String> = std::fs::read_dir(&history)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["1.cfg", "1.json"], "{}", history.display());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,11 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+/// Reading and rendering thousands of lines makes and frees many small
+/// objects, on several threads: an allocator made for that.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Logs to stdout (colours only on a terminal) or to a file, as text or
 /// JSON lines.
 fn init_logging(level: &str, to_file: Option<&std::path::Path>, json: bool) -> anyhow::Result<()> {

@@ -492,9 +492,10 @@ fn full_sections_nest_their_children() {
     let (status, answer, _) = w.send(
         "PUT",
         "/services/haproxy/configuration/backends/web?version=2&full_section=true",
-        Some(replaced),
+        Some(replaced.clone()),
     );
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(answer, replaced, "the answer is the item as given");
     let text = w.config();
     assert!(
         text.contains("backend web\n    mode http\n    server s2 127.0.0.1:"),

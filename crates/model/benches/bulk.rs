@@ -13,6 +13,11 @@ use haplane_cfg::Document;
 use haplane_model::registry::{self, Place};
 use serde_json::{Map, Value};
 
+/// The allocator of the `haplane` binary, so that the benchmark measures
+/// what it does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]

@@ -75,6 +75,9 @@ fn parse_ports(text: &str) -> (Option<i64>, Option<i64>) {
 
 /// Reads a `server` or `bind` line into JSON; `None` if the line is not one.
 pub fn read_child(kind: ChildKind, line: &LineRef<'_>) -> Option<Map<String, Value>> {
+    if !line.may_start_with(kind.keyword()) {
+        return None;
+    }
     let words = line.words();
     let values: Vec<&str> = words.iter().map(|w| &*w.value).collect();
     let (keyword, rest) = values.split_first()?;
@@ -125,10 +128,15 @@ pub fn children(
     id: SectionId,
     kind: ChildKind,
 ) -> Vec<(usize, Map<String, Value>)> {
-    doc.section(id)
-        .keyword_lines()
-        .filter_map(|(i, line)| read_child(kind, &line).map(|v| (i, v)))
-        .collect()
+    let lines: Vec<(usize, LineRef<'_>)> = doc.section(id).keyword_lines().collect();
+    crate::par::map(
+        lines,
+        || (),
+        |_, (i, line)| read_child(kind, &line).map(|v| (i, v)),
+    )
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The child of `kind` named `name`.

@@ -15,6 +15,7 @@ mod codec;
 mod custom;
 mod error;
 mod line;
+mod par;
 mod params;
 mod references;
 mod site;
@@ -53,4 +54,6 @@ mod userlist;
 pub use haplane_cfg::Document;
 pub use schema::{resource_schema, rule_schema, spoe_schema};
 pub use userlist::{userlist_users, UserEntry};
-pub use validate::{control_character, validate, Violation};
+pub use validate::{
+    control_character, validate, Checked, SchemaBuilder, SchemaId, Schemas, Violation,
+};

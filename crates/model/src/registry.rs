@@ -7,6 +7,8 @@
 //! OpenAPI operations and schemas, the generic handlers and the fixture
 //! tests all come from [`RESOURCES`]; nothing else lists resources.
 
+use std::borrow::{Borrow, Cow};
+
 use haplane_cfg::{Document, SectionKind};
 use serde_json::{json, Map, Value};
 
@@ -1154,24 +1156,31 @@ fn nest(
 
 /// The children of a full section's value, taken out of it: each child
 /// collection with its items (none when its field is absent).
-type Nested = Vec<(&'static Resource, Vec<Map<String, Value>>)>;
+/// The children a full section's JSON gives, by resource: borrowed from
+/// the body, copied only when an item lacks its key field.
+type Nested<'v> = Vec<(&'static Resource, Vec<Cow<'v, Map<String, Value>>>)>;
 
-fn take_nested(
+fn take_nested<'v>(
     section: &'static Resource,
-    value: &Map<String, Value>,
-) -> Result<(Map<String, Value>, Nested), ResourceError> {
-    let mut own = value.clone();
+    value: &'v Map<String, Value>,
+) -> Result<(Map<String, Value>, Nested<'v>), ResourceError> {
+    let fields: Vec<(&'static Resource, &str)> = section
+        .children()
+        .filter_map(|child| child.full_field(section).map(|field| (child, field)))
+        .collect();
+    let own: Map<String, Value> = value
+        .iter()
+        .filter(|(k, _)| !fields.iter().any(|(_, field)| field == k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let mut nested = Vec::new();
-    for child in section.children() {
-        let Some(field) = child.full_field(section) else {
-            continue;
-        };
-        let items = match (own.remove(field), child.key()) {
+    for (child, field) in fields {
+        let items = match (value.get(field), child.key()) {
             (None | Some(Value::Null), _) => vec![],
             (Some(Value::Array(items)), Some("index")) => items
-                .into_iter()
+                .iter()
                 .map(|item| match item {
-                    Value::Object(o) => Ok(o),
+                    Value::Object(o) => Ok(Cow::Borrowed(o)),
                     other => Err(ModelError::invalid(
                         field,
                         format!("items must be objects, got {other}"),
@@ -1179,11 +1188,13 @@ fn take_nested(
                 })
                 .collect::<Result<_, _>>()?,
             (Some(Value::Object(by_key)), Some(key)) if key != "index" => by_key
-                .into_iter()
+                .iter()
                 .map(|(k, item)| match item {
-                    Value::Object(mut o) => {
-                        o.entry(key).or_insert_with(|| json!(k));
-                        Ok(o)
+                    Value::Object(o) if o.contains_key(key) => Ok(Cow::Borrowed(o)),
+                    Value::Object(o) => {
+                        let mut o = o.clone();
+                        o.insert(key.to_owned(), json!(k));
+                        Ok(Cow::Owned(o))
                     }
                     other => Err(ModelError::invalid(
                         field,
@@ -1210,7 +1221,7 @@ fn write_nested(
     doc: &mut Document,
     section: &'static Resource,
     name: &str,
-    nested: &Nested,
+    nested: &Nested<'_>,
 ) -> Result<(), ResourceError> {
     for (child, wanted) in nested {
         let place = Place {
@@ -1235,7 +1246,8 @@ fn write_nested(
                 .to_owned()
         };
         // Read once, by key: an item given as it is costs nothing more.
-        let wanted_keys: std::collections::HashSet<String> = wanted.iter().map(key_of).collect();
+        let wanted_keys: std::collections::HashSet<String> =
+            wanted.iter().map(|item| key_of(item)).collect();
         let existing: Vec<Map<String, Value>> = list(doc, place, false)?;
         let by_key: std::collections::HashMap<String, &Map<String, Value>> =
             existing.iter().map(|item| (key_of(item), item)).collect();
@@ -1247,6 +1259,7 @@ fn write_nested(
             delete(doc, place, &gone)?;
         }
         for item in wanted {
+            let item: &Map<String, Value> = item;
             let k = key_of(item);
             match by_key.get(&k) {
                 Some(old) if *old == item => {}
@@ -1479,10 +1492,10 @@ pub fn delete_value(
 }
 
 /// Replaces a whole rule list.
-pub fn replace_all(
+pub fn replace_all<M: Borrow<Map<String, Value>> + Sync>(
     doc: &mut Document,
     place: Place<'_>,
-    items: &[Map<String, Value>],
+    items: &[M],
 ) -> Result<(), ResourceError> {
     match place.resource.shape {
         Shape::Rules(rules) => {

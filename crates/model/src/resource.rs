@@ -2,6 +2,8 @@
 //! `backend`) and their one-line children (`server`, `bind`): list, get,
 //! create, replace, delete. Each write is a minimal edit of the document.
 
+use std::borrow::Borrow;
+
 use haplane_cfg::{Document, SectionId, SectionKind};
 use serde_json::{json, Map, Value};
 
@@ -441,57 +443,87 @@ pub fn create_child(
 /// reading its lines once: an unchanged child keeps its bytes, a changed one
 /// is rewritten in place, a missing one is removed and a new one follows the
 /// last. Linear in the number of children (a full-section replace).
-pub fn set_children(
+pub fn set_children<M: Borrow<Map<String, Value>> + Sync>(
     doc: &mut Document,
     parent: SectionKind,
     parent_name: &str,
     kind: ChildKind,
-    wanted: &[Map<String, Value>],
+    wanted: &[M],
 ) -> Result<(), ResourceError> {
     let id = find_parent(doc, parent, parent_name)?;
-    let name_of = |v: &Map<String, Value>| {
-        v.get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
+    /// What an item makes of the section: a new line, or a line rewritten.
+    enum Edit {
+        New(Vec<String>),
+        Over(usize, Vec<u8>),
+    }
+    fn name_of(v: &Map<String, Value>) -> &str {
+        v.get("name").and_then(Value::as_str).unwrap_or_default()
+    }
     let existing = children(doc, id, kind);
-    let by_name: std::collections::HashMap<String, &(usize, Map<String, Value>)> =
-        existing.iter().map(|c| (name_of(&c.1), c)).collect();
+    let names: Vec<&str> = existing.iter().map(|(_, old)| name_of(old)).collect();
+    let by_name: std::collections::HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(at, name)| (*name, at))
+        .collect();
+    // Every line is rendered before the first edit (a refused item leaves
+    // the document as it was), and the items are checked in order.
+    let section = doc.section(id);
+    let rendered = crate::par::map(
+        wanted.iter().map(Borrow::borrow).collect(),
+        || (),
+        |_, value: &Map<String, Value>| {
+            let name = name_of(value);
+            let words = match by_name.get(name).map(|at| &existing[*at]) {
+                None => render_child(kind, value, None).map(|words| Some(Edit::New(words))),
+                Some((_, old)) if old == value => Ok(None),
+                Some((index, old)) => {
+                    let line = section.line(*index).expect("the child's line exists");
+                    render_child_over(kind, value, Some((&line, old))).map(|words| {
+                        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+                        Some(Edit::Over(*index, line.rewritten(&words)))
+                    })
+                }
+            };
+            (name, words)
+        },
+    );
     let mut seen = std::collections::HashSet::new();
-    let mut scratch = doc.clone();
+    let mut edits = Vec::new();
     let mut new = Vec::new();
-    for value in wanted {
-        let name = name_of(value);
-        if !seen.insert(name.clone()) {
-            return Err(ResourceError::AlreadyExists(child_label(kind, &name)));
+    for (name, rendered) in rendered {
+        if !seen.insert(name) {
+            return Err(ResourceError::AlreadyExists(child_label(kind, name)));
         }
-        let Some((index, old)) = by_name.get(&name).copied() else {
-            new.push(render_child(kind, value, None)?);
-            continue;
-        };
-        if old == value {
-            continue;
+        match rendered? {
+            Some(Edit::Over(index, text)) => edits.push((index, text)),
+            Some(Edit::New(words)) => new.push(words),
+            None => {}
         }
-        let line = scratch
-            .section(id)
-            .line(*index)
-            .expect("the child's line exists");
-        let words = render_child_over(kind, value, Some((&line, old)))?;
-        let words: Vec<&str> = words.iter().map(String::as_str).collect();
-        scratch.replace_words(id, *index, &words);
+    }
+    let kept = |at: &usize| seen.contains(names[*at]);
+    let gone: Vec<usize> = (0..existing.len())
+        .filter(|at| !kept(at))
+        .map(|at| existing[at].0)
+        .collect();
+    let last = (0..existing.len())
+        .rev()
+        .find(kept)
+        .map(|at| existing[at].0);
+    let kept_before_last = last.map_or(0, |last| gone.iter().filter(|g| **g < last).count());
+    drop(seen);
+    drop(by_name);
+    drop(names);
+    crate::par::drop_all(existing);
+    for (index, text) in edits {
+        doc.set_line(id, index, text);
     }
     // Removed bottom first, so that the other indexes stay valid.
-    for (index, old) in existing.iter().rev() {
-        if !seen.contains(&name_of(old)) {
-            scratch.remove_line(id, *index);
-        }
+    for index in gone.into_iter().rev() {
+        doc.remove_line(id, index);
     }
-    if !new.is_empty() {
-        let last = children(&scratch, id, kind).last().map(|(i, _)| *i);
-        insert_after(&mut scratch, id, last, &new);
-    }
-    *doc = scratch;
+    // New ones follow the last child kept (or end the section).
+    insert_after(doc, id, last.map(|last| last - kept_before_last), &new);
     Ok(())
 }
 

@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use haplane_cfg::{Document, LineRef, SectionId, SectionKind};
+use haplane_cfg::{Document, LineRef, SectionId, SectionKind, Word};
 use serde_json::{json, Map, Value};
 
 use crate::error::ModelError;
@@ -280,16 +280,11 @@ fn keyword_matches(kind: RuleKind, values: &[&str]) -> bool {
     keyword.all(|k| values.next() == Some(&k))
 }
 
-/// Whether the line can be a rule of `kind`: its first bytes are the
-/// keyword's first word (checked before the line is split into words).
+/// Whether the line can be a rule of `kind`: its first word is the
+/// keyword's first (checked before the line is split into words).
 fn may_be(kind: RuleKind, line: &LineRef<'_>) -> bool {
     let first = kind.keyword().split(' ').next().unwrap_or_default();
-    let bytes = line.bytes();
-    let start = bytes.len() - bytes.trim_ascii_start().len();
-    // A quoted or escaped first word is left to the full split.
-    bytes[start..].starts_with(first.as_bytes())
-        || (kind == RuleKind::LogTarget && bytes[start..].starts_with(b"no"))
-        || matches!(bytes.get(start), Some(b'"' | b'\'' | b'\\'))
+    line.may_start_with(first) || (kind == RuleKind::LogTarget && line.may_start_with("no"))
 }
 
 /// Param tables already looked up while reading a section's rules.
@@ -321,7 +316,15 @@ fn read_rule_with(
     if !may_be(kind, line) {
         return None;
     }
-    let words = line.words();
+    read_rule_words(kind, &line.words(), cache)
+}
+
+/// Reads a rule line, split into `words`, into JSON.
+fn read_rule_words(
+    kind: RuleKind,
+    words: &[Word<'_>],
+    cache: &mut TableCache,
+) -> Option<Map<String, Value>> {
     let values: Vec<&str> = words.iter().map(|w| &*w.value).collect();
     if is_nolog(kind, &values) {
         return Some(Map::from_iter([("nolog".to_owned(), Value::Bool(true))]));
@@ -367,11 +370,17 @@ fn read_rule_with(
 
 /// The rules of `kind` in a section, with their line index.
 fn rule_lines(doc: &Document, id: SectionId, kind: RuleKind) -> Vec<(usize, Map<String, Value>)> {
-    let mut cache = TableCache::default();
-    doc.section(id)
+    let lines: Vec<(usize, LineRef<'_>)> = doc
+        .section(id)
         .keyword_lines()
-        .filter_map(|(i, line)| read_rule_with(kind, &line, &mut cache).map(|v| (i, v)))
-        .collect()
+        .filter(|(_, line)| may_be(kind, line))
+        .collect();
+    crate::par::map(lines, TableCache::default, |cache, (i, line)| {
+        read_rule_with(kind, &line, cache).map(|v| (i, v))
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The line indexes of the rules of `kind` in a section, without decoding
@@ -447,7 +456,7 @@ const INDEX: &str = "index";
 fn render_rule(
     kind: RuleKind,
     value: &Map<String, Value>,
-    old: Option<&LineRef<'_>>,
+    old: Option<&[Word<'_>]>,
     read: Option<&Map<String, Value>>,
 ) -> Result<Vec<String>, ModelError> {
     match value.get("nolog") {
@@ -587,8 +596,7 @@ fn render_rule(
     }
     let mut words: Vec<String> = kind.keyword().split(' ').map(str::to_owned).collect();
     words.extend(head);
-    let lexed = old.map(|line| line.words()).unwrap_or_default();
-    let values: Vec<&str> = lexed.iter().map(|w| &*w.value).collect();
+    let values: Vec<&str> = old.unwrap_or_default().iter().map(|w| &*w.value).collect();
     let old_params = match split(kind, &values) {
         Some(p) if old.is_some() && p.levels == levels => p.params,
         _ => vec![],
@@ -722,7 +730,7 @@ pub fn replace_rule(
         return Ok(());
     }
     let line = doc.section(id).line(at).expect("the rule's line exists");
-    let words = render_rule(kind, value, Some(&line), Some(&old))?;
+    let words = render_rule(kind, value, Some(&line.words()), Some(&old))?;
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     doc.replace_words(id, at, &words);
     Ok(())
@@ -746,50 +754,81 @@ pub fn delete_rule(
 
 /// Replaces the whole list: rule i takes `values[i]` in place (unchanged
 /// rules keep their lines), extra old rules go, extra new ones are appended.
-pub fn replace_rules(
+pub fn replace_rules<M: std::borrow::Borrow<Map<String, Value>> + Sync>(
     doc: &mut Document,
     parent: SectionKind,
     name: &str,
     kind: RuleKind,
-    values: &[Map<String, Value>],
+    values: &[M],
 ) -> Result<(), ResourceError> {
     let id = find(doc, parent, name, kind)?;
     // The rules are read once and the lines edited where they are, so the
-    // cost is linear in the list (replacing a line keeps the others' indexes).
-    let existing = rule_lines(doc, id, kind);
-    let mut scratch = doc.clone();
-    for (i, (value, (at, old))) in values.iter().zip(&existing).enumerate() {
-        // What GET shows besides the rule itself is not compared.
-        let shown = |k: &String| k != "metadata" && k != INDEX;
-        let mut given = value.iter().filter(|(k, _)| shown(k));
-        if given.clone().count() == old.len() && given.all(|(k, v)| old.get(k) == Some(v)) {
-            continue;
-        }
-        let line = scratch
-            .section(id)
-            .line(*at)
-            .expect("the rule's line exists");
-        let words =
-            render_rule(kind, value, Some(&line), Some(old)).map_err(|e| at_index(e.into(), i))?;
-        let words: Vec<&str> = words.iter().map(String::as_str).collect();
-        scratch.replace_words(id, *at, &words);
-    }
-    // Extra old rules go, bottom first so that indexes stay valid.
-    for (at, _) in existing.iter().skip(values.len()).rev() {
-        scratch.remove_line(id, *at);
-    }
+    // cost is linear in the list (replacing a line keeps the others'
+    // indexes), each split once for reading and for rendering over it.
+    // Every new line is rendered before the first edit: a refused item
+    // leaves the document as it was.
+    let section = doc.section(id);
+    let lines: Vec<(usize, LineRef<'_>)> = section
+        .keyword_lines()
+        .filter(|(_, line)| may_be(kind, line))
+        .collect();
+    let mut existing: Vec<ReadRule<'_>> =
+        crate::par::map(lines, TableCache::default, |cache, (at, line)| {
+            let words = line.words();
+            read_rule_words(kind, &words, cache).map(|read| (at, line, words, read))
+        })
+        .into_iter()
+        .flatten()
+        .collect();
+    let last = existing.last().map(|(at, ..)| *at);
+    let extra: Vec<usize> = existing
+        .iter()
+        .skip(values.len())
+        .map(|(at, ..)| *at)
+        .collect();
+    existing.truncate(values.len());
+    let edits = crate::par::map(
+        existing.into_iter().enumerate().collect(),
+        || (),
+        |_, (i, (at, line, words, old))| -> Result<Option<(usize, Vec<u8>)>, ResourceError> {
+            let value = values[i].borrow();
+            // What GET shows besides the rule itself is not compared.
+            let shown = |k: &String| k != "metadata" && k != INDEX;
+            let mut given = value.iter().filter(|(k, _)| shown(k));
+            if given.clone().count() == old.len() && given.all(|(k, v)| old.get(k) == Some(v)) {
+                return Ok(None);
+            }
+            let rendered = render_rule(kind, value, Some(&words), Some(&old))
+                .map_err(|e| at_index(e.into(), i))?;
+            let rendered: Vec<&str> = rendered.iter().map(String::as_str).collect();
+            Ok(Some((at, line.rewritten(&rendered))))
+        },
+    )
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()?;
     // Extra new rules follow the last one (or end the section).
     let new = values
         .iter()
         .enumerate()
-        .skip(existing.len())
-        .map(|(i, value)| render_rule(kind, value, None, None).map_err(|e| at_index(e.into(), i)))
+        .skip(edits.len())
+        .map(|(i, value)| {
+            render_rule(kind, value.borrow(), None, None).map_err(|e| at_index(e.into(), i))
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    let last = existing.last().map(|(at, _)| *at);
-    crate::resource::insert_after(&mut scratch, id, last, &new);
-    *doc = scratch;
+    for (at, text) in edits.into_iter().flatten() {
+        doc.set_line(id, at, text);
+    }
+    // Extra old rules go, bottom first so that indexes stay valid.
+    for at in extra.into_iter().rev() {
+        doc.remove_line(id, at);
+    }
+    crate::resource::insert_after(doc, id, last, &new);
     Ok(())
 }
+
+/// A rule line as a list replace reads it: its index, the line, its
+/// words and its JSON.
+type ReadRule<'a> = (usize, LineRef<'a>, Vec<Word<'a>>, Map<String, Value>);
 
 /// Names the list item in a field error (`[2].hdr_name`).
 fn at_index(error: ResourceError, index: usize) -> ResourceError {

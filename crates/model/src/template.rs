@@ -17,6 +17,9 @@ fn table() -> &'static crate::table::Table {
 }
 
 fn read(line: &LineRef<'_>) -> Option<Map<String, Value>> {
+    if !line.may_start_with(KEYWORD) {
+        return None;
+    }
     let words = line.words();
     let values: Vec<&str> = words.iter().map(|w| &*w.value).collect();
     let [keyword, prefix, count, address, rest @ ..] = values.as_slice() else {

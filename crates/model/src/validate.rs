@@ -7,7 +7,6 @@
 //! keyword tables, which name them.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
 
@@ -35,9 +34,9 @@ impl std::fmt::Display for Violation {
 /// Every violation of `schema` by `value`; `root` holds the components
 /// `$ref`s point into (`#/components/schemas/NAME`).
 pub fn validate(root: &Value, schema: &Value, value: &Value) -> Vec<Violation> {
-    let mut out = Vec::new();
-    check(root, schema, value, &Path::Root, &mut out);
-    out
+    let mut builder = SchemaBuilder::new(root);
+    let id = builder.add(schema);
+    builder.finish().check(id, value).violations
 }
 
 /// The schema mark of a string that may hold control characters (data
@@ -55,53 +54,305 @@ pub const FILE_TEXT: &str = "x-file-text";
 /// than written. Strings whose schema is marked [`ESCAPED`] may hold them
 /// (not NUL): they are written as escapes; so may a [`FILE_TEXT`].
 pub fn control_character(root: &Value, schema: &Value, value: &Value) -> Option<Violation> {
-    fn first_control(text: &str, escaped: bool) -> Option<char> {
-        text.chars()
-            .find(|&c| c.is_control() && c != '\t' && (!escaped || c == '\0'))
-    }
-    fn walk(root: &Value, schema: Option<&Value>, value: &Value, path: &Path) -> Option<Violation> {
-        let schema = schema.map(|s| resolve(root, s));
-        let found = |path: &Path, c: char| Violation {
-            path: path.to_string(),
-            mistyped: false,
-            message: format!(
-                "holds the control character U+{:04X}; only tab may appear in a value",
-                c as u32
-            ),
-        };
-        let sub = |key: &str| {
-            let schema = schema?;
-            schema
-                .get("properties")
-                .and_then(|p| p.get(key))
-                .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()))
-        };
-        match value {
-            Value::String(text) => {
-                let marked =
-                    |mark: &str| schema.is_some_and(|s| s.get(mark) == Some(&Value::Bool(true)));
-                let escaped = marked(ESCAPED) || marked(FILE_TEXT);
-                first_control(text, escaped).map(|c| found(path, c))
-            }
-            Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
-                walk(
-                    root,
-                    schema.and_then(|s| s.get("items")),
-                    item,
-                    &Path::Index(path, i),
-                )
-            }),
-            Value::Object(map) => map.iter().find_map(|(key, item)| {
-                let here = Path::Key(path, key);
-                match first_control(key, false) {
-                    Some(c) => Some(found(&here, c)),
-                    None => walk(root, sub(key), item, &here),
-                }
-            }),
-            _ => None,
+    let mut builder = SchemaBuilder::new(root);
+    let id = builder.add(schema);
+    builder.finish().check(id, value).control
+}
+
+/// A schema of [`Schemas`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SchemaId(usize);
+
+/// Schemas made ready for checking many bodies: every `$ref` resolved
+/// once, every pattern compiled once, properties found by hash. One set
+/// holds the schemas of many operations, which share their components.
+#[derive(Debug, Default)]
+pub struct Schemas {
+    nodes: Vec<Node>,
+}
+
+/// What a body check found: every violation of the schema, and the first
+/// string holding a control character (see [`control_character`]).
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub violations: Vec<Violation>,
+    pub control: Option<Violation>,
+}
+
+/// One schema, its references resolved to other nodes.
+#[derive(Debug, Default)]
+struct Node {
+    kind: Option<String>,
+    one_of: Option<Vec<Value>>,
+    pattern: Option<(String, Option<regex::Regex>)>,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+    any_of: Vec<usize>,
+    required: Vec<String>,
+    properties: HashMap<String, usize>,
+    additional: Option<usize>,
+    items: Option<usize>,
+    /// Marked [`ESCAPED`] or [`FILE_TEXT`].
+    escaped: bool,
+}
+
+/// Builds [`Schemas`] from schemas in a document whose components `$ref`s
+/// point into.
+#[derive(Debug)]
+pub struct SchemaBuilder<'r> {
+    root: &'r Value,
+    nodes: Vec<Node>,
+    /// The node of each schema already built, by its place in `root`.
+    built: HashMap<*const Value, usize>,
+}
+
+impl<'r> SchemaBuilder<'r> {
+    pub fn new(root: &'r Value) -> SchemaBuilder<'r> {
+        SchemaBuilder {
+            root,
+            nodes: Vec::new(),
+            built: HashMap::new(),
         }
     }
-    walk(root, Some(schema), value, &Path::Root)
+
+    pub fn add(&mut self, schema: &'r Value) -> SchemaId {
+        SchemaId(self.node(schema))
+    }
+
+    pub fn finish(self) -> Schemas {
+        Schemas { nodes: self.nodes }
+    }
+
+    fn node(&mut self, schema: &'r Value) -> usize {
+        let schema = resolve(self.root, schema);
+        if let Some(at) = self.built.get(&(schema as *const Value)) {
+            return *at;
+        }
+        let at = self.nodes.len();
+        self.nodes.push(Node::default());
+        self.built.insert(schema as *const Value, at);
+        let text = |key: &str| schema.get(key).and_then(Value::as_str).map(str::to_owned);
+        let marked = |mark: &str| schema.get(mark) == Some(&Value::Bool(true));
+        let mut node = Node {
+            kind: text("type"),
+            one_of: schema.get("enum").and_then(Value::as_array).cloned(),
+            pattern: text("pattern").map(|p| {
+                let compiled = regex::Regex::new(&p).ok();
+                (p, compiled)
+            }),
+            minimum: schema.get("minimum").and_then(Value::as_f64),
+            maximum: schema.get("maximum").and_then(Value::as_f64),
+            escaped: marked(ESCAPED) || marked(FILE_TEXT),
+            required: schema
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| {
+                    r.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            ..Node::default()
+        };
+        if let Some(Value::Array(options)) = schema.get("anyOf") {
+            node.any_of = options.iter().map(|o| self.node(o)).collect();
+        }
+        if let Some(Value::Object(properties)) = schema.get("properties") {
+            for (name, sub) in properties {
+                let sub = self.node(sub);
+                node.properties.insert(name.clone(), sub);
+            }
+        }
+        if let Some(sub) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+            node.additional = Some(self.node(sub));
+        }
+        if let Some(sub) = schema.get("items") {
+            node.items = Some(self.node(sub));
+        }
+        self.nodes[at] = node;
+        at
+    }
+}
+
+impl Schemas {
+    /// Checks `value` against schema `id`, in one walk.
+    pub fn check(&self, id: SchemaId, value: &Value) -> Checked {
+        let mut walk = Walk {
+            nodes: &self.nodes,
+            found: Checked::default(),
+        };
+        walk.walk(Some(id.0), value, &Path::Root, true);
+        walk.found
+    }
+}
+
+struct Walk<'s> {
+    nodes: &'s [Node],
+    found: Checked,
+}
+
+impl Walk<'_> {
+    /// Checks `value` against node `at` (none: a field the schema does not
+    /// declare) and, with `control` and none found yet, looks for a
+    /// control character.
+    fn walk(&mut self, at: Option<usize>, value: &Value, path: &Path, control: bool) {
+        let control = control && self.found.control.is_none();
+        let node = at.map(|at| &self.nodes[at]);
+        if !control && node.is_none() {
+            return;
+        }
+        // A null is an absent value, as the reference's nullable fields are.
+        if value.is_null() {
+            return;
+        }
+        if let Some(node) = node {
+            if !self.constraints(node, value, path) {
+                return;
+            }
+        }
+        match value {
+            Value::String(text) if control => {
+                if let Some(c) = first_control(text, node.is_some_and(|n| n.escaped)) {
+                    self.found.control = Some(control_found(path, c));
+                }
+            }
+            Value::Object(object) => {
+                let properties = node.map(|n| &n.properties);
+                for (key, item) in object {
+                    let here = Path::Key(path, key);
+                    if control && self.found.control.is_none() {
+                        if let Some(c) = first_control(key, false) {
+                            self.found.control = Some(control_found(&here, c));
+                        }
+                    }
+                    let sub = properties
+                        .and_then(|p| p.get(key.as_str()).copied())
+                        .or(node.and_then(|n| n.additional));
+                    self.walk(sub, item, &here, control);
+                }
+            }
+            Value::Array(items) => {
+                let sub = node.and_then(|n| n.items);
+                for (i, item) in items.iter().enumerate() {
+                    self.walk(sub, item, &Path::Index(path, i), control);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The constraints of `node` on `value` itself (and its required
+    /// fields); false when the value is of the wrong type, which ends the
+    /// check of it.
+    fn constraints(&mut self, node: &Node, value: &Value, path: &Path) -> bool {
+        let out = &mut self.found.violations;
+        if let Some(expected) = &node.kind {
+            if !matches_type(expected, value) {
+                out.push(Violation {
+                    path: path.to_string(),
+                    message: format!("must be of type {expected}: \"{}\"", type_name(value)),
+                    mistyped: true,
+                });
+                return false;
+            }
+        }
+        let mut say = |message: String| {
+            out.push(Violation {
+                path: path.to_string(),
+                message,
+                mistyped: false,
+            })
+        };
+        if let Some(values) = &node.one_of {
+            if !values.contains(value) {
+                let list: Vec<String> = values
+                    .iter()
+                    .map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                say(format!("should be one of [{}]", list.join(" ")));
+            }
+        }
+        if let (Some((pattern, compiled)), Value::String(text)) = (&node.pattern, value) {
+            // A pattern the engine cannot read constrains nothing.
+            if !compiled.as_ref().is_none_or(|r| r.is_match(text)) {
+                say(format!("should match '{pattern}'"));
+            }
+        }
+        if let Some(n) = value.as_f64() {
+            if node.minimum.is_some_and(|min| n < min) {
+                say(format!(
+                    "should be greater than or equal to {}",
+                    node.minimum.unwrap_or_default()
+                ));
+            }
+            if node.maximum.is_some_and(|max| n > max) {
+                say(format!(
+                    "should be less than or equal to {}",
+                    node.maximum.unwrap_or_default()
+                ));
+            }
+        }
+        if !node.any_of.is_empty() {
+            let trial = |at: usize| {
+                let mut walk = Walk {
+                    nodes: self.nodes,
+                    found: Checked::default(),
+                };
+                walk.walk(Some(at), value, path, false);
+                walk.found.violations
+            };
+            if !node.any_of.iter().any(|at| trial(*at).is_empty()) {
+                // Told in the terms of the option of the value's type (an
+                // item, or a list of them), else of the first.
+                let typed = node.any_of.iter().find(|at| {
+                    self.nodes[**at]
+                        .kind
+                        .as_deref()
+                        .is_some_and(|t| matches_type(t, value))
+                });
+                if let Some(at) = typed.or(node.any_of.first()) {
+                    let first = trial(*at);
+                    self.found.violations.extend(first);
+                }
+            }
+        }
+        if let Value::Object(object) = value {
+            for name in &node.required {
+                if object.get(name).is_none_or(Value::is_null) {
+                    self.found.violations.push(Violation {
+                        path: Path::Key(path, name).to_string(),
+                        message: "is required".into(),
+                        mistyped: false,
+                    });
+                }
+            }
+        }
+        true
+    }
+}
+
+fn first_control(text: &str, escaped: bool) -> Option<char> {
+    // Most strings hold no byte below a space: one pass over the bytes.
+    if !text.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2) {
+        return None;
+    }
+    text.chars()
+        .find(|&c| c.is_control() && c != '\t' && (!escaped || c == '\0'))
+}
+
+fn control_found(path: &Path, c: char) -> Violation {
+    Violation {
+        path: path.to_string(),
+        mistyped: false,
+        message: format!(
+            "holds the control character U+{:04X}; only tab may appear in a value",
+            c as u32
+        ),
+    }
 }
 
 /// Where a value is in the body, spelled only when a violation names it
@@ -156,130 +407,6 @@ fn matches_type(expected: &str, value: &Value) -> bool {
     match expected {
         "number" => value.is_number(),
         other => type_name(value) == other,
-    }
-}
-
-/// Compiled patterns, kept: the schemas hold a handful.
-fn pattern_matches(pattern: &str, text: &str) -> bool {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if !cache.contains_key(pattern) {
-        cache.insert(pattern.to_owned(), regex::Regex::new(pattern).ok());
-    }
-    let compiled = &cache[pattern];
-    // A pattern the engine cannot read constrains nothing.
-    compiled.as_ref().is_none_or(|r| r.is_match(text))
-}
-
-fn check(root: &Value, schema: &Value, value: &Value, path: &Path, out: &mut Vec<Violation>) {
-    let schema = resolve(root, schema);
-    // A null is an absent value, as the reference's nullable fields are.
-    if value.is_null() {
-        return;
-    }
-    if let Some(expected) = schema.get("type").and_then(Value::as_str) {
-        if !matches_type(expected, value) {
-            out.push(Violation {
-                path: path.to_string(),
-                message: format!("must be of type {expected}: \"{}\"", type_name(value)),
-                mistyped: true,
-            });
-            return;
-        }
-    }
-    let mut say = |message: String| {
-        out.push(Violation {
-            path: path.to_string(),
-            message,
-            mistyped: false,
-        })
-    };
-    if let Some(Value::Array(values)) = schema.get("enum") {
-        if !values.contains(value) {
-            let list: Vec<String> = values
-                .iter()
-                .map(|v| match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect();
-            say(format!("should be one of [{}]", list.join(" ")));
-        }
-    }
-    if let (Some(pattern), Value::String(text)) =
-        (schema.get("pattern").and_then(Value::as_str), value)
-    {
-        if !pattern_matches(pattern, text) {
-            say(format!("should match '{pattern}'"));
-        }
-    }
-    if let Some(n) = value.as_f64() {
-        if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
-            if n < min {
-                say(format!("should be greater than or equal to {min}"));
-            }
-        }
-        if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
-            if n > max {
-                say(format!("should be less than or equal to {max}"));
-            }
-        }
-    }
-    if let Some(Value::Array(options)) = schema.get("anyOf") {
-        let fits = options.iter().any(|option| {
-            let mut trial = Vec::new();
-            check(root, option, value, path, &mut trial);
-            trial.is_empty()
-        });
-        if !fits {
-            // Told in the terms of the option of the value's type (an
-            // item, or a list of them), else of the first.
-            let typed = options.iter().find(|option| {
-                resolve(root, option)
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| matches_type(t, value))
-            });
-            let mut first = Vec::new();
-            if let Some(option) = typed.or(options.first()) {
-                check(root, option, value, path, &mut first);
-            }
-            out.extend(first);
-        }
-    }
-    match value {
-        Value::Object(object) => {
-            if let Some(Value::Array(required)) = schema.get("required") {
-                for name in required.iter().filter_map(Value::as_str) {
-                    if object.get(name).is_none_or(Value::is_null) {
-                        out.push(Violation {
-                            path: Path::Key(path, name).to_string(),
-                            message: "is required".into(),
-                            mistyped: false,
-                        });
-                    }
-                }
-            }
-            let properties = schema.get("properties").and_then(Value::as_object);
-            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
-            for (key, item) in object {
-                match (properties.and_then(|p| p.get(key)), additional) {
-                    (Some(sub), _) | (None, Some(sub)) => {
-                        check(root, sub, item, &Path::Key(path, key), out)
-                    }
-                    (None, None) => {}
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(sub) = schema.get("items") {
-                for (i, item) in items.iter().enumerate() {
-                    check(root, sub, item, &Path::Index(path, i), out);
-                }
-            }
-        }
-        _ => {}
     }
 }
 
@@ -355,6 +482,37 @@ mod tests {
             ["mode in body should be one of [http tcp]"]
         );
         assert!(messages(schema, json!({"name": "web", "mode": "http", "port": null})).is_empty());
+    }
+
+    #[test]
+    fn one_walk_finds_violations_and_control_characters_through_references() {
+        // A schema that refers to itself (a tree) is built once and walked.
+        let root = json!({"components": {"schemas": {"node": {"type": "object", "properties": {
+            "name": {"type": "string", "pattern": "^[a-z]+$"},
+            "data": {"type": "string", ESCAPED: true},
+            "children": {"type": "array", "items": {"$ref": "#/components/schemas/node"}}
+        }}}}});
+        let schema = json!({"$ref": "#/components/schemas/node"});
+        let mut builder = SchemaBuilder::new(&root);
+        let id = builder.add(&schema);
+        let again = builder.add(&root["components"]["schemas"]["node"]);
+        assert_eq!(id, again, "a reference and its target are one schema");
+        let schemas = builder.finish();
+        let tree = json!({"name": "a", "children": [
+            {"name": "b", "data": "x\r\n"},
+            {"name": "C1", "children": [{"name": "d", "note\u{1}": "y", "other": "z\u{2}"}]}
+        ]});
+        let checked = schemas.check(id, &tree);
+        let violations: Vec<String> = checked.violations.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            violations,
+            ["children[1].name in body should match '^[a-z]+$'"]
+        );
+        // The first in the body's order: a key here, before the value after it.
+        assert_eq!(
+            checked.control.map(|v| v.path),
+            Some("children[1].children[0].note\u{1}".to_owned())
+        );
     }
 
     #[test]

@@ -47,7 +47,7 @@ fn rebuild(doc: &mut Document, resources: &[&'static Resource]) {
             let at = place(resource, parent, &name);
             let items = registry::list(doc, at, false).unwrap();
             match resource.is_indexed() {
-                true => registry::replace_all(doc, at, &[]).unwrap(),
+                true => registry::replace_all::<Map<String, Value>>(doc, at, &[]).unwrap(),
                 false if resource.deletes_by_value() => {
                     for item in &items {
                         registry::delete_value(doc, at, item).unwrap();

@@ -521,3 +521,101 @@ fn a_required_list_with_no_line_reads_empty() {
     let listed = registry::list(&doc, errors, false).unwrap();
     assert_eq!(listed[0]["error_files"], json!([]));
 }
+
+/// Lists long enough to be read and rendered in parts on several threads
+/// come out as a single pass would make them: in order, only the changed
+/// lines rewritten, the first refused item (by index) named, and nothing
+/// changed when an item is refused.
+#[test]
+fn long_lists_are_replaced_in_parts_in_order() {
+    let n = 3000;
+    let mut text = String::from("frontend f\n    bind :80\n");
+    for i in 0..n {
+        text.push_str(&format!("    http-request set-header X-{i} v{i}\n"));
+    }
+    text.push_str("    default_backend b\n\nbackend b\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "    server s{i} 10.0.{}.{}:80 weight 5\n",
+            i / 250,
+            i % 250 + 1
+        ));
+    }
+    text.push_str("    balance roundrobin\n");
+    let original = Document::parse(text.as_bytes().to_vec());
+    let mut doc = original.clone();
+
+    // As read: nothing changes.
+    let backends = place("backends");
+    let full = registry::get(&doc, backends, "b", true).unwrap();
+    registry::replace(&mut doc, backends, "b", &full, true).unwrap();
+    let rules = registry::Place {
+        resource: registry::resource("http_request_rules").unwrap(),
+        parent: Some((registry::resource("frontends").unwrap(), "f")),
+    };
+    let list = registry::list(&doc, rules, false).unwrap();
+    assert_eq!(list.len(), n);
+    registry::replace_all(&mut doc, rules, &list).unwrap();
+    assert_eq!(doc.to_text(), text);
+
+    // Servers: two go, one changes, two are added after the last kept.
+    let mut changed = full.clone();
+    let servers = changed["servers"].as_object_mut().unwrap();
+    servers.remove("s10");
+    servers.remove("s2999");
+    servers["s1500"]["weight"] = json!(7);
+    for name in ["new1", "new2"] {
+        servers.insert(
+            name.into(),
+            json!({"name": name, "address": "10.9.9.9", "port": 80}),
+        );
+    }
+    registry::replace(&mut doc, backends, "b", &changed, true).unwrap();
+    let mut expected = text
+        .replace("    server s10 10.0.0.11:80 weight 5\n", "")
+        .replace("    server s2999 10.0.11.250:80 weight 5\n", "")
+        .replace(
+            "    server s1500 10.0.6.1:80 weight 5\n",
+            "    server s1500 10.0.6.1:80 weight 7\n",
+        );
+    expected = expected.replace(
+        "    server s2998 10.0.11.249:80 weight 5\n",
+        "    server s2998 10.0.11.249:80 weight 5\n    server new1 10.9.9.9:80\n    server new2 10.9.9.9:80\n",
+    );
+    assert_eq!(doc.to_text(), expected);
+
+    // Rules: one changed, one added at the end.
+    let mut rule_list = list.clone();
+    rule_list[2500].insert("hdr_format".into(), json!("changed"));
+    rule_list.push(obj(json!({"type": "deny"})));
+    registry::replace_all(&mut doc, rules, &rule_list).unwrap();
+    let expected = expected
+        .replace(
+            "    http-request set-header X-2500 v2500\n",
+            "    http-request set-header X-2500 changed\n",
+        )
+        .replace(
+            "    http-request set-header X-2999 v2999\n",
+            "    http-request set-header X-2999 v2999\n    http-request deny\n",
+        );
+    assert_eq!(doc.to_text(), expected);
+
+    // The first refused item by index is named, and nothing changes.
+    let before = doc.to_text();
+    let mut refused = rule_list.clone();
+    refused[2700].insert("type".into(), json!("no-such-action"));
+    refused[100].insert("type".into(), json!("no-such-action"));
+    refused[50].insert("hdr_format".into(), json!("fine"));
+    let error = registry::replace_all(&mut doc, rules, &refused).unwrap_err();
+    assert!(error.to_string().contains("[100].type"), "{error}");
+    assert_eq!(doc.to_text(), before);
+    // Two servers of one name: refused, nothing changes.
+    let mut twice = registry::get(&doc, backends, "b", true).unwrap();
+    let servers = twice["servers"].as_object_mut().unwrap();
+    servers["s20"]["weight"] = json!(9);
+    let copy = servers["s5"].clone();
+    servers.insert("another".into(), copy);
+    let error = registry::replace(&mut doc, backends, "b", &twice, true).unwrap_err();
+    assert!(matches!(error, ResourceError::AlreadyExists(_)), "{error}");
+    assert_eq!(doc.to_text(), before);
+}

@@ -12,6 +12,11 @@ use haplane_api::{AppState, Users};
 use haplane_dataplane::{Dataplane, Settings};
 use tower::ServiceExt;
 
+/// The allocator of the `haplane` binary, so that the benchmarks measure
+/// what it does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Basic credentials of the one user, `admin:pw`.
 pub const AUTH: &str = "Basic YWRtaW46cHc=";
 
