@@ -10,7 +10,7 @@ use haplane_cfg::{Document, SectionKind};
 use haplane_haproxy::{CheckError, Level};
 
 use crate::error::DataplaneError;
-use crate::history::{AppliedBy, Caller, Origin};
+use crate::history::{AppliedBy, Caller, Origin, Record};
 use crate::reload::Reload;
 use crate::sources::Plan;
 use crate::store::{Dataplane, ReloadMode, Snapshot};
@@ -485,7 +485,7 @@ impl Dataplane {
             self.reloads.runtime_in_flight(true);
         }
         let caller = crate::history::caller();
-        let kept = Kept {
+        let kept = Record {
             changes,
             origin,
             caller,
@@ -582,7 +582,7 @@ impl Dataplane {
         let bytes = doc.to_bytes();
         let plan = self.sources.plan(&current.doc, &doc, bytes.clone())?;
         let changes = haplane_model::changes(&current.doc, &doc);
-        let kept = Kept {
+        let kept = Record {
             changes,
             origin: Origin::Rollback,
             caller: Caller::default(),
@@ -599,36 +599,14 @@ impl Dataplane {
         doc: Document,
         plan: &Plan,
         bytes: &[u8],
-        kept: Kept,
+        kept: Record,
     ) -> Result<(), DataplaneError> {
         self.sources.write(plan, &self.settings.transaction_dir)?;
         let version = doc.version().unwrap_or(1);
-        let Kept {
-            changes,
-            origin,
-            caller,
-            staged,
-        } = kept;
-        match staged {
-            Some(staged) => self
-                .history
-                .keep_staged(changes, staged, bytes, origin, caller),
-            None => self
-                .history
-                .keep_bytes(changes, bytes, version, origin, caller),
-        }
+        self.history.keep_bytes(kept, bytes, version);
         self.install(Snapshot::new(doc, self.stamp_now()));
         Ok(())
     }
-}
-
-/// What the history keeps of a commit besides its bytes.
-struct Kept {
-    changes: Vec<String>,
-    origin: Origin,
-    caller: Caller,
-    /// The bytes already written beside the history (see `History::stage`).
-    staged: Option<crate::history::Staged>,
 }
 
 #[cfg(test)]

@@ -208,9 +208,18 @@ pub(crate) struct History {
     entries: Mutex<BTreeMap<u64, HistoryEntry>>,
 }
 
+/// What the history keeps of a version besides its bytes: what changed
+/// (the resource paths `haplane_model::changes` names), why, who, and
+/// the bytes when they are staged already.
+pub(crate) struct Record {
+    pub(crate) changes: Vec<String>,
+    pub(crate) origin: Origin,
+    pub(crate) caller: Caller,
+    pub(crate) staged: Option<Staged>,
+}
+
 /// A version's bytes written beside the history, not kept yet.
 pub(crate) struct Staged {
-    version: u64,
     temp: tempfile::TempPath,
 }
 
@@ -307,16 +316,22 @@ impl History {
         caller: Caller,
     ) {
         let changes = before.map_or_else(Vec::new, |b| haplane_model::changes(b, doc));
-        self.keep_bytes(changes, &doc.to_bytes(), version, origin, caller);
+        let record = Record {
+            changes,
+            origin,
+            caller,
+            staged: None,
+        };
+        self.keep_bytes(record, &doc.to_bytes(), version);
     }
 
     /// Writes `bytes` beside the history as `version`'s copy, kept only by
-    /// [`History::keep_staged`] (dropped, the file goes): a commit writes
+    /// [`History::keep_bytes`] (dropped, the file goes): a commit writes
     /// it while HAProxy checks the configuration.
     pub(crate) fn stage(&self, version: u64, bytes: &[u8]) -> Option<Staged> {
         let path = self.bytes_path(version);
         match crate::commit::stage_like(&path, bytes, &self.like) {
-            Ok(temp) => Some(Staged { version, temp }),
+            Ok(temp) => Some(Staged { temp }),
             Err(e) => {
                 tracing::error!(file = %path.display(), error = %e, "cannot keep a version in the history");
                 None
@@ -324,57 +339,30 @@ impl History {
         }
     }
 
-    /// [`History::keep_bytes`] of bytes already staged.
-    pub(crate) fn keep_staged(
-        &self,
-        changes: Vec<String>,
-        staged: Staged,
-        bytes: &[u8],
-        origin: Origin,
-        caller: Caller,
-    ) {
-        let path = self.bytes_path(staged.version);
-        if let Err(e) = crate::commit::persist(staged.temp, &path) {
-            tracing::error!(file = %path.display(), error = %e, "cannot keep a version in the history");
-            return;
-        }
-        let entry = self.entry(changes, bytes, staged.version, origin, caller);
-        self.remember(entry);
-    }
-
-    /// Keeps `bytes` as `version`, with `changes`, what changed (the
-    /// resource paths `haplane_model::changes` names).
-    pub(crate) fn keep_bytes(
-        &self,
-        changes: Vec<String>,
-        bytes: &[u8],
-        version: u64,
-        origin: Origin,
-        caller: Caller,
-    ) {
-        let entry = self.entry(changes, bytes, version, origin, caller);
-        self.record(entry, bytes);
-    }
-
-    fn entry(
-        &self,
-        changes: Vec<String>,
-        bytes: &[u8],
-        version: u64,
-        origin: Origin,
-        caller: Caller,
-    ) -> HistoryEntry {
-        HistoryEntry {
+    /// Keeps `bytes` as `version`, with what `record` tells of it (its
+    /// bytes already staged, or written now).
+    pub(crate) fn keep_bytes(&self, record: Record, bytes: &[u8], version: u64) {
+        let entry = HistoryEntry {
             version,
             time: now(),
-            user: caller.user,
-            client: caller.client,
-            changes,
+            user: record.caller.user,
+            client: record.caller.client,
+            changes: record.changes,
             applied: AppliedBy::None,
             reload_id: None,
             reload_status: None,
             checksum: checksum(bytes),
-            origin,
+            origin: record.origin,
+        };
+        let Some(staged) = record.staged else {
+            return self.record(entry, bytes);
+        };
+        let path = self.bytes_path(version);
+        match crate::commit::persist(staged.temp, &path) {
+            Ok(()) => self.remember(entry),
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %e, "cannot keep a version in the history")
+            }
         }
     }
 

@@ -715,13 +715,13 @@ fn first_snapshot(history: &History, source: Arc<[u8]>, stamp: Option<Stamp>) ->
     let Some(latest) = history.latest() else {
         // The file's own bytes: the document renders them unchanged.
         let snapshot = Snapshot::at(doc, file_version, stamp);
-        history.keep_bytes(
-            Vec::new(),
-            &source,
-            file_version,
-            Origin::Initial,
-            Caller::default(),
-        );
+        let record = crate::history::Record {
+            changes: Vec::new(),
+            origin: Origin::Initial,
+            caller: Caller::default(),
+            staged: None,
+        };
+        history.keep_bytes(record, &source, file_version);
         return snapshot;
     };
     let kept = history.bytes(latest.version).unwrap_or_default();
