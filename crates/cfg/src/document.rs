@@ -73,11 +73,7 @@ impl Line {
     }
 
     pub(crate) fn owned(text: &[u8], eol: Eol) -> Line {
-        Line {
-            text: Text::Owned(text.into()),
-            eol,
-            kind: classify_standalone(text),
-        }
+        Line::owned_from(text.to_vec(), eol)
     }
 }
 

@@ -370,13 +370,25 @@ fn read_rule_words(
 
 /// The rules of `kind` in a section, with their line index.
 fn rule_lines(doc: &Document, id: SectionId, kind: RuleKind) -> Vec<(usize, Map<String, Value>)> {
-    let lines: Vec<(usize, LineRef<'_>)> = doc
+    read_rules(doc, id, kind, |(at, _, _, read)| (at, read))
+}
+
+/// Reads the rules of `kind` in a section (on several threads for a long
+/// one), each as `keep` makes of it, in order.
+fn read_rules<'a, R: Send>(
+    doc: &'a Document,
+    id: SectionId,
+    kind: RuleKind,
+    keep: impl Fn(ReadRule<'a>) -> R + Sync,
+) -> Vec<R> {
+    let lines: Vec<(usize, LineRef<'a>)> = doc
         .section(id)
         .keyword_lines()
         .filter(|(_, line)| may_be(kind, line))
         .collect();
-    crate::par::map(lines, TableCache::default, |cache, (i, line)| {
-        read_rule_with(kind, &line, cache).map(|v| (i, v))
+    crate::par::map(lines, TableCache::default, |cache, (at, line)| {
+        let words = line.words();
+        read_rule_words(kind, &words, cache).map(|read| keep((at, line, words, read)))
     })
     .into_iter()
     .flatten()
@@ -767,19 +779,7 @@ pub fn replace_rules<M: std::borrow::Borrow<Map<String, Value>> + Sync>(
     // indexes), each split once for reading and for rendering over it.
     // Every new line is rendered before the first edit: a refused item
     // leaves the document as it was.
-    let section = doc.section(id);
-    let lines: Vec<(usize, LineRef<'_>)> = section
-        .keyword_lines()
-        .filter(|(_, line)| may_be(kind, line))
-        .collect();
-    let mut existing: Vec<ReadRule<'_>> =
-        crate::par::map(lines, TableCache::default, |cache, (at, line)| {
-            let words = line.words();
-            read_rule_words(kind, &words, cache).map(|read| (at, line, words, read))
-        })
-        .into_iter()
-        .flatten()
-        .collect();
+    let mut existing = read_rules(doc, id, kind, |rule| rule);
     let last = existing.last().map(|(at, ..)| *at);
     let extra: Vec<usize> = existing
         .iter()
